@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import ast
 import operator
+import re
 import string
+import traceback
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -35,7 +37,9 @@ from RestrictedPython.Guards import (
 )
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES
 from RestrictedPython.PrintCollector import PrintCollector
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import BasePythonScriptEngineEnvironment, PythonScriptEngine
+from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -146,6 +150,9 @@ def _guards() -> dict[str, Any]:
     }
 
 
+_PRIVATE_FIELD = re.compile(r"\{[^{}]*[.\[]_")
+
+
 class _Checker(ast.NodeVisitor):
     """What RestrictedPython lets through but we never want in a model."""
 
@@ -160,6 +167,20 @@ class _Checker(ast.NodeVisitor):
     def visit_Name(self, node: ast.Name) -> None:
         if node.id in FORBIDDEN_NAMES:
             self.errors.append(f"line {node.lineno}: {node.id!r} is not allowed")
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        if node.attr in ("format", "format_map") and isinstance(node.value, ast.Name) \
+                and node.value.id == "str":
+            self.errors.append(f"line {node.lineno}: str.{node.attr} is not allowed")
+        self.generic_visit(node)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr in ("format", "format_map") \
+                and isinstance(func.value, ast.Constant) and isinstance(func.value.value, str) \
+                and _PRIVATE_FIELD.search(func.value.value):
+            self.errors.append(f"line {node.lineno}: format fields must not access names starting with '_'")
+        self.generic_visit(node)
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         self.errors.append(f"line {node.lineno}: class definitions are not allowed")
@@ -283,6 +304,46 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         raise NotImplementedError("service tasks are not run by the script environment")
 
 
+def _reason(err: BaseException) -> str:
+    return str(err) if isinstance(err, ScriptRejected) else f"{type(err).__name__}: {err}"
+
+
+class RestrictedScriptEngine(PythonScriptEngine):
+    """Keeps the cause in the message: Spiff's own wrapper drops it for expressions and
+    crashes (TypeError) on exceptions whose first argument is not a string."""
+
+    def evaluate(self, task, expression, external_context=None):
+        try:
+            return self.environment.evaluate(expression, task.data, external_context)
+        except SpiffWorkflowException as err:
+            err.add_note(f"Error evaluating expression '{expression}'")
+            raise
+        except Exception as err:
+            raise WorkflowTaskException(f"Error evaluating expression '{expression}': {_reason(err)}",
+                                        task=task, exception=err) from err
+
+    def create_task_exec_exception(self, task, script, err):
+        if isinstance(err, SpiffWorkflowException):
+            return super().create_task_exec_exception(task, script, err)
+        line_number, error_line = self._line_of(script, err)
+        wte = WorkflowTaskException(_reason(err), task=task, exception=err,
+                                    line_number=line_number, error_line=error_line)
+        wte.__cause__ = err
+        return wte
+
+    @staticmethod
+    def _line_of(script: str, err: BaseException) -> tuple[int, str]:
+        line = 0
+        for frame in traceback.extract_tb(err.__traceback__):
+            if frame.filename == "<script>":
+                line = frame.lineno or 0
+        lines = script.splitlines()
+        return line, (lines[line - 1] if 0 < line <= len(lines) else "")
+
+    def call_service(self, task, **kwargs):
+        raise WorkflowTaskException("service tasks are not supported by the script engine", task=task)
+
+
 def make_script_engine(helpers: Mapping[str, Callable[..., Any]]) -> PythonScriptEngine:
     """A Spiff script engine whose every expression and script is restricted."""
-    return PythonScriptEngine(environment=RestrictedEnvironment(helpers))
+    return RestrictedScriptEngine(environment=RestrictedEnvironment(helpers))
