@@ -1,0 +1,76 @@
+"""SpiffWorkflow's Camunda parser, extended to keep the task attributes it drops.
+
+CamundaParser ignores camunda:assignee, candidateUsers, candidateGroups, dueDate,
+followUpDate and priority, and leaks camunda:properties of child elements into a
+subProcess. Ours stores them in ``task_spec.extensions`` (which the stock serializer
+persists) as ``{"camunda": {attr: {"value": ...} | {"expr": python}}}``.
+"""
+from __future__ import annotations
+
+from SpiffWorkflow.bpmn.parser.util import full_tag
+from SpiffWorkflow.camunda.parser import CamundaParser
+from SpiffWorkflow.camunda.parser.task_spec import (
+    CallActivityParser, CamundaTaskParser, SubWorkflowParser, UserTaskParser,
+)
+from SpiffWorkflow.camunda.specs import UserTask
+from SpiffWorkflow.bpmn.specs.defaults import CallActivity, ManualTask, NoneTask
+
+from . import expressions
+from .decisions import PARSER_OVERRIDES as DECISION_PARSERS
+
+TASK_ATTRIBUTES = ("assignee", "candidateUsers", "candidateGroups", "dueDate", "followUpDate", "priority")
+LIST_ATTRIBUTES = {"candidateUsers", "candidateGroups"}
+
+
+def camunda_attribute(name: str, raw: str) -> dict:
+    """``{"expr": python}`` for an expression, else ``{"value": literal}`` (lists split on commas)."""
+    text = raw.strip()
+    if text.startswith(("${", "#{")):
+        return {"expr": expressions.to_python(text)}
+    if name in LIST_ATTRIBUTES:
+        return {"value": [part.strip() for part in text.split(",") if part.strip()]}
+    return {"value": text}
+
+
+class _OwnExtensions:
+    """Read properties of this element only, plus the camunda task attributes."""
+
+    def parse_extensions(self, node=None):
+        props = self.xpath("./bpmn:extensionElements/camunda:properties/camunda:property")
+        extensions = {p.get("name"): p.get("value") for p in props}
+        camunda = {}
+        for name in TASK_ATTRIBUTES:
+            raw = self.attribute(name, "camunda")
+            if raw is not None and raw.strip():
+                camunda[name] = camunda_attribute(name, raw)
+        if camunda:
+            extensions["camunda"] = camunda
+        return extensions
+
+
+class ZhifaUserTaskParser(_OwnExtensions, UserTaskParser):
+    pass
+
+
+class ZhifaTaskParser(_OwnExtensions, CamundaTaskParser):
+    pass
+
+
+class ZhifaSubWorkflowParser(_OwnExtensions, SubWorkflowParser):
+    pass
+
+
+class ZhifaCallActivityParser(_OwnExtensions, CallActivityParser):
+    pass
+
+
+class ZhifaParser(CamundaParser):
+    OVERRIDE_PARSER_CLASSES = {
+        **CamundaParser.OVERRIDE_PARSER_CLASSES,
+        full_tag("userTask"): (ZhifaUserTaskParser, UserTask),
+        full_tag("task"): (ZhifaTaskParser, NoneTask),
+        full_tag("manualTask"): (ZhifaTaskParser, ManualTask),
+        full_tag("subProcess"): (ZhifaSubWorkflowParser, CallActivity),
+        full_tag("callActivity"): (ZhifaCallActivityParser, CallActivity),
+        **DECISION_PARSERS,
+    }

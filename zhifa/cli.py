@@ -1,0 +1,229 @@
+"""The ``zhifa`` command. Its commands and output formats are stable: other tools call them."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from datetime import date
+
+import click
+
+from engine import calendar, decide, decisions, demo, identity, jobs, repository, runtime, tasks
+from engine.bootstrap import open_database
+from engine.errors import EngineStepFailed
+from engine.forms import FormInvalid
+from engine.problems import ModelInvalid
+from engine.serialization import data_to_json
+
+
+def _db():
+    return open_database()
+
+
+def _user(session, username):
+    user = identity.user_by_name(session, username)
+    if user is None:
+        raise click.ClickException(f"用户 {username} 不存在")
+    return user
+
+
+def _json_arg(text: str | None) -> dict:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise click.ClickException(f"--data 不是合法的 JSON：{e}")
+    if not isinstance(value, dict):
+        raise click.ClickException("--data 必须是 JSON 对象")
+    return value
+
+
+def _print_json(value) -> None:
+    click.echo(data_to_json(value) if not isinstance(value, str) else value)
+
+
+@click.group()
+def main() -> None:
+    """zhifa：生态环境执法流程系统。"""
+    logging.basicConfig(level=os.environ.get("ZHIFA_LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.group()
+def db() -> None:
+    """数据库维护。"""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """升级数据库结构到最新版本。"""
+    open_database()
+    click.echo("数据库已是最新结构")
+
+
+@main.command("seed-demo")
+def seed_demo() -> None:
+    """载入演示组织机构和用户，并打印登录账号。"""
+    with _db().transaction() as session:
+        users = demo.load(session)
+        click.echo(demo.login_table(users))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int, help="gunicorn worker processes")
+def serve(host: str, port: int, workers: int) -> None:
+    """以生产方式（gunicorn）提供网页服务。"""
+    open_database()  # migrate once, before the web workers start
+    gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
+    os.execv(gunicorn, [gunicorn, "--bind", f"{host}:{port}", "--workers", str(workers), "--threads", "4",
+                        "--timeout", "600", "--access-logfile", "-", "webui.wsgi:app"])
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="只运行一轮后退出")
+@click.option("--interval", default=5.0, show_default=True, help="两轮之间的秒数")
+def worker(once: bool, interval: float) -> None:
+    """执行到期的定时器和后台任务。"""
+    database = _db()
+    if once:
+        click.echo(f"已执行 {jobs.run_once(database)} 个任务")
+    else:
+        jobs.run_forever(database, interval)
+
+
+@main.group()
+def users() -> None:
+    """用户管理。"""
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--password", required=True)
+@click.option("--name", "full_name", required=True, help="姓名")
+@click.option("--groups", required=True, help="岗位代码，逗号分隔")
+@click.option("--certificate", default=None, help="执法证号")
+def users_add(username, password, full_name, groups, certificate) -> None:
+    """添加用户（部门由岗位决定）。"""
+    try:
+        with _db().transaction() as session:
+            user = identity.add_user(session, username, password, full_name,
+                                     [g.strip() for g in groups.split(",") if g.strip()], certificate)
+            click.echo(f"已添加用户 {user.username}（{user.full_name}），部门 {user.department_code}")
+    except ValueError as e:
+        raise click.ClickException(str(e))
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--as", "username", default=None, help="部署人")
+@click.option("--name", default=None, help="部署名称")
+def deploy(paths, username, name) -> None:
+    """校验并部署 .bpmn/.dmn 文件或目录；有任何问题则全部不部署。"""
+    sources = repository.read_paths(list(paths))
+    try:
+        with _db().transaction() as session:
+            user = _user(session, username) if username else None
+            result = repository.deploy(session, sources, source="cli", user=user, name=name)
+            if not result.changed:
+                click.echo("没有变化，未产生新版本")
+            for d in result.processes:
+                click.echo(f"流程 {d.key} 版本 {d.version}（{d.name}）")
+            for d in result.decisions:
+                click.echo(f"决策表 {d.key} 版本 {d.version}（{d.name}）")
+    except ModelInvalid as e:
+        for p in e.problems:
+            click.echo(str(p), err=True)
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("process_key")
+@click.option("--as", "username", required=True)
+@click.option("--data", default=None, help="JSON 对象")
+def start(process_key, username, data) -> None:
+    """启动一个案件，输出 JSON（实例 id、案件编号）。"""
+    try:
+        with _db().transaction() as session:
+            instance = runtime.start(session, process_key, _user(session, username), _json_arg(data))
+            _print_json({"id": instance.id, "business_key": instance.business_key, "process_key": process_key})
+    except (runtime.NoSuchProcess, EngineStepFailed) as e:
+        raise click.ClickException(str(e))
+
+
+@main.command("tasks")
+@click.option("--as", "username", required=True)
+def list_tasks(username) -> None:
+    """某用户的待办任务（JSON）。"""
+    with _db().reading() as session:
+        _print_json([{
+            "id": t.id, "name": t.name, "element_id": t.element_id, "process_key": t.process_key,
+            "business_key": t.business_key, "candidate_groups": [g for g in t.candidate_groups.split(",") if g],
+            "assignee": t.assignee, "due": t.due_at.isoformat() if t.due_at else None,
+        } for t in tasks.inbox(session, _user(session, username))])
+
+
+@main.command()
+@click.argument("task_id")
+@click.option("--as", "username", required=True)
+@click.option("--data", default=None, help="JSON 对象")
+def complete(task_id, username, data) -> None:
+    """办理一个任务；表单校验不通过时输出错误并以 1 退出。"""
+    try:
+        with _db().transaction() as session:
+            task = tasks.complete(session, task_id, _user(session, username), _json_arg(data))
+            _print_json({"id": task.id, "completed_by": task.completed_by})
+    except FormInvalid as e:
+        for field_id, message in e.errors.items():
+            click.echo(f"{field_id}: {message}", err=True)
+        sys.exit(1)
+    except (tasks.TaskNotFound, tasks.TaskAlreadyCompleted, tasks.TaskClaimed, identity.NotPermitted,
+            runtime.InstanceNotActive, EngineStepFailed) as e:
+        raise click.ClickException(str(e))
+
+
+def _parse_input(text: str):
+    name, sep, raw = text.partition("=")
+    if not sep or not name:
+        raise click.ClickException(f"输入应为 NAME=VALUE：{text}")
+    try:
+        return name, json.loads(raw)
+    except json.JSONDecodeError:
+        return name, raw
+
+
+@main.command("decide")
+@click.argument("decision_id")
+@click.option("--input", "inputs", multiple=True, help="NAME=VALUE（VALUE 按 JSON 解析，否则为字符串）")
+def decide_cmd(decision_id, inputs) -> None:
+    """对已部署的决策表试算，输出 JSON。"""
+    with _db().reading() as session:
+        try:
+            result = decide.evaluate_latest(session, decision_id, dict(_parse_input(i) for i in inputs))
+        except (decide.NoSuchDecision, decisions.DecisionError) as e:
+            raise click.ClickException(str(e))
+        _print_json(result.outputs)
+
+
+@main.command()
+@click.argument("start_date")
+@click.option("--working-days", type=int, default=None)
+@click.option("--days", type=int, default=None)
+@click.option("--months", type=int, default=None)
+def deadline(start_date, working_days, days, months) -> None:
+    """计算期限届满日（ISO 日期）。起算日不计入。"""
+    chosen = [(n, f) for n, f in ((working_days, calendar.add_working_days), (days, calendar.add_days),
+                                  (months, calendar.add_months)) if n is not None]
+    if len(chosen) != 1:
+        raise click.ClickException("请给出且只给出一个：--working-days、--days 或 --months")
+    _db()
+    try:
+        click.echo(chosen[0][1](date.fromisoformat(start_date), chosen[0][0]).isoformat())
+    except (ValueError, calendar.CalendarUnknown) as e:
+        raise click.ClickException(str(e))
+
+
+if __name__ == "__main__":
+    main()
