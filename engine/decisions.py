@@ -444,9 +444,15 @@ class DecisionTaskParser(BusinessRuleTaskParser):
     def create_task(self):
         ref = self.get_decision_ref(self.node)
         parser = self.process_parser.parser
-        engine = parser.get_engine(ref, self.node)
-        dmn_root = parser.dmn_parsers[ref].node
-        _enrich(engine.decision_table, _decision_element(dmn_root))
+        dmn_parser = parser.dmn_parsers.get(ref)
+        if dmn_parser is not None and not dmn_parser.node.get(_MARK):
+            # safety net: a DMN added without translate_dmn would evaluate FEEL as Python
+            problems = translate_dmn(dmn_parser.node, dmn_parser.filename or f"{ref}.dmn")
+            if problems:
+                raise ValidationException("; ".join(map(str, problems)), node=self.node,
+                                          file_name=dmn_parser.filename)
+        engine = parser.get_engine(ref, self.node)  # raises if the decision is unknown
+        _enrich(engine.decision_table, _decision_element(parser.dmn_parsers[ref].node))
         return self.spec_class(self.spec, self.bpmn_id, dmnEngine=engine, **self.bpmn_attributes)
 
     @staticmethod

@@ -20,6 +20,7 @@ import ast
 import operator
 import re
 import string
+import textwrap
 import traceback
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, timedelta
@@ -199,7 +200,8 @@ def _compile(source: str, mode: str) -> CodeType | str:
         raise ValueError(f"mode must be 'eval' or 'exec', not {mode!r}")
     if source is None or not str(source).strip():
         return "empty expression" if mode == "eval" else compile("", "<script>", "exec")
-    source = source.strip() if mode == "eval" else source
+    # modeler XML often indents the whole script; keep line numbers, drop the margin
+    source = source.strip() if mode == "eval" else textwrap.dedent(source)
     try:
         tree = ast.parse(source, "<script>", mode)
     except SyntaxError as exc:  # Spiff's formatter crashes on lineno None: keep it a string

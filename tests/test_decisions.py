@@ -350,6 +350,24 @@ def ready(wf) -> list[str]:
     return [t.task_spec.name for t in wf.get_tasks(state=TaskState.READY, manual=True)]
 
 
+def test_parser_translates_a_dmn_added_without_translation():
+    parser = Parser()
+    parser.add_bpmn_file(str(FIXTURES / "legal_review_test.bpmn"))
+    parser.add_dmn_file(str(FIXTURES / "legal_review_test.dmn"))
+    spec = parser.get_spec("penalty_review")
+    table = spec.task_specs["Decide_review"].dmnEngine.decision_table
+    assert table.rules[2].inputEntries[1].lhs == ["50000 <= ? <= 1000000000"]
+
+
+def test_unknown_decision_ref_is_a_validation_error():
+    from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+    parser = Parser()
+    parser.add_bpmn_file(str(FIXTURES / "legal_review_test.bpmn"))
+    with pytest.raises(ValidationException) as info:
+        parser.get_spec("penalty_review")
+    assert "review_needed" in str(info.value)
+
+
 def test_decision_task_is_used_by_the_parser():
     spec = load_process()
     assert isinstance(spec.task_specs["Decide_review"], DecisionTask)

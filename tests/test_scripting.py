@@ -257,6 +257,11 @@ def test_exceptions_with_non_string_args_do_not_crash_spiff():
     assert "KeyError" in str(info.value) and info.value.line_number == 2
 
 
+def test_indented_script_from_xml_runs():
+    wf = run("\n        total = 1\n        if total:\n            total += 1\n")
+    assert ready_data(wf)["total"] == 2
+
+
 def test_print_is_harmless():
     wf = run("print('hello')\nx = 1")
     assert ready_data(wf)["x"] == 1
