@@ -66,8 +66,7 @@ class Database:
         try:
             yield session
         finally:
-            session.rollback()
-            session.close()
+            session.close()  # not rollback(): that would expire what the caller keeps
 
     def new_session(self, write: bool) -> Session:
         return (self._writer if write else self._reader)()

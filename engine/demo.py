@@ -85,10 +85,12 @@ def load(session: Session) -> list[User]:
             if session.get(Grant, (code, p)) is None:
                 session.add(Grant(group_code=code, permission=p))
     users = []
+    shared_hash = identity.hash_password(DEMO_PASSWORD)  # hashing is deliberately slow; once is enough
     for username, full_name, groups, cert in _demo_users():
         user = session.scalar(select(User).where(User.username == username))
         if user is None:
-            user = identity.add_user(session, username, DEMO_PASSWORD, full_name, groups, certificate_no=cert)
+            user = identity.add_user(session, username, None, full_name, groups, certificate_no=cert,
+                                     password_hash=shared_hash)
         users.append(user)
     session.flush()
     return users

@@ -37,16 +37,19 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     return user
 
 
-def add_user(session: Session, username: str, password: str, full_name: str, groups: list[str],
-             certificate_no: str | None = None) -> User:
-    """Create a user holding ``groups``; the department is that of the first group."""
+def add_user(session: Session, username: str, password: str | None, full_name: str, groups: list[str],
+             certificate_no: str | None = None, password_hash: str | None = None) -> User:
+    """Create a user holding ``groups``; the department is that of the first group.
+
+    ``password_hash`` lets a caller creating many users hash a shared password once.
+    """
     found = {g.code: g for g in session.scalars(select(Group).where(Group.code.in_(groups)))}
     missing = [g for g in groups if g not in found]
     if missing or not groups:
         raise UnknownGroup(f"岗位不存在：{', '.join(missing) or '（未指定）'}")
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise ValueError(f"用户名 {username} 已存在")
-    user = User(username=username, full_name=full_name, password_hash=hash_password(password),
+    user = User(username=username, full_name=full_name, password_hash=password_hash or hash_password(password),
                 department_code=found[groups[0]].department_code, certificate_no=certificate_no)
     session.add(user)
     session.flush()

@@ -152,7 +152,7 @@ def _starts_on(task_spec, message_name: str | None) -> bool:
 def lock_instance(session: Session, instance_id: int) -> ProcessInstance:
     """The instance row, locked until the transaction ends (SQLite: the write transaction is)."""
     instance = session.scalar(select(ProcessInstance).where(ProcessInstance.id == instance_id)
-                              .with_for_update().execution_options(populate_existing=True))
+                              .with_for_update(of=ProcessInstance).execution_options(populate_existing=True))
     if instance is None:
         raise InstanceNotFound(f"案件 {instance_id} 不存在")
     return instance

@@ -1,0 +1,225 @@
+"""The engine through its API: a case with lanes, forms, a gateway, a decision table,
+a boundary timer and a message that starts a second case, on a real database."""
+from __future__ import annotations
+
+import threading
+import pytest
+from sqlalchemy import func, select
+
+from engine import history, jobs, repository, runtime, tasks
+from engine.forms import FormInvalid
+from engine.models import AuditEvent, HumanTask, InstanceLink, Job, ProcessInstance
+from tests.conftest import FIXTURES
+
+INSPECTION = {"party_name": "鲁山县某化工有限公司", "party_type": "organization", "fine_amount": "60000",
+              "violation": "true", "inspected_on": "2026-11-20"}
+
+
+@pytest.fixture
+def flow(db, org):
+    with db.transaction() as session:
+        repository.deploy(session, repository.read_paths([FIXTURES / "engine"]), source="cli")
+
+
+def start(db, key, user, data=None):
+    with db.transaction() as session:
+        return runtime.start(session, key, user, data or {})
+
+
+def inbox(db, user):
+    with db.reading() as session:
+        return [(t.element_id, t.business_key) for t in tasks.inbox(session, user)]
+
+
+def only_task(db, instance):
+    with db.reading() as session:
+        ready = tasks.ready_tasks(session, instance.id)
+    assert len(ready) == 1, [t.element_id for t in ready]
+    return ready[0]
+
+
+def complete(db, task, user, values):
+    with db.transaction() as session:
+        return tasks.complete(session, task.id, user, values)
+
+
+def instance_row(db, instance_id):
+    with db.reading() as session:
+        return session.get(ProcessInstance, instance_id)
+
+
+def test_a_violation_goes_through_review_and_starts_a_penalty_case(db, flow, user):
+    inspector, reviewer, legal = user("supervision_investigate1"), user("supervision_review1"), user("legal_review1")
+    case = start(db, "case_flow", inspector)
+    assert inbox(db, inspector) == [("Task_inspect", case.business_key)]
+    assert inbox(db, user("supervision_investigate2")) == [("Task_inspect", case.business_key)]  # same post
+    assert inbox(db, reviewer) == [] and inbox(db, legal) == []
+
+    inspect = only_task(db, case)
+    assert inspect.priority == 70 and inspect.due_at is not None  # camunda:priority and dueDate kept
+    complete(db, inspect, inspector, INSPECTION)
+
+    # The decision table says an organisation fined 60,000 needs legal review:
+    # the candidate-group expression sends 审查 to 法制股, not to 审查岗.
+    review = only_task(db, case)
+    assert (review.element_id, review.candidate_groups) == ("Task_review", "legal.review")
+    assert inbox(db, legal) == [("Task_review", case.business_key)] and inbox(db, reviewer) == []
+    assert instance_row(db, case.id).next_timer_at is not None
+
+    complete(db, review, legal, {"opinion": "事实清楚，同意移送立案处罚"})
+    assert instance_row(db, case.id).status == "completed"
+    with db.reading() as session:
+        link = session.scalar(select(InstanceLink))
+        penalty = session.get(ProcessInstance, link.target_id)
+        assert (link.source_id, link.message) == (case.id, "test_violation")
+        assert penalty.process_key == "case_receiver" and penalty.title == INSPECTION["party_name"]
+        assert [e.action for e in history.events_of(session, case.id)][-1] == "message_sent"
+        assert session.scalar(select(func.count()).select_from(Job)) == 0  # timer gone with the task
+    filing = only_task(db, penalty)
+    assert (filing.element_id, filing.candidate_groups) == ("Task_file", "supervision.file")
+    with db.reading() as session:
+        data = runtime.case_data(runtime.load(session, instance_row(db, penalty.id), None).workflow)
+    assert data["source_case"] == case.business_key and data["violation"]["fine_amount"] == 60000
+
+
+def test_a_compliant_site_closes_the_case_through_the_default_flow(db, flow, user):
+    inspector = user("supervision_investigate1")
+    case = start(db, "case_flow", inspector)
+    complete(db, only_task(db, case), inspector, {**INSPECTION, "violation": "false", "fine_amount": "0"})
+    assert instance_row(db, case.id).status == "completed"
+    with db.reading() as session:
+        assert session.scalar(select(func.count()).select_from(InstanceLink)) == 0
+
+
+def test_a_citizen_below_5000_is_reviewed_by_the_review_post(db, flow, user):
+    inspector = user("supervision_investigate1")
+    case = start(db, "case_flow", inspector)
+    complete(db, only_task(db, case), inspector, {**INSPECTION, "party_type": "citizen", "fine_amount": "4999.99"})
+    assert only_task(db, case).candidate_groups == "supervision.review"
+
+
+def test_the_review_deadline_timer_escalates_to_the_deputy(db, flow, user, clock):
+    inspector = user("supervision_investigate1")
+    case = start(db, "case_flow", inspector)
+    complete(db, only_task(db, case), inspector, INSPECTION)
+    assert jobs.run_once(db) == 0  # not due yet
+    clock.advance(days=3, minutes=1)
+    assert jobs.run_once(db, now=clock.now()) == 1
+    escalate = only_task(db, case)
+    assert (escalate.element_id, escalate.candidate_groups) == ("Task_escalate", "leadership.deputy")
+    with db.reading() as session:
+        review = session.scalar(select(HumanTask).where(HumanTask.element_id == "Task_review"))
+        assert review.state == "cancelled"
+    assert inbox(db, user("legal_review1")) == []
+    complete(db, escalate, user("leadership_deputy"), {})
+    assert instance_row(db, case.id).status == "completed"
+
+
+def test_form_errors_change_nothing(db, flow, user):
+    inspector = user("supervision_investigate1")
+    case = start(db, "case_flow", inspector)
+    task = only_task(db, case)
+    with pytest.raises(FormInvalid) as err:
+        complete(db, task, inspector, {"party_type": "company", "fine_amount": "12.345", "inspected_on": "2026-13-01"})
+    assert set(err.value.errors) == {"party_name", "party_type", "fine_amount", "inspected_on"}
+    assert "必填" in err.value.errors["party_name"]
+    assert only_task(db, case).id == task.id and only_task(db, case).state == "ready"
+
+
+def test_a_task_of_another_post_cannot_be_completed(db, flow, user):
+    case = start(db, "case_flow", user("supervision_investigate1"))
+    with pytest.raises(tasks.NotPermitted):
+        complete(db, only_task(db, case), user("supervision_review1"), INSPECTION)
+
+
+def test_two_people_completing_one_task_at_once_one_wins(db, flow, user):
+    a, b = user("supervision_investigate1"), user("supervision_investigate2")
+    case = start(db, "case_flow", a)
+    task = only_task(db, case)
+    barrier, outcomes = threading.Barrier(2), {}
+
+    def attempt(who):
+        barrier.wait()
+        try:
+            complete(db, task, who, INSPECTION)
+            outcomes[who.username] = "ok"
+        except tasks.TaskAlreadyCompleted as e:
+            outcomes[who.username] = str(e)
+
+    threads = [threading.Thread(target=attempt, args=(u,)) for u in (a, b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes.values())[0] == "ok"
+    loser = [v for v in outcomes.values() if v != "ok"]
+    assert len(loser) == 1 and "该任务已由 supervision_investigate" in loser[0] and "办理" in loser[0]
+    with db.reading() as session:
+        assert session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "complete")) == 1
+    assert only_task(db, case).element_id == "Task_review"
+
+
+def _due_timer_case(db, user):
+    inspector = user("supervision_investigate1")
+    case = start(db, "case_flow", inspector)
+    complete(db, only_task(db, case), inspector, INSPECTION)
+    return case
+
+
+def _timer_events(db, case):
+    with db.reading() as session:
+        return session.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == "timer", AuditEvent.instance_id == case.id))
+
+
+def test_two_workers_fire_a_due_timer_exactly_once(db, flow, user, clock):
+    case = _due_timer_case(db, user)
+    clock.advance(days=4)
+    barrier, ran = threading.Barrier(2), []
+
+    def worker(name):
+        barrier.wait()
+        ran.append(jobs.run_once(db, worker=name, now=clock.now()))
+    threads = [threading.Thread(target=worker, args=(f"w{i}",)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(ran) == [0, 1]
+    assert _timer_events(db, case) == 1
+    assert only_task(db, case).element_id == "Task_escalate"
+
+
+def test_a_worker_killed_mid_job_leaves_it_to_another_after_the_lease(db, flow, user, clock):
+    case = _due_timer_case(db, user)
+    clock.advance(days=4)
+    [job_id] = jobs.claim_due(db, "crashed-worker", now=clock.now())  # claimed, then the process died
+    assert jobs.run_once(db, worker="w2", now=clock.now()) == 0       # lease still held
+    clock.advance(seconds=jobs.LEASE.total_seconds() + 1)
+    assert jobs.run_once(db, worker="w2", now=clock.now()) == 1
+    # the dead worker's late attempt does nothing: the job is no longer its own
+    assert jobs.run_job(db, job_id, "crashed-worker") is False
+    assert _timer_events(db, case) == 1
+
+
+def test_an_engine_step_failure_rolls_the_action_back(db, org, user, tmp_path):
+    bpmn = (FIXTURES / "engine" / "case_receiver.bpmn").read_text()
+    broken = bpmn.replace("party_name = violation['party_name']", "party_name = violation['no_such_key']")
+    path = tmp_path / "case_receiver.bpmn"
+    path.write_text(broken)
+    with db.transaction() as session:
+        repository.deploy(session, repository.read_paths([path]), source="cli")
+        repository.deploy(session, repository.read_paths([FIXTURES / "engine" / "case_flow.bpmn",
+                                                          FIXTURES / "engine" / "test_review_rule.dmn"]), source="cli")
+    inspector, legal = user("supervision_investigate1"), user("legal_review1")
+    case = start(db, "case_flow", inspector)
+    complete(db, only_task(db, case), inspector, INSPECTION)
+    review = only_task(db, case)
+    with pytest.raises(runtime.EngineStepFailed) as err:
+        complete(db, review, legal, {"opinion": "同意移送"})
+    assert "Script_copy" in str(err.value) and "操作已撤销" in str(err.value)
+    again = only_task(db, case)
+    assert (again.id, again.state, again.completed_by) == (review.id, "ready", None)
+    assert instance_row(db, case.id).status == "running"
+    with db.reading() as session:
+        assert session.scalar(select(func.count()).select_from(ProcessInstance)) == 1
