@@ -30,6 +30,7 @@ _CAMUNDA_TAG = "{%s}" % CAMUNDA
 class BpmnFacts:
     """What a file defines and needs, for checks across files."""
     processes: dict[str, str] = field(default_factory=dict)  # id -> name
+    starter_groups: dict[str, list[str]] = field(default_factory=dict)  # id -> camunda:candidateStarterGroups
     called_processes: list[tuple[str, int, str]] = field(default_factory=list)  # (element id, line, called id)
     decision_refs: list[tuple[str, int, str]] = field(default_factory=list)
     candidate_groups: list[tuple[str, int, str]] = field(default_factory=list)
@@ -175,6 +176,8 @@ class _Checker:
                 elif raw and attr == "priority" and not raw.strip().isdigit():
                     self.problem(ut, "camunda:priority 必须是 0–100 的整数或表达式")
             self.check_form(ut)
+        for se in self.xp("//bpmn:startEvent"):
+            self.check_form(se)
 
     def check_form(self, ut: etree._Element) -> None:
         seen = set()
@@ -203,6 +206,9 @@ class _Checker:
         for proc in self.xp("//bpmn:process"):
             if proc.get("isExecutable", "true") != "false":
                 self.facts.processes[proc.get("id")] = proc.get("name") or proc.get("id")
+                starters = [g.strip() for g in (proc.get(_CAMUNDA_TAG + "candidateStarterGroups") or "").split(",") if g.strip()]
+                self.facts.starter_groups[proc.get("id")] = starters
+                self.facts.candidate_groups += [(proc.get("id"), proc.sourceline, g) for g in starters]
         for ca in self.xp("//bpmn:callActivity"):
             called = ca.get("calledElement")
             if not called:

@@ -56,26 +56,27 @@ class Form:
 
 
 def form_of(task_spec) -> Form:
-    """The form model of a parsed user task (empty for tasks without formData)."""
+    """The form of a parsed user task or start event (empty without formData)."""
     spiff_form = getattr(task_spec, "form", None)
-    if spiff_form is None:
-        return Form([])
-    fields = []
-    for f in spiff_form.fields:
-        constraints = {v.name: v.config for v in f.validation}
-        props = {p.id: p.value for p in f.properties}
-        ftype = f.type or "string"
-        if ftype == "string" and props.get("multiline") == "true":
-            ftype = "textarea"
-        fields.append(Field(
-            id=f.id, label=f.label or f.id, type=ftype, default=f.default_value,
-            options=[(o.id, o.name) for o in getattr(f, "options", [])],
-            required="required" in constraints, readonly="readonly" in constraints,
-            min=_decimal(constraints.get("min")), max=_decimal(constraints.get("max")),
-            minlength=_int(constraints.get("minlength")), maxlength=_int(constraints.get("maxlength")),
-            properties=props,
-        ))
-    return Form(fields)
+    if spiff_form is not None:  # user tasks: SpiffWorkflow's form objects
+        return Form([_field(f.id, f.label, f.type, f.default_value, [(o.id, o.name) for o in getattr(f, "options", [])],
+                            {v.name: v.config for v in f.validation}, {p.id: p.value for p in f.properties})
+                     for f in spiff_form.fields])
+    stored = (getattr(task_spec, "extensions", None) or {}).get("formData", [])  # start events: our parser's dicts
+    return Form([_field(f["id"], f["label"], f["type"], f["default"], [tuple(o) for o in f["options"]],
+                        dict(f["validation"]), f["properties"]) for f in stored])
+
+
+def _field(fid, label, ftype, default, options, constraints, props) -> Field:
+    ftype = ftype or "string"
+    if ftype == "string" and props.get("multiline") == "true":
+        ftype = "textarea"
+    return Field(
+        id=fid, label=label or fid, type=ftype, default=default, options=options,
+        required="required" in constraints, readonly="readonly" in constraints,
+        min=_decimal(constraints.get("min")), max=_decimal(constraints.get("max")),
+        minlength=_int(constraints.get("minlength")), maxlength=_int(constraints.get("maxlength")),
+        properties=props)
 
 
 def initial_values(form: Form, data: Mapping[str, Any]) -> dict[str, Any]:

@@ -118,6 +118,7 @@ class ProcessDefinition(Base):
     spec_json: Mapped[str] = mapped_column(Text, deferred=True)
     spec_hash: Mapped[str] = mapped_column(String(64))
     start_messages: Mapped[str] = mapped_column(String(500), default="")  # comma-separated
+    starter_groups: Mapped[str] = mapped_column(String(1000), default="")  # camunda:candidateStarterGroups; "" = anyone
     resource: Mapped[Resource] = relationship()
 
 

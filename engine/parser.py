@@ -7,13 +7,15 @@ persists) as ``{"camunda": {attr: {"value": ...} | {"expr": python}}}``.
 """
 from __future__ import annotations
 
+from lxml import etree
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.camunda.parser import CamundaParser
 from SpiffWorkflow.camunda.parser.task_spec import (
     CallActivityParser, CamundaTaskParser, SubWorkflowParser, UserTaskParser,
 )
+from SpiffWorkflow.camunda.parser.event_parsers import CamundaStartEventParser
 from SpiffWorkflow.camunda.specs import UserTask
-from SpiffWorkflow.bpmn.specs.defaults import CallActivity, ManualTask, NoneTask
+from SpiffWorkflow.bpmn.specs.defaults import CallActivity, ManualTask, NoneTask, StartEvent
 
 from . import expressions
 from .decisions import PARSER_OVERRIDES as DECISION_PARSERS
@@ -52,6 +54,25 @@ class ZhifaUserTaskParser(_OwnExtensions, UserTaskParser):
     pass
 
 
+class ZhifaStartEventParser(_OwnExtensions, CamundaStartEventParser):
+    """Start events keep their camunda:formData (the start form) in extensions."""
+
+    def parse_extensions(self, node=None):
+        extensions = super().parse_extensions(node)
+        fields = []
+        for f in self.xpath("./bpmn:extensionElements/camunda:formData/camunda:formField"):
+            children = {etree.QName(c).localname: c for c in f if isinstance(c.tag, str)}
+            fields.append({
+                "id": f.get("id"), "label": f.get("label"), "type": f.get("type"), "default": f.get("defaultValue"),
+                "options": [[v.get("id"), v.get("name")] for v in f if isinstance(v.tag, str) and etree.QName(v).localname == "value"],
+                "validation": [[c.get("name"), c.get("config")] for c in children.get("validation", [])],
+                "properties": {p.get("id"): p.get("value") for p in children.get("properties", [])},
+            })
+        if fields:
+            extensions["formData"] = fields
+        return extensions
+
+
 class ZhifaTaskParser(_OwnExtensions, CamundaTaskParser):
     pass
 
@@ -68,6 +89,7 @@ class ZhifaParser(CamundaParser):
     OVERRIDE_PARSER_CLASSES = {
         **CamundaParser.OVERRIDE_PARSER_CLASSES,
         full_tag("userTask"): (ZhifaUserTaskParser, UserTask),
+        full_tag("startEvent"): (ZhifaStartEventParser, StartEvent),
         full_tag("task"): (ZhifaTaskParser, NoneTask),
         full_tag("manualTask"): (ZhifaTaskParser, ManualTask),
         full_tag("subProcess"): (ZhifaSubWorkflowParser, CallActivity),

@@ -253,7 +253,9 @@ def deploy(session: Session, sources: list[Source], *, source: str, user: User |
     for key, (spec_json, starts, model) in built.items():
         spec_hash = hashlib.sha256(spec_json.encode()).hexdigest()
         old = latest.get(key)
-        if old is None or old.spec_hash != spec_hash or (key in redeployed and not duplicate_filtering):
+        starters = ",".join(model.facts.starter_groups.get(key, []))
+        if (old is None or old.spec_hash != spec_hash or old.starter_groups != starters
+                or (key in redeployed and not duplicate_filtering)):
             process_changes.append((key, spec_json, spec_hash, starts, model))
     decision_changes = [m for m in new if m.kind == "dmn" and (
         not duplicate_filtering or m.decision_id not in latest_dmn
@@ -288,7 +290,8 @@ def deploy(session: Session, sources: list[Source], *, source: str, user: User |
         old = latest.get(key)
         d = ProcessDefinition(key=key, version=(old.version + 1) if old else 1, name=model.facts.processes[key],
                               deployment_id=deployment.id, resource=resource_of(model), spec_json=spec_json,
-                              spec_hash=spec_hash, start_messages=",".join(starts))
+                              spec_hash=spec_hash, start_messages=",".join(starts),
+                              starter_groups=",".join(model.facts.starter_groups.get(key, [])))
         session.add(d)
         result.processes.append(d)
     session.flush()

@@ -21,9 +21,10 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from . import history, numbering, projection, repository
+from . import forms, history, numbering, projection, repository
 from .errors import EngineStepFailed
 from .helpers import helpers_for
+from .identity import NotPermitted, group_codes
 from .models import InstanceLink, Job, MessageSubscription, ProcessDefinition, ProcessInstance, User, utcnow
 from .scripting import make_script_engine
 from .serialization import instance_from_json, instance_to_json
@@ -100,6 +101,10 @@ def start(session: Session, process_key: str, user: User | None, data: dict[str,
     if definition is None:
         raise NoSuchProcess(process_key)
     spec, subprocess_specs = repository.specs_of(session, definition)
+    if message is None and user is not None and not may_start(user, definition):
+        raise NotPermitted(f"您的岗位不能发起“{definition.name}”")
+    if message is None:  # by hand: the start form's fields are checked and typed like a task form
+        data = {**(data or {}), **forms.validate(start_form(spec), data or {}, {})}
     business_key = business_key or numbering.case_number(session, process_key)
     instance = ProcessInstance(definition_id=definition.id, process_key=process_key, business_key=business_key,
                                title="", state="", started_by=user.id if user else None,
@@ -122,6 +127,35 @@ def start(session: Session, process_key: str, user: User | None, data: dict[str,
         "source": source.business_key if source else None})
     save(action)
     return instance
+
+
+def may_start(user: User, definition: ProcessDefinition) -> bool:
+    starters = {g for g in definition.starter_groups.split(",") if g}
+    return not starters or bool(starters & group_codes(user))
+
+
+def startable(session: Session, user: User) -> list[ProcessDefinition]:
+    """Latest processes this user may start by hand (those with a none start event)."""
+    out = []
+    for d in repository.latest_processes(session):
+        spec, _ = repository.specs_of(session, d)
+        if may_start(user, d) and any(_starts_on_none(ts) for ts in spec.task_specs.values()):
+            out.append(d)
+    return out
+
+
+def start_form(spec) -> forms.Form:
+    """The form of the process's none start event (empty if it has none)."""
+    for ts in spec.task_specs.values():
+        if _starts_on_none(ts):
+            return forms.form_of(ts)
+    return forms.Form([])
+
+
+def _starts_on_none(task_spec) -> bool:
+    parents = {p.name for p in getattr(task_spec, "inputs", [])}
+    return bool(parents & {"Start", "StartEventSplit"}) and hasattr(task_spec, "event_definition") \
+        and _starts_on(task_spec, None)
 
 
 def _choose_start_event(workflow: BpmnWorkflow, message: BpmnEvent | None) -> None:

@@ -119,6 +119,7 @@ def upgrade() -> None:
     sa.Column('spec_json', sa.Text(), nullable=False),
     sa.Column('spec_hash', sa.String(length=64), nullable=False),
     sa.Column('start_messages', sa.String(length=500), nullable=False),
+    sa.Column('starter_groups', sa.String(length=1000), nullable=False),
     sa.ForeignKeyConstraint(['deployment_id'], ['deployments.id'], ),
     sa.ForeignKeyConstraint(['resource_id'], ['resources.id'], ),
     sa.PrimaryKeyConstraint('id'),

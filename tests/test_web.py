@@ -1,0 +1,108 @@
+"""The minimal web inbox: login, CSRF, permissions, generated forms with Chinese errors."""
+from __future__ import annotations
+
+import pytest
+
+from engine import repository, runtime, tasks
+from tests.conftest import FIXTURES
+from tests.webclient import Browser, csrf_token, make_app
+
+
+@pytest.fixture
+def app(db, org, tmp_path):
+    with db.transaction() as session:
+        repository.deploy(session, repository.read_paths([FIXTURES / "engine"]), source="cli")
+    return make_app(db, tmp_path)
+
+
+@pytest.fixture
+def case(db, user):
+    with db.transaction() as session:
+        instance = runtime.start(session, "case_flow", user("supervision_investigate1"), {})
+        return instance, tasks.ready_tasks(session, instance.id)[0]
+
+
+def logged_in(app, username):
+    browser = Browser(app)
+    assert browser.login(username).status_code == 302
+    return browser
+
+
+def test_pages_need_a_login(app, case):
+    browser = Browser(app)
+    for url in ("/inbox", "/start", f"/tasks/{case[1].id}", f"/cases/{case[0].id}"):
+        response = browser.get(url)
+        assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_a_wrong_password_is_refused(app):
+    response = Browser(app).login("supervision_investigate1", "not-the-password")
+    assert response.status_code == 401 and "用户名或密码错误" in response.get_data(as_text=True)
+
+
+def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(app, case, db):
+    browser = logged_in(app, "supervision_investigate1")
+    response = browser.client.post(f"/tasks/{case[1].id}", data={"party_name": "某厂", "party_type": "citizen"})
+    assert response.status_code == 400 and "CSRF" in response.get_data(as_text=True)
+    response = Browser(app).client.post("/login", data={"username": "supervision_investigate1", "password": "zhifa2026"})
+    assert response.status_code == 400
+    with db.reading() as session:
+        assert tasks.get(session, case[1].id).state == "ready"
+
+
+def test_the_inbox_lists_the_tasks_of_my_post_only(app, case):
+    mine = logged_in(app, "supervision_investigate1").get("/inbox").get_data(as_text=True)
+    assert case[0].business_key in mine and "现场检查" in mine
+    other = logged_in(app, "supervision_review1").get("/inbox").get_data(as_text=True)
+    assert case[0].business_key not in other and "暂无待办任务" in other
+
+
+def test_a_task_of_another_post_cannot_be_opened_or_completed(app, case, db):
+    browser = logged_in(app, "supervision_review1")
+    assert browser.get(f"/tasks/{case[1].id}").status_code == 403
+    token = csrf_token(browser.get("/inbox").get_data(as_text=True))
+    response = browser.client.post(f"/tasks/{case[1].id}", data={"csrf_token": token, "party_name": "某厂"})
+    assert response.status_code == 403
+    with db.reading() as session:
+        assert tasks.get(session, case[1].id).state == "ready"
+
+
+def test_the_form_shows_chinese_errors_and_keeps_the_values(app, case):
+    browser = logged_in(app, "supervision_investigate1")
+    page = browser.get(f"/tasks/{case[1].id}").get_data(as_text=True)
+    assert "当事人名称" in page and 'name="fine_amount"' in page and "法人或其他组织" in page
+    response = browser.post_form(f"/tasks/{case[1].id}", {
+        "party_name": "", "party_type": "company", "fine_amount": "20000000", "inspected_on": "2026-02-30",
+        "violation": "true"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "当事人名称：必填" in html and "当事人类型：请从列表中选择" in html
+    assert "不能大于 1000000" in html and "请输入日期" in html
+    assert 'value="20000000"' in html and 'value="2026-02-30"' in html
+
+
+def test_completing_the_form_moves_the_case_on_and_a_second_submit_is_told(app, case, db):
+    browser = logged_in(app, "supervision_investigate1")
+    form = {"party_name": "鲁山县某化工有限公司", "party_type": "organization", "fine_amount": "60000",
+            "inspected_on": "2026-11-20", "violation": "true"}
+    token = csrf_token(browser.get(f"/tasks/{case[1].id}").get_data(as_text=True))
+    first = browser.client.post(f"/tasks/{case[1].id}", data={**form, "csrf_token": token}, follow_redirects=True)
+    assert "已办理：现场检查" in first.get_data(as_text=True)
+    again = browser.client.post(f"/tasks/{case[1].id}", data={**form, "csrf_token": token}, follow_redirects=True)
+    assert "该任务已由 supervision_investigate1 于" in again.get_data(as_text=True)
+    with db.reading() as session:
+        ready = tasks.ready_tasks(session, case[0].id)
+    assert [t.candidate_groups for t in ready] == ["legal.review"]
+    assert "审查" in logged_in(app, "legal_review1").get("/inbox").get_data(as_text=True)
+
+
+def test_starting_a_case_from_the_web(app):
+    browser = logged_in(app, "supervision_investigate1")
+    assert "测试检查流程" in browser.get("/start").get_data(as_text=True)
+    response = browser.post_form("/start/case_flow", {})
+    assert response.status_code == 302 and "/tasks/" in response.headers["Location"]
+
+
+def test_a_case_of_another_department_is_forbidden(app, case):
+    assert logged_in(app, "dev_accept1").get(f"/cases/{case[0].id}").status_code == 403
+    assert logged_in(app, "leadership_chief").get(f"/cases/{case[0].id}").status_code == 200

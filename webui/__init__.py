@@ -1,0 +1,77 @@
+"""The web UI: a Flask app factory; views parse the request, call engine/, render."""
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from flask import Flask, render_template
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+from engine import identity, tasks
+from engine.bootstrap import open_database
+from engine.config import Settings, load_settings
+from engine.db import Database
+
+from . import filters
+from .database import get_db
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.login_message = "请先登录"
+
+
+def _secret_key(settings: Settings) -> str:
+    """ZHIFA_SECRET_KEY, else one generated once per data dir (shared by all server workers)."""
+    if settings.secret_key:
+        return settings.secret_key
+    path: Path = settings.data_dir / "secret_key"
+    if not path.exists():
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(secrets.token_hex(32))
+        tmp.chmod(0o600)
+        tmp.replace(path)
+    return path.read_text().strip()
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> Flask:
+    settings = settings or load_settings()
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY=_secret_key(settings), MAX_CONTENT_LENGTH=settings.max_upload_bytes,
+                      SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", WTF_CSRF_TIME_LIMIT=None,
+                      ZHIFA_SETTINGS=settings)
+    app.extensions["zhifa_db"] = db or open_database(settings)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    filters.register(app)
+
+    from . import auth, cases, inbox
+    for module in (auth, inbox, cases):
+        app.register_blueprint(module.bp)
+
+    @app.context_processor
+    def navigation():
+        if not current_user.is_authenticated:
+            return {}
+        with get_db().reading() as session:
+            return {"inbox_count": tasks.count_inbox(session, current_user.user),
+                    "permissions": identity.permissions_of(session, current_user.user)}
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(e):
+        return render_template("error.html", code=400, message="页面已过期或请求来源无效（CSRF 校验失败），请刷新页面后重试。"), 400
+
+    @app.errorhandler(identity.NotPermitted)
+    def forbidden(e):
+        return render_template("error.html", code=403, message=str(e)), 403
+
+    @app.errorhandler(HTTPException)
+    def http_error(e):
+        messages = {403: "您没有权限访问此页面。", 404: "页面不存在。", 405: "不允许的请求方式。",
+                    413: "上传的文件超过大小限制。"}
+        return render_template("error.html", code=e.code, message=messages.get(e.code, e.description)), e.code
+
+    return app
