@@ -172,12 +172,12 @@ def _cross_checks(session: Session, models: list[_Model]) -> list[Problem]:
                      for el, line, ref in m.facts.decision_refs if ref not in decision_ids]
         problems += [Problem(f, line, el, f"候选岗位 “{code}” 不存在，请使用组织机构中的岗位代码")
                      for el, line, code in m.facts.candidate_groups if code not in groups]
-    seen: dict[str, str] = {}
+    seen: dict[tuple[str, str], str] = {}  # processes and decisions have separate id spaces
     for m in models:
         for key in (m.facts.processes if m.kind == "bpmn" else [m.decision_id]):
-            if key in seen and seen[key] != m.source.name:
-                problems.append(Problem(m.source.name, m.root.sourceline, key, f"“{key}” 同时定义在 {seen[key]} 中"))
-            seen[key] = m.source.name
+            if (m.kind, key) in seen and seen[(m.kind, key)] != m.source.name:
+                problems.append(Problem(m.source.name, m.root.sourceline, key, f"“{key}” 同时定义在 {seen[(m.kind, key)]} 中"))
+            seen[(m.kind, key)] = m.source.name
     return problems
 
 

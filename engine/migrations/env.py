@@ -2,7 +2,7 @@
 from alembic import context
 from sqlalchemy import create_engine
 
-from engine.models import Base
+from engine.tables import Base
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url")

@@ -1,0 +1,8 @@
+"""Every mapped table, for migrations and schema checks.
+
+Areas keep their tables in their own modules on the shared ``Base``; import each here.
+"""
+from . import models  # noqa: F401
+from .models import Base
+
+__all__ = ["Base"]
