@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from . import expressions, scripting
+from .decisions import MAP_DECISION_RESULT
 from .forms import FIELD_TYPES, VALIDATION_CONSTRAINTS
 from .parser import TASK_ATTRIBUTES
 from .problems import Problem
@@ -216,6 +217,9 @@ class _Checker:
             else:
                 self.facts.called_processes.append((ca.get("id"), ca.sourceline, called))
         for brt in self.xp("//bpmn:businessRuleTask"):
+            mapping = brt.get(_CAMUNDA_TAG + "mapDecisionResult")
+            if mapping and mapping not in MAP_DECISION_RESULT:
+                self.problem(brt, f"camunda:mapDecisionResult 只能是 {', '.join(MAP_DECISION_RESULT)}")
             ref = brt.get(_CAMUNDA_TAG + "decisionRef")
             if not ref:
                 self.problem(brt, "业务规则任务缺少 camunda:decisionRef（决策表 id）")

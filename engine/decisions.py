@@ -423,6 +423,30 @@ def _aggregate(aggregation: str, values: list[Any]) -> Any:
 
 # --- Spiff task spec, parser and serializer ----------------------------------------
 
+MAP_DECISION_RESULT = ("singleEntry", "singleResult", "collectEntries", "resultList")
+
+
+def map_result(result: DecisionResult, how: str, table: Any) -> Any:
+    """camunda:mapDecisionResult, as Camunda 7 maps a result into camunda:resultVariable."""
+    decision = _meta(table)[0]
+    rows = result.outputs if isinstance(result.outputs, list) else ([result.outputs] if result.matched else [])
+    if how == "resultList":
+        return [dict(r) for r in rows]
+    if how == "collectEntries":
+        if len(result.output_names) != 1:
+            raise DecisionError(decision, "collectEntries needs exactly one output column")
+        return [r[result.output_names[0]] for r in rows]
+    if len(rows) > 1:
+        raise DecisionError(decision, f"{how} needs at most one matching rule, {len(rows)} matched")
+    if how == "singleResult":
+        return dict(rows[0]) if rows else None
+    if how == "singleEntry":
+        if len(result.output_names) != 1:
+            raise DecisionError(decision, "singleEntry needs exactly one output column")
+        return rows[0][result.output_names[0]] if rows else None
+    raise DecisionError(decision, f"unknown mapDecisionResult {how!r}")
+
+
 class DecisionTask(BusinessRuleTask):
     """businessRuleTask (camunda:decisionRef) evaluated by ``evaluate_table``."""
 
@@ -434,7 +458,16 @@ class DecisionTask(BusinessRuleTask):
             error = WorkflowTaskException(str(exc), task=my_task, exception=exc)
             error.add_note(f"Business Rule Task '{self.bpmn_name or self.bpmn_id}'.")
             raise error from exc
-        my_task.data.update(result.variables())
+        camunda = (self.extensions or {}).get("camunda", {})
+        variable = camunda.get("resultVariable", {}).get("value")
+        if variable:
+            how = camunda.get("mapDecisionResult", {}).get("value") or "resultList"
+            try:
+                my_task.data[variable] = map_result(result, how, table)
+            except DecisionError as exc:
+                raise WorkflowTaskException(str(exc), task=my_task, exception=exc) from exc
+        else:
+            my_task.data.update(result.variables())
         # skip BusinessRuleTaskMixin._run_hook (Spiff's own DMN engine)
         super(BusinessRuleTaskMixin, self)._run_hook(my_task)
         return True

@@ -18,7 +18,7 @@ from SpiffWorkflow.camunda.specs import UserTask
 from SpiffWorkflow.bpmn.specs.defaults import CallActivity, ManualTask, NoneTask, StartEvent
 
 from . import expressions
-from .decisions import PARSER_OVERRIDES as DECISION_PARSERS
+from .decisions import DecisionTask, DecisionTaskParser
 
 TASK_ATTRIBUTES = ("assignee", "candidateUsers", "candidateGroups", "dueDate", "followUpDate", "priority")
 LIST_ATTRIBUTES = {"candidateUsers", "candidateGroups"}
@@ -36,12 +36,13 @@ def camunda_attribute(name: str, raw: str) -> dict:
 
 class _OwnExtensions:
     """Read properties of this element only, plus the camunda task attributes."""
+    CAMUNDA_ATTRIBUTES = TASK_ATTRIBUTES
 
     def parse_extensions(self, node=None):
         props = self.xpath("./bpmn:extensionElements/camunda:properties/camunda:property")
         extensions = {p.get("name"): p.get("value") for p in props}
         camunda = {}
-        for name in TASK_ATTRIBUTES:
+        for name in self.CAMUNDA_ATTRIBUTES:
             raw = self.attribute(name, "camunda")
             if raw is not None and raw.strip():
                 camunda[name] = camunda_attribute(name, raw)
@@ -52,6 +53,11 @@ class _OwnExtensions:
 
 class ZhifaUserTaskParser(_OwnExtensions, UserTaskParser):
     pass
+
+
+class ZhifaDecisionTaskParser(_OwnExtensions, DecisionTaskParser):
+    """Business rule tasks also keep camunda:resultVariable and mapDecisionResult."""
+    CAMUNDA_ATTRIBUTES = ("resultVariable", "mapDecisionResult")
 
 
 class ZhifaStartEventParser(_OwnExtensions, CamundaStartEventParser):
@@ -94,5 +100,5 @@ class ZhifaParser(CamundaParser):
         full_tag("manualTask"): (ZhifaTaskParser, ManualTask),
         full_tag("subProcess"): (ZhifaSubWorkflowParser, CallActivity),
         full_tag("callActivity"): (ZhifaCallActivityParser, CallActivity),
-        **DECISION_PARSERS,
+        full_tag("businessRuleTask"): (ZhifaDecisionTaskParser, DecisionTask),
     }

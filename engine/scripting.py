@@ -116,6 +116,8 @@ def _getattr(obj: Any, name: str, default: Any = _MISSING) -> Any:
         if name == "format":
             return lambda *a, **k: _FORMATTER.vformat(obj, a, k)
         return lambda mapping: _FORMATTER.vformat(obj, (), mapping)
+    if isinstance(obj, dict) and name in obj and not hasattr(dict, name):
+        return obj[name]  # JUEL property access on maps: ${violation.party_name}
     if default is _MISSING:
         return safer_getattr_raise(obj, name)
     return safer_getattr(obj, name, default)
