@@ -4,24 +4,18 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 
 import pytest
-from sqlalchemy import create_engine
-from sqlalchemy.orm import Session
 
 from engine import calendar as cal
 from engine.calendar import CalendarUnknown, WorkCalendar
-from engine.models import Base
 
 D = date.fromisoformat
 LIB = WorkCalendar()
 
 
 @pytest.fixture
-def session(tmp_path):
-    engine = create_engine(f"sqlite:///{tmp_path / 'cal.db'}")
-    Base.metadata.create_all(engine)
-    with Session(engine) as s:
+def session(db):
+    with db.transaction() as s:
         yield s
-    engine.dispose()
 
 
 @pytest.fixture(autouse=True)

@@ -1,48 +1,16 @@
-"""Case and document numbers on a real database: SQLite always, PostgreSQL when
-ZHIFA_DATABASE_URL points at one (a fresh schema per test, dropped after)."""
+"""Case and document numbers on a real database (SQLite, or PostgreSQL with ZHIFA_DATABASE_URL)."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import threading
-import uuid
 from datetime import date
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from engine import numbering
-from engine.db import Database
-from engine.models import Base, Sequence
+from engine.models import Sequence
 from engine.numbering import UnknownScheme, case_number, next_number
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request, tmp_path):
-    if request.param == "sqlite":
-        database = Database(f"sqlite:///{tmp_path / 'zhifa.db'}")
-        Base.metadata.create_all(database.engine)
-        yield database
-        database.dispose()
-        return
-    url = os.environ.get("ZHIFA_DATABASE_URL", "")
-    if not url.startswith("postgresql"):
-        pytest.skip("ZHIFA_DATABASE_URL is not a PostgreSQL URL")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in url else "?"
-    database = Database(f"{url}{sep}options=-csearch_path%3D{schema}")
-    try:
-        Base.metadata.create_all(database.engine)
-        yield database
-    finally:
-        database.dispose()
-        with admin.connect() as c:
-            c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture(autouse=True)
