@@ -9,7 +9,7 @@ from datetime import date, datetime, timezone
 
 from sqlalchemy import (
     BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text,
-    TypeDecorator, UniqueConstraint,
+    TypeDecorator, UniqueConstraint, false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -141,6 +141,10 @@ class ProcessInstance(Base):
     __table_args__ = (
         Index("ix_instances_status_started", "status", "started_at"),
         Index("ix_instances_definition_status", "definition_id", "status"),
+        # dashboards (migration 0003_dashboard)
+        Index("ix_instances_started", "started_at"),
+        Index("ix_instances_key_started", "process_key", "started_at"),
+        Index("ix_instances_status_ended", "status", "ended_at"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definitions.id"))
@@ -190,6 +194,9 @@ class HumanTask(Base):
         Index("ix_tasks_state_due", "state", "due_at"),
         Index("ix_tasks_completed_by", "completed_by", "completed_at"),
         Index("ix_tasks_instance_state", "instance_id", "state"),
+        # dashboards (migration 0003_dashboard)
+        Index("ix_tasks_state_completed", "state", "completed_at"),
+        Index("ix_tasks_state_element", "state", "element_id", "instance_id"),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task UUID
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id", ondelete="CASCADE"))
@@ -278,6 +285,15 @@ class Attachment(Base):
     content_type: Mapped[str] = mapped_column(String(200))
     uploaded_by: Mapped[str] = mapped_column(String(100))
     uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Full-process recording (engine/evidence.py; migration 0005_evidence).
+    record_item: Mapped[str | None] = mapped_column(String(64))  # one of evidence.RECORD_ITEMS
+    media_kind: Mapped[str | None] = mapped_column(String(16))  # video audio photo text other
+    detected_type: Mapped[str | None] = mapped_column(String(100))  # sniffed from the content
+    recorded_at: Mapped[datetime | None]
+    device_id: Mapped[int | None] = mapped_column(Integer, index=True)  # evidence_devices.id
+    late: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    late_reason: Mapped[str | None] = mapped_column(Text)
+    purged_at: Mapped[datetime | None]
 
 
 # --- calendar and numbering -----------------------------------------------------

@@ -1,0 +1,65 @@
+"""The file store: streamed, content-addressed, written once, never a file without its row."""
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import pytest
+
+from engine import files
+from engine.config import load_settings
+from engine.models import Attachment
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return load_settings({"ZHIFA_DATA_DIR": str(tmp_path / "data"), "ZHIFA_MAX_UPLOAD_MB": "1"})
+
+
+def stored_files(settings) -> list[Path]:
+    return [p for p in settings.files_dir.rglob("*") if p.is_file()]
+
+
+def test_store_is_content_addressed_and_once(db, org, settings):
+    with db.transaction() as s:
+        a = files.store(s, io.BytesIO(b"hello video"), "a.mp4", "video/mp4", "supervision_file1", None,
+                        settings=settings)
+        b = files.store(s, io.BytesIO(b"hello video"), "b.mp4", "video/mp4", "supervision_file1", None,
+                        settings=settings)
+    assert a.sha256 == b.sha256 and a.id != b.id
+    assert stored_files(settings) == [files.path_of(a, settings)]
+    path = files.path_of(a, settings)
+    assert not os.access(path, os.W_OK) or os.geteuid() == 0
+    assert not (path.stat().st_mode & 0o222)
+    with files.open_file(a, settings) as f:
+        assert f.read() == b"hello video"
+    assert a.media_kind == "video"
+
+
+def test_too_large_and_empty_keep_nothing(db, org, settings):
+    with db.transaction() as s:
+        with pytest.raises(files.FileTooLarge, match="大小上限"):
+            files.store(s, io.BytesIO(b"x" * (1024 * 1024 + 1)), "big.mp4", "video/mp4", "u", None,
+                        settings=settings)
+        with pytest.raises(files.EmptyFile):
+            files.store(s, io.BytesIO(b""), "e.mp4", "video/mp4", "u", None, settings=settings)
+    assert stored_files(settings) == []
+    with db.reading() as s:
+        assert s.query(Attachment).count() == 0
+
+
+def test_rollback_removes_the_new_file(db, org, settings):
+    with pytest.raises(RuntimeError):
+        with db.transaction() as s:
+            files.store(s, io.BytesIO(b"\xff\xd8\xff photo"), "p.jpg", "image/jpeg", "u", None, settings=settings)
+            assert len(stored_files(settings)) == 1
+            raise RuntimeError("boom")
+    assert stored_files(settings) == []
+
+
+def test_detects_the_real_type(db, org, settings):
+    with db.transaction() as s:
+        a = files.store(s, io.BytesIO(b"\xff\xd8\xff\xe0 jpeg"), "named.mp4", "video/mp4", "u", None,
+                        settings=settings)
+    assert a.detected_type == "image/jpeg" and a.media_kind == "photo"
