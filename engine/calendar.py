@@ -102,6 +102,13 @@ class WorkCalendar:
     def entered_years(self) -> frozenset[int]:
         return self._entered
 
+    def assuming(self, year: int) -> "WorkCalendar":
+        """A copy that counts an unknown ``year`` as Monday–Friday (plus overrides).
+
+        For a provisional date that is flagged as such, never for a silent answer.
+        """
+        return WorkCalendar(self._overrides, self._entered | {year})
+
     def knows(self, year: int) -> bool:
         """True if every day of ``year`` can be classified."""
         if year in self._entered:

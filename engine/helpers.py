@@ -1,40 +1,87 @@
 """The helper functions every model expression and script may call (docs/modeling.md)."""
 from __future__ import annotations
 
+import logging
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Callable
 
-from . import calendar
+from . import calendar, numbering
 from .expressions import timer_value
 
 if TYPE_CHECKING:
     from .runtime import Action
 
-_PERIOD_FUNCTIONS = {"working_days": calendar.add_working_days, "days": calendar.add_days,
-                     "months": calendar.add_months}
+log = logging.getLogger(__name__)
+_UNITS = ("working_days", "days", "months")
 
 
 def helpers_for(action: Action) -> dict[str, Callable[..., Any]]:
-    """Helpers bound to one action: ``deadline`` reads the deployed period table,
-    ``notify`` queues a notification written when the action saves."""
-    from .decide import evaluate_latest
+    """Helpers bound to one action: they may read its session and leave notes on it."""
 
-    def deadline(step: str, start: Any):
+    def provisional(method: str, *args):
+        """Compute on the calendar; for a year nobody has entered yet, count Monday–Friday
+        and say so on the action (shown on the task, logged, audited) instead of failing."""
+        cal = calendar.current()
+        for _ in range(3):
+            try:
+                return getattr(cal, method)(*args)
+            except calendar.CalendarUnknown as e:
+                note = f"{e.year}年节假日安排尚未录入，期限暂按周一至周五计算，录入后请核对"
+                if note not in action.warnings:
+                    action.warnings.append(note)
+                    log.warning("%s: %s", action.instance.business_key if action.instance else "-", note)
+                cal = cal.assuming(e.year)
+        return getattr(cal, method)(*args)
+
+    def add_working_days(start, n):
+        return provisional("add_working_days", start, n)
+
+    def add_days(start, n):
+        return provisional("add_days", start, n)
+
+    def add_months(start, n):
+        return provisional("add_months", start, n)
+
+    def working_days_between(a, b):
+        return provisional("working_days_between", a, b)
+
+    def deadline(step: str, start: Any, pauses: list | None = None):
+        """The statutory period of ``step`` (from the ``statutory_periods`` table) from ``start``.
+
+        ``pauses``: (from, to) pairs of time the law does not count (专家评审, 听证,
+        检测鉴定 — 行政许可法 第45条); the period is extended by their length in its unit.
+        """
+        from .decide import evaluate_latest
         result = evaluate_latest(action.session, "statutory_periods", {"step": step})
         amount, unit = result.outputs.get("period_amount"), result.outputs.get("period_unit")
-        if amount is None or unit not in _PERIOD_FUNCTIONS:
+        if amount is None or unit not in _UNITS:
             raise ValueError(f"法定期限表（statutory_periods）中没有环节 {step} 的期限")
-        return _PERIOD_FUNCTIONS[unit](start, int(amount))
+        extra = 0
+        for a, b in pauses or []:  # both ends of a pause are paused days
+            before = calendar.as_date(a) - timedelta(days=1)
+            extra += working_days_between(before, b) if unit == "working_days" else (calendar.as_date(b) - before).days
+        amount = int(amount)
+        if unit == "working_days":
+            return add_working_days(start, amount + extra)
+        end = add_months(start, amount) if unit == "months" else add_days(start, amount)
+        return add_days(end, extra) if extra else end
 
     def notify(recipients: str | list[str], text: str) -> None:
         for r in ([recipients] if isinstance(recipients, str) else recipients):
             action.notifications.append((str(r), str(text)))
 
+    def document_number(scheme: str) -> str:
+        """The next number of a document type (e.g. ``penalty.decision`` → 鲁环罚决字〔2026〕第001号),
+        allocated in this action's transaction: it never repeats or skips."""
+        return numbering.next_number(action.session, scheme)
+
     return {
-        "add_working_days": calendar.add_working_days,
-        "add_days": calendar.add_days,
-        "add_months": calendar.add_months,
-        "working_days_between": calendar.working_days_between,
+        "add_working_days": add_working_days,
+        "add_days": add_days,
+        "add_months": add_months,
+        "working_days_between": working_days_between,
         "deadline": deadline,
         "notify": notify,
+        "document_number": document_number,
         "timer_value": timer_value,
     }

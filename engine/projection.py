@@ -74,7 +74,7 @@ def _row(action: Action, task, now: datetime) -> tuple[HumanTask, list[str], lis
         except Exception as e:  # e.g. a year the working-day calendar does not know yet
             problems.append(f"期限无法计算：{e}")
             log.warning("case %s task %s: %s cannot be computed: %s", action.instance.business_key, row.element_id, attr, e)
-    row.problem = "；".join(problems)[:500] or None
+    row.problem = "；".join(problems + action.warnings)[:500] or None
     return row, groups, users
 
 

@@ -56,6 +56,7 @@ class Action:
     workflow: BpmnWorkflow
     user: User | None
     notifications: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # e.g. a deadline counted on a provisional calendar
     depth: int = 0
 
     def attach_engine(self) -> None:
@@ -230,6 +231,8 @@ def save(action: Action) -> None:
         history.record(session, "end", None, instance=instance)
     instance.updated_at = now
     projection.sync(action, now)
+    if action.warnings:
+        history.record(session, "warning", None, instance=instance, details={"warnings": action.warnings})
     _sync_timer(session, instance, workflow)
     _sync_subscriptions(session, instance, workflow)
     instance.state = instance_to_json(workflow)
