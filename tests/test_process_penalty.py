@@ -1,0 +1,423 @@
+"""bpmn/penalty.bpmn (行政处罚（一般程序）): every gateway branch, through the engine, with the
+bureau's posts. Dates are relative to today so that no deadline timer is due unless a test
+moves the clock on purpose. Case dates start on 2026-03-02 (a Monday) and SpiffWorkflow's timer
+clock is set to that day (the ``clock`` fixture), so that every period, up to the 3 months
+after the 6-month litigation period, stays inside the years the working-day calendar knows.
+Scripts calling ``today()`` (送审日期, 加处罚款) still see the real date.
+
+立案 → 调查取证 → 调查终结 → 案件审查 → 法制审核 (call) → 听证权 → 事先告知 → 陈述申辩 / 听证
+→ 复核 → 拟定决定 → 集体讨论 → 负责人决定 → 送达 → 执行 (缴纳, 延期, 复议诉讼, 加处罚款, 催告,
+申请法院强制执行) → 结案 → 归档.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
+
+from SpiffWorkflow.bpmn import BpmnEvent
+from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
+
+import pytest
+
+from engine import calendar, jobs, runtime
+from tests.casework import Case
+
+LEAD = "leadership.chief,leadership.deputy"
+TODAY = date(2026, 3, 2)
+
+
+@pytest.fixture(autouse=True)
+def timer_clock(clock):
+    """SpiffWorkflow's timer clock at 09:00 (Asia/Shanghai) on TODAY."""
+    move_to(clock, TODAY)
+    return clock
+
+
+def move_to(clock, day: date, hour_utc: int = 1) -> None:
+    clock.offset = datetime(day.year, day.month, day.day, hour_utc, tzinfo=timezone.utc) - datetime.now(timezone.utc)
+
+
+def fire_after(db, clock, day: date, case: Case) -> None:
+    """Let the end of ``day`` pass (a date timer fires when its day is over) and fire the case's
+    due timers as the worker does. (Called directly: the engine does not yet schedule a job for
+    ``timeDate`` timers, whose event type is ``TimeDateEventDefinition``.)"""
+    move_to(clock, day + timedelta(days=1), 4)
+    jobs.run_once(db)
+    with db.transaction() as session:
+        runtime.fire_timers(session, case.id)
+
+
+def iso(d: date) -> str:
+    return d.isoformat()
+
+
+CITIZEN = {"party_name": "王某", "party_type": "citizen", "credit_code": "", "id_number": "410423198001010011",
+           "legal_rep": "", "party_address": "鲁山县琴台街道"}
+ORGANIZATION = {"party_name": "鲁山县某化工有限公司", "party_type": "organization", "credit_code": "91410423MA00000001",
+                "id_number": "", "legal_rep": "张某", "party_address": "鲁山县产业集聚区"}
+
+
+def register(party):
+    return {"case_source": "complaint", "clue_received_on": iso(TODAY), **party, "violation_date": iso(TODAY),
+            "violation_facts": "未经批准擅自排放含油废水", "legal_basis": "水污染防治法第83条",
+            "registration_opinion": "有涉嫌违法行为，属本机关管辖，未超过追责时效，建议立案"}
+
+
+APPROVE_FILING = {"filing_decision": "file", "case_reason": "擅自排放水污染物案", "filed_on": iso(TODAY),
+                  "filing_opinion": "同意立案"}
+INVESTIGATE = {"investigator_1_name": "刘调查", "investigator_1_cert": "豫环执41042300101",
+               "investigator_2_name": "陈调查", "investigator_2_cert": "豫环执41042300102",
+               "certificates_shown": True, "evidence_list": "现场检查笔录、询问笔录、监测报告、照片", "evidence_files": [],
+               "evidence_preserved": False, "correction_ordered": True, "extension_requested": False, "extension_reason": ""}
+
+
+def report(fine, action="penalty", kind="fine"):
+    return {"violation_facts": "经查，当事人擅自排放含油废水", "legal_basis": "水污染防治法第83条第3项",
+            "investigation_conclusion": action, "penalty_kind": kind, "fine_amount": str(fine),
+            "confiscation_amount": "0", "discretion_reason": "初次违法", "investigation_report": []}
+
+
+def review(party_type, fine, outcome="proceed", action="penalty", major=False):
+    return {"review_outcome": outcome, "proposed_action": action, "party_type": party_type, "penalty_kind": "fine",
+            "fine_amount": str(fine), "confiscation_amount": "0", "major_case": major, "review_opinion": "事实清楚，证据确凿"}
+
+
+def legal(outcome="approved", all_checks=True):
+    return {"materials_complete": True, "check_subject": True, "check_facts": all_checks, "check_basis": True,
+            "check_discretion": True, "check_procedure": True, "legal_review_opinion": "审核意见", "legal_review_outcome": outcome}
+
+
+NOTICE = {"notice_content": "拟处罚的事实、理由、依据和内容；陈述申辩权、听证权", "notice_delivery_method": "direct",
+          "notice_served_on": iso(TODAY), "notice_receipt": []}
+
+
+def statement(hearing=False):
+    return {"statement_made": True, "statement_record": "当事人称已停止排放", "statement_files": [],
+            "hearing_requested": hearing, "hearing_requested_on": iso(TODAY) if hearing else ""}
+
+
+def hearing_notice(days_after):
+    return {"hearing_host": "周股长", "hearing_date": iso(calendar.add_working_days(TODAY, days_after)),
+            "hearing_place": "局三楼会议室", "hearing_public": True, "hearing_notice_served_on": iso(TODAY)}
+
+
+HOLD = {"hearing_held_on": iso(TODAY), "hearing_attendance": "attended", "hearing_transcript": [],
+        "hearing_report": "当事人对事实无异议，请求从轻"}
+
+
+def recheck(fine, outcome="maintain"):
+    return {"statement_adopted": "rejected", "penalty_kind": "fine", "fine_amount": str(fine),
+            "recheck_outcome": outcome, "recheck_opinion": "复核意见"}
+
+
+def draft(fine, decision="penalty"):
+    return {"decision_type": decision, "penalty_kind": "fine", "fine_amount": str(fine), "confiscation_amount": "0",
+            "decision_text": "行政处罚决定书正文", "decision_draft": []}
+
+
+def discussion(conclusion="agree"):
+    return {"discussion_held_on": iso(TODAY), "discussion_host": "张局长", "discussion_attendees": "局领导班子成员",
+            "discussion_record": "一致同意拟定的处理决定", "discussion_conclusion": conclusion, "discussion_files": []}
+
+
+def decide(outcome="approve"):
+    return {"decide_outcome": outcome, "decision_date": iso(TODAY), "head_opinion": "同意"}
+
+
+DELIVER = {"decision_delivery_method": "direct", "decision_served_on": iso(TODAY), "decision_receipt": []}
+
+
+def payment(status, amount=""):
+    return {"payment_status": status, "paid_on": iso(TODAY) if status == "paid" else "", "paid_amount": str(amount),
+            "payment_receipt": [], "deferral_request": "经营困难，申请分期" if status == "deferral_requested" else ""}
+
+
+CLOSE = {"closure_reason": "performed", "performance_note": "罚款已缴清"}
+APPROVE_CLOSURE = {"closure_opinion": "同意结案"}
+ARCHIVE = {"archive_no": "鲁环罚档〔2026〕1号", "archived_on": iso(TODAY), "archive_volumes": "正卷1册、副卷1册"}
+
+
+def start_case(db, user, party):
+    case = Case.start(db, user, "penalty", "supervision_file1")
+    assert case.ready_ids() == ["UserTask_register_source"]
+    case.do("UserTask_register_source", "supervision_file1", register(party), group="supervision.file")
+    case.do("UserTask_approve_filing", "leadership_chief", APPROVE_FILING, group=LEAD)
+    return case
+
+
+def investigate_and_review(case, party_type, fine, *, action="penalty", major=False):
+    case.do("UserTask_investigate", "supervision_investigate1", INVESTIGATE, group="supervision.investigate")
+    case.do("UserTask_investigation_report", "supervision_investigate1", report(fine, action), group="supervision.investigate")
+    case.do("UserTask_review", "supervision_review1", review(party_type, fine, action=action, major=major), group="supervision.review")
+
+
+def decide_and_serve(case, fine, *, decision="penalty", collective=False):
+    case.do("UserTask_draft_decision", "supervision_decide1", draft(fine, decision), group="supervision.decide")
+    if collective:
+        case.do("UserTask_collective_discussion", "leadership_chief", discussion(), group="leadership.chief")
+    case.do("UserTask_decide", "leadership_deputy", decide(), group=LEAD)
+    case.do("UserTask_deliver_decision", "supervision_deliver1", DELIVER, group="supervision.deliver")
+
+
+def close_and_archive(case, reason="performed"):
+    case.do("UserTask_close_case", "supervision_execute1", {**CLOSE, "closure_reason": reason}, group="supervision.execute")
+    case.do("UserTask_approve_closure", "leadership_chief", APPROVE_CLOSURE, group=LEAD)
+    case.do("UserTask_archive", "supervision_records1", ARCHIVE, group="supervision.records")
+    assert case.status == "completed"
+    assert own_ends(case) == ["EndEvent_archived"]
+
+
+LEGAL_REVIEW_ENDS = {"EndEvent_reviewed", "EndEvent_not_required"}  # of the called legal_review process
+
+
+def own_ends(case) -> list[str]:
+    return [e for e in case.ended() if e not in LEGAL_REVIEW_ENDS]
+
+
+# ----------------------------------------------------------------------------------------
+
+def test_citizen_5000_is_reviewed_heard_discussed_and_enforced_by_the_court(db, deployed, user, timer_clock):
+    case = start_case(db, user, CITIZEN)
+    data = case.data()
+    assert data["enforcement_category"] == "penalty"
+    assert data["decide_due"] == calendar.add_days(TODAY, 90)            # 行政处罚法第60条
+    investigate_and_review(case, "citizen", 5000)
+
+    # 5,000 on a citizen: the 目录清单 requires 法制审核, in 法制股
+    case.do("UserTask_legal_review", "legal_review1", legal(), group="legal.review")
+    data = case.data()
+    assert data["legal_review_required"] is True and data["legal_review_outcome"] == "approved"
+    assert data["hearing_right"] is True                                  # 行政处罚法第63条 / 较大数额
+    case.do("UserTask_prior_notice", "supervision_notify1", NOTICE, group="supervision.notify")
+    assert case.data()["statement_due"] == calendar.add_working_days(TODAY, 5)
+    statement_task = case.task("UserTask_statement")
+    assert statement_task.due_at is not None
+    case.do("UserTask_statement", "supervision_notify1", statement(hearing=True), group="supervision.notify")
+
+    # a hearing notice less than 7 working days ahead is sent back (行政处罚法第64条第2项)
+    case.do("UserTask_hearing_notice", "supervision_notify1", hearing_notice(5), group="supervision.notify")
+    assert case.ready_ids() == ["UserTask_hearing_notice"]
+    case.do("UserTask_hearing_notice", "supervision_notify1", hearing_notice(7), group="supervision.notify")
+    case.do("UserTask_hold_hearing", "supervision_notify1", HOLD, group="supervision.notify")
+    case.do("UserTask_recheck", "supervision_review2", recheck(5000), group="supervision.review")
+
+    # legal review was required, so the decision goes to 集体讨论 (河南省行政执法条例第28条)
+    decide_and_serve(case, 5000, collective=True)
+    data = case.data()
+    assert data["payment_due"] == calendar.add_days(TODAY, 15)
+    assert data["remedies_lapse_on"] == calendar.add_months(TODAY, 6)
+    assert data["court_apply_until"] == calendar.add_months(data["remedies_lapse_on"], 3)
+
+    case.do("UserTask_monitor_payment", "supervision_execute1", payment("overdue"), group="supervision.execute")
+    assert case.data()["late_fee"] <= Decimal("5000")                     # 加处罚款不超过罚款数额
+    case.do("UserTask_track_remedies", "supervision_execute1", {"track_status": "lapsed", "track_note": ""},
+            group="supervision.execute")
+    case.do("UserTask_demand", "supervision_notify1", {"demand_content": "限期缴纳罚款及加处罚款",
+            "demand_served_on": iso(TODAY), "demand_receipt": []}, group="supervision.notify")
+    assert case.ready_ids() == []                                         # waiting 10 working days (行政强制法第54条)
+    lapse = case.data()["demand_lapse_on"]
+    assert lapse == calendar.add_working_days(TODAY, 10)
+    fire_after(db, timer_clock, lapse, case)
+    assert case.ready_ids() == ["UserTask_check_after_demand"]
+    case.do("UserTask_check_after_demand", "supervision_execute1", {"demand_result": "unpaid", "demand_statement": ""},
+            group="supervision.execute")
+    data = case.data()
+    days = max(0, (date.today() - data["payment_due"]).days)
+    assert data["late_fee"] == min((Decimal("5000") * Decimal("0.03") * days).quantize(Decimal("0.01")), Decimal("5000"))
+    assert data["amount_due"] == Decimal("5000") + data["late_fee"]
+    case.do("UserTask_prepare_court_application", "supervision_execute1", {
+        "court_name": "鲁山县人民法院", "court_application_text": "强制执行申请书", "court_materials": []},
+        group="supervision.execute")
+    case.do("UserTask_sign_court_application", "leadership_chief", {"court_application_signed": True,
+            "signed_on": iso(TODAY)}, group=LEAD)
+    case.do("UserTask_record_court_result", "supervision_execute1", {"court_filed_on": iso(TODAY),
+            "court_result": "enforced", "court_documents": []}, group="supervision.execute")
+    close_and_archive(case, "enforced")
+
+
+def test_inspection_message_starts_a_case_organisation_below_50000_pays_after_deferral(db, deployed, user):
+    payload = {"party_name": "鲁山县某铸造有限公司", "party_type": "organization", "credit_code": "91410423MA00000002",
+               "violation_facts": "废气处理设施未正常运行", "inspection_business_key": "JC-2026-0001",
+               "source_business_key": "JC-2026-0001"}
+    with db.transaction() as session:
+        instance = runtime.start(session, "penalty", user("supervision_investigate1"), message=BpmnEvent(
+            MessageEventDefinition("violation_found"), {"payload": payload, "result_var": "violation"}))
+    case = Case(db, user, instance)
+    data = case.data()
+    assert data["party_name"] == "鲁山县某铸造有限公司" and data["case_source"] == "inspection"
+    assert data["inspection_business_key"] == "JC-2026-0001"
+    case.do("UserTask_register_source", "supervision_file1", {**register(ORGANIZATION), "party_name": data["party_name"]},
+            group="supervision.file")
+    case.do("UserTask_approve_filing", "leadership_chief", APPROVE_FILING, group=LEAD)
+
+    # 延长办案期限 with the head's approval (行政处罚法第60条)
+    case.do("UserTask_investigate", "supervision_investigate1", {**INVESTIGATE, "extension_requested": True,
+            "extension_reason": "需委托监测"}, group="supervision.investigate")
+    case.do("UserTask_approve_extension", "leadership_deputy", {"extension_approved": True, "extension_opinion": "同意"},
+            group=LEAD)
+    assert case.data()["decide_due"] == calendar.add_days(calendar.add_days(TODAY, 90), 30)
+    case.do("UserTask_investigate", "supervision_investigate2", INVESTIGATE, group="supervision.investigate")
+    case.do("UserTask_investigation_report", "supervision_investigate1", report("49999.99"), group="supervision.investigate")
+    # 退回补充调查 from 案件审查
+    case.do("UserTask_review", "supervision_review1", review("organization", "49999.99", outcome="reinvestigate"),
+            group="supervision.review")
+    investigate_and_review(case, "organization", "49999.99")
+
+    # 49,999.99 on an organisation: no legal review, no hearing right (< 200,000)
+    data = case.data()
+    assert data["legal_review_required"] is False and data["legal_review_outcome"] == "not_required"
+    assert data["hearing_right"] is False
+    assert case.ready_ids() == ["UserTask_prior_notice"]
+    case.do("UserTask_prior_notice", "supervision_notify1", NOTICE, group="supervision.notify")
+    case.do("UserTask_statement", "supervision_notify1", statement(hearing=True), group="supervision.notify")
+    assert case.ready_ids() == ["UserTask_recheck"]                       # no hearing right: request ignored
+    # 复核 may not increase the fine (行政处罚法第45条第2款)
+    case.do("UserTask_recheck", "supervision_review1", recheck(60000), group="supervision.review")
+    assert case.ready_ids() == ["UserTask_recheck"]
+    case.do("UserTask_recheck", "supervision_review1", recheck(40000, "adjust"), group="supervision.review")
+    case.do("UserTask_draft_decision", "supervision_decide1", draft(40000), group="supervision.decide")
+    assert case.ready_ids() == ["UserTask_decide"]                        # no 集体讨论
+    case.do("UserTask_decide", "leadership_chief", decide("redraft"), group=LEAD)
+    decide_and_serve(case, 40000)
+
+    case.do("UserTask_monitor_payment", "supervision_execute1", payment("deferral_requested"), group="supervision.execute")
+    deferred = calendar.add_days(TODAY, 60)
+    case.do("UserTask_approve_deferral", "leadership_chief", {"deferral_approved": True, "deferred_until": iso(deferred),
+            "installment_plan": "分两期", "deferral_opinion": "同意"}, group=LEAD)
+    assert case.data()["payment_due"] == deferred
+    case.do("UserTask_monitor_payment", "supervision_execute1", payment("paid", 40000), group="supervision.execute")
+    close_and_archive(case)
+
+
+def test_legal_review_sends_back_then_the_case_ends_without_penalty(db, deployed, user):
+    case = start_case(db, user, CITIZEN)
+    investigate_and_review(case, "citizen", 8000)
+    # an "approved" opinion while a checklist point is not met is sent back to the reviewer
+    case.do("UserTask_legal_review", "legal_review1", legal("approved", all_checks=False), group="legal.review")
+    assert case.ready_ids() == ["UserTask_legal_review"]
+    case.do("UserTask_legal_review", "legal_review1", legal("reinvestigate", all_checks=False), group="legal.review")
+    investigate_and_review(case, "citizen", 8000)
+    case.do("UserTask_legal_review", "legal_review2", legal("revise"), group="legal.review")
+    # 退回修改 goes back to 案件审查; now the proposal is 不予处罚 (fine 0): no legal review, no notice
+    case.do("UserTask_review", "supervision_review1", review("citizen", 0, action="no_penalty_minor"), group="supervision.review")
+    assert case.data()["legal_review_outcome"] == "not_required"
+    assert case.ready_ids() == ["UserTask_draft_decision"]
+    decide_and_serve(case, 0, decision="no_penalty_minor")
+    assert case.ready_ids() == ["UserTask_close_case"]                    # nothing to pay
+    close_and_archive(case, "not_punished")
+
+
+def test_statement_period_lapses_late_hearing_request_remedies_and_revocation(db, deployed, user, timer_clock):
+    case = start_case(db, user, ORGANIZATION)
+    investigate_and_review(case, "organization", 200000)
+    case.do("UserTask_legal_review", "legal_review1", legal(), group="legal.review")
+    assert case.data()["hearing_right"] is True                          # 20万元以上（生态环境行政处罚办法第89条）
+    case.do("UserTask_prior_notice", "supervision_notify1", NOTICE, group="supervision.notify")
+    due = case.data()["statement_due"]
+    # the party says nothing: when the 5 working days are over the right has lapsed and the case goes on
+    fire_after(db, timer_clock, due, case)
+    assert case.ready_ids() == ["UserTask_recheck"]
+    assert case.data()["statement_period_lapsed"] is True
+    # a request posted in time arrives late (在途时间不计入): 复核 sends it to 听证
+    case.do("UserTask_recheck", "supervision_review1", recheck(200000, "late_hearing_request"), group="supervision.review")
+    case.do("UserTask_hearing_notice", "supervision_notify1", hearing_notice(8), group="supervision.notify")
+    case.do("UserTask_hold_hearing", "supervision_notify1", {**HOLD, "hearing_attendance": "waived"}, group="supervision.notify")
+    case.do("UserTask_recheck", "supervision_review1", recheck(200000), group="supervision.review")
+    case.do("UserTask_draft_decision", "supervision_decide1", draft(200000), group="supervision.decide")
+    case.do("UserTask_collective_discussion", "leadership_chief", discussion("redraft"), group="leadership.chief")
+    case.do("UserTask_draft_decision", "supervision_decide1", draft(200000), group="supervision.decide")
+    case.do("UserTask_collective_discussion", "leadership_chief", discussion(), group="leadership.chief")
+    # the head sends it back for further investigation; the whole review chain runs again
+    case.do("UserTask_decide", "leadership_chief", decide("reinvestigate"), group=LEAD)
+    investigate_and_review(case, "organization", 200000)
+    case.do("UserTask_legal_review", "legal_review1", legal(), group="legal.review")
+    renotified = due + timedelta(days=1)                                  # the clock is past the first period now
+    case.do("UserTask_prior_notice", "supervision_notify1", {**NOTICE, "notice_served_on": iso(renotified)},
+            group="supervision.notify")
+    assert case.data()["statement_due"] == calendar.add_working_days(renotified, 5)
+    case.do("UserTask_statement", "supervision_notify1", statement(hearing=False), group="supervision.notify")
+    case.do("UserTask_recheck", "supervision_review1", recheck(200000), group="supervision.review")
+    decide_and_serve(case, 200000, collective=True)
+
+    case.do("UserTask_monitor_payment", "supervision_execute1", payment("challenged"), group="supervision.execute")
+    remedy = {"remedy_kind": "reconsideration", "remedy_filed_on": iso(TODAY),
+              "remedy_decided_on": iso(TODAY + timedelta(days=40)), "fine_amount": "200000", "remedy_documents": []}
+    case.do("UserTask_await_remedy_result", "supervision_execute1", {**remedy, "remedy_result": "upheld"},
+            group="supervision.execute")
+    data = case.data()
+    assert data["late_fee_paused_days"] == 40                             # 复议期间不计加处罚款
+    assert data["remedies_lapse_on"] == TODAY + timedelta(days=40)
+    case.do("UserTask_monitor_payment", "supervision_execute1", payment("overdue"), group="supervision.execute")
+    case.do("UserTask_track_remedies", "supervision_execute1", {"track_status": "challenged", "track_note": "已起诉"},
+            group="supervision.execute")
+    case.do("UserTask_await_remedy_result", "supervision_execute1", {**remedy, "remedy_kind": "litigation",
+            "remedy_result": "revoked"}, group="supervision.execute")
+    close_and_archive(case, "revoked")
+
+
+def test_recheck_reinvestigation_and_transfer_decision(db, deployed, user):
+    case = start_case(db, user, CITIZEN)
+    investigate_and_review(case, "citizen", 3000)
+    assert case.data()["legal_review_required"] is False
+    case.do("UserTask_prior_notice", "supervision_notify1", NOTICE, group="supervision.notify")
+    case.do("UserTask_statement", "supervision_notify1", statement(), group="supervision.notify")
+    case.do("UserTask_recheck", "supervision_review1", recheck(3000, "reinvestigate"), group="supervision.review")
+    case.do("UserTask_investigate", "supervision_investigate1", INVESTIGATE, group="supervision.investigate")
+    case.do("UserTask_investigation_report", "supervision_investigate1", report(0, "transfer"), group="supervision.investigate")
+    case.do("UserTask_review", "supervision_review1", review("citizen", 0, action="transfer"), group="supervision.review")
+    case.do("UserTask_draft_decision", "supervision_decide1", draft(0, "transfer"), group="supervision.decide")
+    case.do("UserTask_decide", "leadership_chief", decide(), group=LEAD)
+    case.do("UserTask_transfer", "supervision_decide1", {"transfer_to": "鲁山县公安局", "transferred_on": iso(TODAY),
+            "transfer_letter": []}, group="supervision.decide")
+    close_and_archive(case, "transferred")
+
+
+def _to_payment(db, user):
+    case = start_case(db, user, CITIZEN)
+    investigate_and_review(case, "citizen", 2000)
+    case.do("UserTask_prior_notice", "supervision_notify1", NOTICE, group="supervision.notify")
+    case.do("UserTask_statement", "supervision_notify1", statement(), group="supervision.notify")
+    case.do("UserTask_recheck", "supervision_review1", recheck(2000), group="supervision.review")
+    decide_and_serve(case, 2000)
+    case.do("UserTask_monitor_payment", "supervision_execute1", payment("overdue"), group="supervision.execute")
+    return case
+
+
+def test_overdue_fine_paid_while_remedy_periods_run(db, deployed, user):
+    case = _to_payment(db, user)
+    case.do("UserTask_track_remedies", "supervision_execute1", {"track_status": "paid", "track_note": "已缴清"},
+            group="supervision.execute")
+    close_and_archive(case)
+
+
+def test_fine_paid_after_the_demand(db, deployed, user, timer_clock):
+    case = _to_payment(db, user)
+    case.do("UserTask_track_remedies", "supervision_execute1", {"track_status": "lapsed", "track_note": ""},
+            group="supervision.execute")
+    case.do("UserTask_demand", "supervision_notify1", {"demand_content": "限期缴纳", "demand_served_on": iso(TODAY),
+            "demand_receipt": []}, group="supervision.notify")
+    fire_after(db, timer_clock, case.data()["demand_lapse_on"], case)
+    case.do("UserTask_check_after_demand", "supervision_execute1", {"demand_result": "paid", "demand_statement": ""},
+            group="supervision.execute")
+    close_and_archive(case)
+
+
+def test_not_filed_and_transferred_at_filing(db, deployed, user):
+    for decision, end in (("not_file", "EndEvent_not_filed"), ("transfer", "EndEvent_transferred_at_filing")):
+        case = Case.start(db, user, "penalty", "supervision_file1")
+        case.do("UserTask_register_source", "supervision_file1", register(CITIZEN), group="supervision.file")
+        case.do("UserTask_approve_filing", "leadership_chief", {**APPROVE_FILING, "filing_decision": decision,
+                "filed_on": ""}, group=LEAD)
+        assert case.status == "completed" and own_ends(case) == [end]
+
+
+def test_filing_deadline_reminds_the_chief_and_decides_nothing(db, deployed, user, timer_clock):
+    case = Case.start(db, user, "penalty", "supervision_file1")
+    case.do("UserTask_register_source", "supervision_file1", register(CITIZEN), group="supervision.file")
+    task = case.task("UserTask_approve_filing")
+    due = calendar.add_days(TODAY, 15)                                    # 15 days from the clue
+    assert task.due_at is not None
+    fire_after(db, timer_clock, due, case)
+    assert case.ready_ids() == ["UserTask_approve_filing"]               # still to be decided
+    assert any(r == "leadership.chief" and "立案审批超期" in t for r, t in case.notifications())
+    assert "EndEvent_approve_filing_overdue_end" in case.ended(reminders=True)
