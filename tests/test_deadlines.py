@@ -92,3 +92,18 @@ def test_the_deadline_command(cli_env):
     assert run("2026-09-22", "--days", "15").stdout.strip() == "2026-10-08"
     unknown = run("2027-03-01", "--working-days", "5")
     assert unknown.returncode == 1 and "2027" in unknown.stderr
+
+
+def test_an_administrator_enters_2027_from_a_file(cli_env, tmp_path):
+    def run(*args):
+        return subprocess.run([str(ROOT / ".venv/bin/zhifa"), *args], env=cli_env, capture_output=True, text=True)
+    (tmp_path / "2027.json").write_text(
+        '{"year": 2027, "holidays": [["2027-01-01", "2027-01-03", "元旦"]], "workdays": ["2027-01-09"]}', "utf-8")
+    assert run("deadline", "2026-12-31", "--working-days", "1").returncode == 1
+    assert run("calendar", "import", str(tmp_path / "2027.json")).returncode == 0
+    assert run("deadline", "2026-12-31", "--working-days", "1").stdout.strip() == "2027-01-04"
+    assert run("deadline", "2027-01-08", "--working-days", "1").stdout.strip() == "2027-01-09"  # 调休 Saturday
+    assert "2027-01-09  上班" in run("calendar", "show", "2027").stdout
+    (tmp_path / "bad.json").write_text('{"year": 2027, "holidays": [["2027-01-05", "2027-01-01", "x"]]}', "utf-8")
+    bad = run("calendar", "import", str(tmp_path / "bad.json"))
+    assert bad.returncode == 1 and "日历文件无效" in bad.stderr

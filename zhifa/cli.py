@@ -116,6 +116,47 @@ def users_add(username, password, full_name, groups, certificate) -> None:
         raise click.ClickException(str(e))
 
 
+@main.group()
+def tokens() -> None:
+    """REST 接口（/engine-rest）的访问令牌（Bearer token）。"""
+
+
+@tokens.command("create")
+@click.option("--as", "username", required=True, help="令牌所属用户")
+@click.option("--name", default="", help="用途说明，例如 “Camunda Modeler”")
+def tokens_create(username, name) -> None:
+    """为用户创建令牌；令牌只显示这一次。"""
+    from engine import api_tokens
+    with _db().transaction() as session:
+        _, token = api_tokens.create(session, _user(session, username), name)
+    click.echo(token)
+
+
+@tokens.command("list")
+@click.option("--as", "username", required=True)
+def tokens_list(username) -> None:
+    """列出用户的令牌（不显示令牌本身）。"""
+    from engine import api_tokens
+    with _db().reading() as session:
+        for t in api_tokens.tokens_of(session, _user(session, username)):
+            state = f"已吊销 {t.revoked_at:%Y-%m-%d}" if t.revoked_at else "有效"
+            click.echo(f"{t.id}\t{t.hint}…\t{t.created_at:%Y-%m-%d %H:%M}\t{state}\t{t.name}")
+
+
+@tokens.command("revoke")
+@click.argument("token_id", type=int)
+@click.option("--as", "username", required=True)
+def tokens_revoke(token_id, username) -> None:
+    """吊销令牌。"""
+    from engine import api_tokens
+    try:
+        with _db().transaction() as session:
+            api_tokens.revoke(session, token_id, _user(session, username))
+    except (api_tokens.TokenNotFound, identity.NotPermitted) as e:
+        raise click.ClickException(str(e))
+    click.echo(f"已吊销令牌 {token_id}")
+
+
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--as", "username", default=None, help="部署人")
@@ -205,6 +246,58 @@ def decide_cmd(decision_id, inputs) -> None:
         except (decide.NoSuchDecision, decisions.DecisionError) as e:
             raise click.ClickException(str(e))
         _print_json(result.outputs)
+
+
+@main.group("calendar")
+def calendar_group() -> None:
+    """工作日历：录入国务院公布的节假日和调休安排（chinesecalendar 未覆盖的年份）。"""
+
+
+@calendar_group.command("import")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--as", "username", default=None)
+def calendar_import(file, username) -> None:
+    """从 JSON 文件录入一整年：{"year": 2027, "holidays": [["2027-01-01", "2027-01-01", "元旦"], …],
+    "workdays": ["2027-02-07", …]}（节假日为含首尾的区间，workdays 为调休上班的周末）。"""
+    try:
+        spec = json.load(file)
+        with _db().transaction() as session:
+            calendar.set_year(session, int(spec["year"]), [tuple(h) for h in spec.get("holidays", [])],
+                              spec.get("workdays", []), _user(session, username) if username else None)
+    except (ValueError, KeyError, TypeError) as e:
+        raise click.ClickException(f"日历文件无效：{e}")
+    click.echo(f"已录入 {spec['year']} 年的节假日安排")
+
+
+@calendar_group.command("show")
+@click.argument("year", type=int)
+def calendar_show(year) -> None:
+    """列出某年的节假日和调休工作日（管理员录入的，或 chinesecalendar 内置的）。"""
+    with _db().reading() as session:
+        entered = calendar.days_of(session, year)
+    days = entered or calendar.library_days(year)
+    if not days:
+        raise click.ClickException(f"{year} 年的节假日安排尚未录入")
+    click.echo(f"{year} 年（{'管理员录入' if entered else 'chinesecalendar 内置'}）")
+    for d in days:
+        click.echo(f"{d.day.isoformat()}  {'上班' if d.is_workday else '休息'}  {d.note}")
+
+
+@calendar_group.command("set-day")
+@click.argument("day")
+@click.option("--workday/--holiday", "is_workday", default=None, help="这一天上班或休息")
+@click.option("--clear", is_flag=True, help="删除对这一天的更正")
+@click.option("--note", default="")
+def calendar_set_day(day, is_workday, clear, note) -> None:
+    """更正某一天（例如临时调整的休息日）。"""
+    if clear == (is_workday is not None):
+        raise click.ClickException("请给出 --workday、--holiday 或 --clear 之一")
+    try:
+        with _db().transaction() as session:
+            calendar.set_day(session, date.fromisoformat(day), None if clear else is_workday, note, None)
+    except ValueError as e:
+        raise click.ClickException(str(e))
+    click.echo(f"{day} 已{'清除更正' if clear else ('设为上班' if is_workday else '设为休息')}")
 
 
 @main.command()
