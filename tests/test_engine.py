@@ -223,3 +223,17 @@ def test_an_engine_step_failure_rolls_the_action_back(db, org, user, tmp_path):
     assert instance_row(db, case.id).status == "running"
     with db.reading() as session:
         assert session.scalar(select(func.count()).select_from(ProcessInstance)) == 1
+
+
+def test_a_gateway_without_a_matching_branch_rolls_back_and_names_the_gateway(db, org, user):
+    with db.transaction() as session:
+        repository.deploy(session, repository.read_paths([FIXTURES / "no_branch"]), source="cli")
+    reviewer = user("supervision_review1")
+    case = start(db, "no_branch", reviewer)
+    task = only_task(db, case)
+    with pytest.raises(runtime.EngineStepFailed) as err:
+        complete(db, task, reviewer, {"fine_amount": "3000"})  # neither ≥ 5000 nor < 1000
+    assert "Gw_amount" in str(err.value)
+    assert only_task(db, case).state == "ready" and instance_row(db, case.id).status == "running"
+    complete(db, task, reviewer, {"fine_amount": "6000"})
+    assert instance_row(db, case.id).status == "completed"
