@@ -9,7 +9,7 @@ from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
-from engine import identity, tasks
+from engine import identity, notices, tasks
 from engine.bootstrap import open_database
 from engine.config import Settings, load_settings
 from engine.db import Database
@@ -57,7 +57,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         if not current_user.is_authenticated:
             return {}
         with get_db().reading() as session:
-            return {"inbox_count": tasks.count_inbox(session, current_user.user),
+            nav_counts = tasks.counts(session, current_user.user)
+            return {"inbox_count": nav_counts["mine"] + nav_counts["group"], "nav_counts": nav_counts,
+                    "unread_notices": notices.unread_count(session, current_user.user),
                     "permissions": identity.permissions_of(session, current_user.user)}
 
     @app.errorhandler(CSRFError)

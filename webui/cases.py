@@ -1,12 +1,11 @@
-"""Starting a case and the case page."""
+"""Starting a case, the case page (diagram, history, comments, attachments), downloads."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
-from engine import forms, history, identity, repository, runtime, tasks
+from engine import casefile, files, forms, repository, runtime, task_files, tasks
 from engine.errors import EngineStepFailed
-from engine.models import ProcessInstance
 
 from .database import get_db
 from .inbox import _submitted
@@ -65,11 +64,52 @@ def start(key: str):
 @login_required
 def case(instance_id: int):
     with get_db().reading() as session:
-        instance = session.get(ProcessInstance, instance_id)
-        if instance is None:
+        try:
+            found = casefile.case_file(session, instance_id, current_user.user)
+        except runtime.InstanceNotFound:
             abort(404)
-        identity.require_instance_visible(session, current_user.user, instance)
-        return render_template("case.html", instance=instance, definition=instance.definition,
-                               ready=tasks.ready_tasks(session, instance.id),
-                               events=history.events_of(session, instance.id),
-                               links=runtime.linked_instances(session, instance.id))
+        return render_template("case.html", case=found, instance=found.instance, definition=found.definition,
+                               due_status=tasks.due_status)
+
+
+@bp.route("/cases/<int:instance_id>/diagram.bpmn")
+@login_required
+def diagram(instance_id: int):
+    with get_db().reading() as session:
+        try:
+            xml = casefile.diagram_xml(session, instance_id, current_user.user)
+        except runtime.InstanceNotFound:
+            abort(404)
+    return Response(xml, mimetype="application/xml", headers={"X-Content-Type-Options": "nosniff",
+                                                              "Cache-Control": "private, max-age=300"})
+
+
+@bp.route("/cases/<int:instance_id>/comment", methods=["POST"])
+@login_required
+def comment(instance_id: int):
+    try:
+        with get_db().transaction() as session:
+            tasks.add_comment(session, instance_id, current_user.user, request.form.get("text", ""))
+        flash("已添加意见", "info")
+    except tasks.ActionInvalid as e:
+        flash(str(e), "error")
+    except runtime.InstanceNotFound:
+        abort(404)
+    return redirect(url_for("cases.case", instance_id=instance_id) + "#comments")
+
+
+@bp.route("/files/<int:attachment_id>")
+@login_required
+def download(attachment_id: int):
+    with get_db().reading() as session:
+        try:
+            attachment, path = task_files.for_download(session, attachment_id, current_user.user,
+                                                       current_app.config["ZHIFA_SETTINGS"])
+        except task_files.AttachmentNotFound:
+            abort(404)
+        except files.FileMissing as e:
+            return render_template("error.html", code=404, message=str(e)), 404
+    response = send_file(path, mimetype=attachment.content_type or "application/octet-stream", as_attachment=True,
+                         download_name=attachment.original_name, conditional=True, etag=attachment.sha256)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -1,15 +1,25 @@
-"""我的待办 and the task page: show a task's form, claim it, complete it."""
+"""The inbox (我的待办 / 岗位待办 / 已办), the task page and its actions, notifications."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from engine import forms, runtime, tasks
+from engine import files, forms, notices, runtime, task_files, tasks
 from engine.errors import EngineStepFailed
 
 from .database import get_db
 
 bp = Blueprint("inbox", __name__)
+_UPLOAD_SUFFIX = "__upload"
+# Errors a person can cause by acting on a stale page or with bad input: a message, nothing changed.
+_TASK_ERRORS = (tasks.TaskAlreadyCompleted, tasks.TaskClaimed, tasks.ActionInvalid, runtime.InstanceNotActive,
+                EngineStepFailed, files.FileStoreError)
+
+
+@bp.app_template_filter("attachment_ids")
+def attachment_ids(value) -> list[int]:
+    items = value if isinstance(value, (list, tuple)) else str(value or "").split(",")
+    return [int(i) for i in items if str(i).strip().isdigit()]
 
 
 @bp.route("/")
@@ -21,9 +31,16 @@ def index():
 @bp.route("/inbox")
 @login_required
 def inbox():
+    query = tasks.TaskQuery.parse(request.args)
     with get_db().reading() as session:
-        rows = tasks.inbox(session, current_user.user)
-    return render_template("inbox.html", tasks=rows)
+        page = tasks.task_page(session, current_user.user, query)
+        names = tasks.process_names(session)
+    return render_template("inbox.html", page=page, q=query, tabs=tasks.TABS, process_names=names,
+                           due_status=tasks.due_status)
+
+
+def _settings():
+    return current_app.config["ZHIFA_SETTINGS"]
 
 
 def _render_task(task_id: str, values=None, errors=None, status=200):
@@ -34,7 +51,7 @@ def _render_task(task_id: str, values=None, errors=None, status=200):
             abort(404)
     if values is not None:
         view.values = values
-    return render_template("task.html", view=view, errors=errors or {}), status
+    return render_template("task.html", view=view, errors=errors or {}, due_status=tasks.due_status), status
 
 
 @bp.route("/tasks/<task_id>")
@@ -47,44 +64,141 @@ def task(task_id: str):
         return redirect(url_for("inbox.inbox"))
 
 
-@bp.route("/tasks/<task_id>", methods=["POST"])
-@login_required
-def complete(task_id: str):
-    submitted = _submitted()
-    try:
-        with get_db().transaction() as session:
-            done = tasks.complete(session, task_id, current_user.user, submitted)
-    except forms.FormInvalid as e:
-        return _render_task(task_id, values=submitted, errors=e.errors, status=400)
-    except (tasks.TaskAlreadyCompleted, tasks.TaskClaimed, runtime.InstanceNotActive, EngineStepFailed) as e:
-        flash(str(e), "error")
-        return redirect(url_for("inbox.inbox"))
-    except tasks.TaskNotFound:
-        abort(404)
-    flash(f"已办理：{done.name}（{done.business_key}）", "info")
-    return redirect(url_for("inbox.inbox"))
-
-
 def _submitted() -> dict:
-    """Form values as the engine takes them; multi-valued fields stay lists."""
+    """Form values as the engine takes them; multi-valued fields (checkboxes) stay lists."""
     values = {}
     for key in request.form:
-        if key == "csrf_token":
+        if key in ("csrf_token", "_upload"):
             continue
         items = request.form.getlist(key)
         values[key] = items if len(items) > 1 else items[0]
     return values
 
 
+def _uploads(only_field: str | None = None) -> list[task_files.Upload]:
+    """Files chosen in ``<field>__upload`` inputs, as streams (werkzeug spools big parts to disk)."""
+    out = []
+    for key in request.files:
+        if not key.endswith(_UPLOAD_SUFFIX):
+            continue
+        field = key[: -len(_UPLOAD_SUFFIX)]
+        if only_field is not None and field != only_field:
+            continue
+        for storage in request.files.getlist(key):
+            if storage and storage.filename:
+                out.append((field, storage.stream, storage.filename, storage.mimetype))
+    return out
+
+
+@bp.route("/tasks/<task_id>", methods=["POST"])
+@login_required
+def complete(task_id: str):
+    submitted = _submitted()
+    uploads = _uploads()
+    try:
+        with get_db().transaction() as session:
+            done = task_files.complete_with_files(session, task_id, current_user.user, submitted, uploads, _settings())
+    except forms.FormInvalid as e:
+        errors = dict(e.errors)
+        if uploads:
+            errors["_files"] = "表单未通过校验，本次选择的文件未保存，请修改后重新选择文件。"
+        return _render_task(task_id, values=submitted, errors=errors, status=400)
+    except _TASK_ERRORS as e:
+        flash(str(e), "error")
+        return redirect(url_for("inbox.task", task_id=task_id) if isinstance(e, tasks.ActionInvalid)
+                        else url_for("inbox.inbox"))
+    except tasks.TaskNotFound:
+        abort(404)
+    flash(f"已办理：{done.name}（{done.business_key}）", "info")
+    return redirect(url_for("inbox.inbox"))
+
+
+@bp.route("/tasks/<task_id>/upload", methods=["POST"])
+@login_required
+def upload(task_id: str):
+    """The 上传 button of one file field: store its files, show the form again with what was typed."""
+    field = request.form.get("_upload", "")
+    submitted = _submitted()
+    try:
+        with get_db().transaction() as session:
+            stored = task_files.upload_many(session, task_id, current_user.user, _uploads(field), _settings())
+    except (tasks.ActionInvalid, files.FileStoreError) as e:
+        return _render_task(task_id, values=submitted, errors={field: str(e)}, status=400)
+    except (tasks.TaskAlreadyCompleted, tasks.TaskClaimed) as e:
+        flash(str(e), "error")
+        return redirect(url_for("inbox.inbox"))
+    except tasks.TaskNotFound:
+        abort(404)
+    submitted[field] = attachment_ids(submitted.get(field)) + [a.id for a in stored]
+    flash("已上传：" + "、".join(a.original_name for a in stored), "info")
+    return _render_task(task_id, values=submitted)
+
+
+def _task_action(task_id: str, do, done_message: str, back_to_task: bool = True):
+    try:
+        with get_db().transaction() as session:
+            do(session)
+        flash(done_message, "info")
+    except tasks.ActionInvalid as e:
+        flash(str(e), "error")
+        return redirect(url_for("inbox.task", task_id=task_id))
+    except _TASK_ERRORS as e:
+        flash(str(e), "error")
+        return redirect(url_for("inbox.inbox"))
+    except tasks.TaskNotFound:
+        abort(404)
+    return redirect(url_for("inbox.task", task_id=task_id) if back_to_task else url_for("inbox.inbox"))
+
+
 @bp.route("/tasks/<task_id>/claim", methods=["POST"])
 @login_required
 def claim(task_id: str):
-    try:
-        with get_db().transaction() as session:
-            tasks.claim(session, task_id, current_user.user)
-        flash("已领取任务", "info")
-    except (tasks.TaskAlreadyCompleted, tasks.TaskClaimed) as e:
-        flash(str(e), "error")
-    except tasks.TaskNotFound:
-        abort(404)
-    return redirect(url_for("inbox.task", task_id=task_id))
+    return _task_action(task_id, lambda s: tasks.claim(s, task_id, current_user.user), "已领取任务")
+
+
+@bp.route("/tasks/<task_id>/unclaim", methods=["POST"])
+@login_required
+def unclaim(task_id: str):
+    return _task_action(task_id, lambda s: tasks.unclaim(s, task_id, current_user.user),
+                        "已退还任务，岗位其他人员可以领取", back_to_task=False)
+
+
+@bp.route("/tasks/<task_id>/delegate", methods=["POST"])
+@login_required
+def delegate(task_id: str):
+    to, reason = request.form.get("to", ""), request.form.get("reason", "")
+    return _task_action(task_id, lambda s: tasks.delegate(s, task_id, current_user.user, to, reason),
+                        f"已转办给 {to}", back_to_task=False)
+
+
+@bp.route("/tasks/<task_id>/return", methods=["POST"])
+@login_required
+def send_back(task_id: str):
+    reason = request.form.get("reason", "")
+    return _task_action(task_id, lambda s: tasks.send_back(s, task_id, current_user.user, reason),
+                        "已退回", back_to_task=False)
+
+
+@bp.route("/tasks/<task_id>/comment", methods=["POST"])
+@login_required
+def comment(task_id: str):
+    text = request.form.get("text", "")
+    return _task_action(task_id, lambda s: tasks.add_comment(s, None, current_user.user, text, task_id=task_id),
+                        "已添加意见")
+
+
+@bp.route("/notifications")
+@login_required
+def notifications():
+    with get_db().reading() as session:
+        found = notices.for_user(session, current_user.user)
+    return render_template("notifications.html", notices=found)
+
+
+@bp.route("/notifications/seen", methods=["POST"])
+@login_required
+def notifications_seen():
+    with get_db().transaction() as session:
+        notices.mark_seen(session, current_user.user)
+    flash("通知已全部标为已读", "info")
+    return redirect(url_for("inbox.notifications"))

@@ -1,0 +1,27 @@
+/* The case page's diagram: the deployed BPMN drawn by bpmn-js (served from npm, no CDN),
+   completed elements and current tasks marked. */
+(function () {
+  var el = document.getElementById('diagram');
+  if (!el) { return; }
+  function ids(text) { return (text || '').split(',').filter(function (s) { return s; }); }
+  if (!window.BpmnJS) { el.textContent = '流程图组件未能加载。'; el.setAttribute('data-rendered', 'error'); return; }
+  var viewer = new window.BpmnJS({ container: el });
+  fetch(el.getAttribute('data-xml'), { credentials: 'same-origin' })
+    .then(function (r) { if (!r.ok) { throw new Error('HTTP ' + r.status); } return r.text(); })
+    .then(function (xml) { return viewer.importXML(xml); })
+    .then(function () {
+      var canvas = viewer.get('canvas');
+      var registry = viewer.get('elementRegistry');
+      canvas.zoom('fit-viewport');
+      function mark(list, cls) {
+        ids(list).forEach(function (id) { if (registry.get(id)) { canvas.addMarker(id, cls); } });
+      }
+      mark(el.getAttribute('data-completed'), 'hl-done');
+      mark(el.getAttribute('data-current'), 'hl-current');
+      el.setAttribute('data-rendered', 'true');
+    })
+    .catch(function (e) {
+      el.textContent = '流程图加载失败：' + e.message;
+      el.setAttribute('data-rendered', 'error');
+    });
+}());
