@@ -89,6 +89,8 @@ def run_forever(db: Database, interval: float = 5.0) -> None:
     log.info("worker %s started", worker)
     while True:
         try:
+            from . import retention
+            retention.run_monthly(db)  # 音像记录: monthly purge of expired recordings (once a month)
             if run_once(db, worker):
                 continue
         except Exception:  # keep the loop alive: a database restart must not stop timers

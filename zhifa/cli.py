@@ -318,5 +318,9 @@ def deadline(start_date, working_days, days, months) -> None:
         raise click.ClickException(str(e))
 
 
+from .evidence_cli import evidence as _evidence  # noqa: E402
+main.add_command(_evidence)
+
+
 if __name__ == "__main__":
     main()
