@@ -235,6 +235,29 @@ def _parse_input(text: str):
         return name, raw
 
 
+@main.command("migrate")
+@click.argument("process_key")
+@click.option("--to", "to_version", required=True, type=int, help="目标版本号")
+@click.option("--dry-run", is_flag=True, help="只列出可迁移和不能迁移的案件，不做改动")
+@click.option("--as", "username", default=None, help="操作人（记入审计）")
+def migrate_cmd(process_key, to_version, dry_run, username) -> None:
+    """把运行中的案件迁移到流程的新版本（当前环节在新版本中都存在时）。"""
+    from engine import migration
+    try:
+        with _db().transaction() as session:
+            user = _user(session, username) if username else None
+            result = (migration.plan if dry_run else migration.migrate)(session, process_key, to_version, user)
+            verb = "可迁移" if dry_run else "已迁移"
+            click.echo(f"流程 {process_key} 第 {to_version} 版：{verb} {len(result.movable)} 件，不能迁移 {len(result.refused)} 件"
+                       + ("（试运行，未做任何改动）" if dry_run else ""))
+            for c in result.movable:
+                click.echo(f"{verb}\t{c.instance.business_key}\t第 {c.from_version} 版\t当前：{'、'.join(c.current) or '-'}")
+            for c in result.refused:
+                click.echo(f"不能迁移\t{c.instance.business_key}\t第 {c.from_version} 版\t{c.reason}")
+    except (migration.NoSuchVersion, identity.NotPermitted, EngineStepFailed) as e:
+        raise click.ClickException(str(e))
+
+
 @main.command("decide")
 @click.argument("decision_id")
 @click.option("--input", "inputs", multiple=True, help="NAME=VALUE（VALUE 按 JSON 解析，否则为字符串）")
