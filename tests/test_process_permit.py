@@ -16,10 +16,11 @@ APPLICANT = {
     "party_name": "鲁山县某建材有限公司", "party_type": "organization",
     "credit_code": "91410423MA00000000", "id_number": None, "legal_rep": "张某",
     "party_address": "鲁山县城关镇", "contact_phone": "0375-5000000", "application_channel": "window",
-    "received_on": "2026-03-02", "application_materials": [1],
+    "received_on": "2026-03-02",
     "ecological_project": False, "discharge_management": "na",
 }
 ACCEPT = {"acceptance_result": "accept", "check_opinion": "材料齐全，符合法定形式", "accepted_on": "2026-03-02",
+          "application_materials": [1],
           "acceptance_notice_no": "鲁环许受〔2026〕1号"}
 REVIEW_PLAIN = {"review_opinion": "符合审批条件", "site_check_needed": False, "expert_review_needed": False}
 NO_HEARING_RIGHT = {"publicity_required": False, "hearing_right_notified_on": "2026-03-10",
