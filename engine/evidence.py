@@ -420,3 +420,69 @@ def late_count(session: Session, since: datetime | None = None) -> int:
     if since is not None:
         query = query.where(Attachment.uploaded_at >= since)
     return session.scalar(query) or 0
+
+
+# --- 评查 (annual review, 第十七条) ---------------------------------------------------
+
+REPORT_COLUMNS = ("部门", "应记录环节", "有记录", "例外（经批准）", "例外：设备", "例外：天气", "例外：阻碍",
+                  "例外：不可抗力", "逾期上传", "长期保存标记")
+
+
+def annual_report(session: Session, user: User, year: int) -> list[dict]:
+    """Per department (of the case): required steps with/without recordings, exceptions by
+    reason, late uploads, long-term flags — for the calendar year ``year`` (Asia/Shanghai)."""
+    from datetime import timezone as _tz
+    from zoneinfo import ZoneInfo
+    from .models import Department
+    from .retention import LongTermHold
+    if not may_read_access_log(user):
+        raise NotPermitted("音像记录评查由法制股组织，仅法制股和主要负责人可以查看")
+    tz = ZoneInfo("Asia/Shanghai")
+    start = datetime(year, 1, 1, tzinfo=tz).astimezone(_tz.utc)
+    end = datetime(year + 1, 1, 1, tzinfo=tz).astimezone(_tz.utc)
+    names = dict(session.execute(select(Department.code, Department.name)).all())
+    rows: dict[str, dict] = {}
+
+    def row(code):
+        key = code or "-"
+        if key not in rows:
+            rows[key] = {"code": key, "部门": names.get(code, "未指定"), **{c: 0 for c in REPORT_COLUMNS[1:]}}
+        return rows[key]
+    for step, dept, reason in session.execute(
+            select(RecordedStep, ProcessInstance.department_code, RecordingException.reason)
+            .join(ProcessInstance, ProcessInstance.id == RecordedStep.instance_id)
+            .outerjoin(RecordingException, RecordingException.id == RecordedStep.exception_id)
+            .where(RecordedStep.completed_at >= start, RecordedStep.completed_at < end)):
+        r = row(dept)
+        r["应记录环节"] += 1
+        if step.outcome == "recorded":
+            r["有记录"] += 1
+        else:
+            r["例外（经批准）"] += 1
+            label = {"device": "例外：设备", "weather": "例外：天气", "obstruction": "例外：阻碍",
+                     "force_majeure": "例外：不可抗力"}.get(reason)
+            if label:
+                r[label] += 1
+    for dept, n in session.execute(
+            select(ProcessInstance.department_code, func.count()).select_from(Attachment)
+            .join(ProcessInstance, ProcessInstance.id == Attachment.instance_id)
+            .where(Attachment.late.is_(True), Attachment.uploaded_at >= start, Attachment.uploaded_at < end)
+            .group_by(ProcessInstance.department_code)):
+        row(dept)["逾期上传"] += n
+    for dept, n in session.execute(
+            select(ProcessInstance.department_code, func.count()).select_from(LongTermHold)
+            .join(ProcessInstance, ProcessInstance.id == LongTermHold.instance_id)
+            .where(LongTermHold.flagged_at >= start, LongTermHold.flagged_at < end)
+            .group_by(ProcessInstance.department_code)):
+        row(dept)["长期保存标记"] += n
+    return sorted(rows.values(), key=lambda r: r["code"])
+
+
+def report_csv(rows: list[dict]) -> str:
+    import csv
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(REPORT_COLUMNS)
+    for r in rows:
+        writer.writerow([r[c] for c in REPORT_COLUMNS])
+    return "\ufeff" + out.getvalue()  # BOM: Excel opens UTF-8 Chinese correctly
