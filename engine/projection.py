@@ -78,7 +78,7 @@ def _row(action: Action, task, now: datetime) -> tuple[HumanTask, list[str], lis
     return row, groups, users
 
 
-def sync(action: Action, now: datetime) -> None:
+def sync(action: Action, now: datetime, title_changed: bool = False) -> None:
     session, instance = action.session, action.instance
     ready = {str(t.id): t for t in ready_human_tasks(action.workflow)}
     known = set(session.scalars(select(HumanTask.id).where(HumanTask.instance_id == instance.id,
@@ -89,13 +89,13 @@ def sync(action: Action, now: datetime) -> None:
     new_groups: set[str] = set()
     for task_id in ready.keys() - known:
         row, groups, users = _row(action, ready[task_id], now)
-        session.add(row)
-        session.flush()
+        session.add(row)  # ids are ours, so the candidates need no flush in between
         session.add_all([TaskCandidate(task_id=row.id, kind="group", value=g) for g in dict.fromkeys(groups)]
                         + [TaskCandidate(task_id=row.id, kind="user", value=u) for u in dict.fromkeys(users)])
         new_groups.update(groups)
-    _involve_departments(session, instance, new_groups)
-    if instance.title:
+    if new_groups or action.is_new:
+        _involve_departments(session, instance, new_groups)
+    if title_changed and instance.title:
         session.execute(update(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.title != instance.title)
                         .values(title=instance.title))
     session.add_all(Notification(recipient=r, text=t, instance_id=instance.id) for r, t in action.notifications)

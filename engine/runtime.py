@@ -9,6 +9,7 @@ leaves the instance exactly as it was.
 from __future__ import annotations
 
 import logging
+import weakref
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -18,8 +19,8 @@ from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, inspect, select
+from sqlalchemy.orm import Session, undefer
 
 from . import forms, history, numbering, projection, repository
 from .errors import EngineStepFailed
@@ -31,6 +32,7 @@ from .serialization import instance_from_json, instance_to_json
 
 log = logging.getLogger(__name__)
 _MAX_MESSAGE_DEPTH = 10
+_MAX_ENGINE_ROUNDS = 10
 
 
 class InstanceNotFound(LookupError):
@@ -58,6 +60,7 @@ class Action:
     notifications: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # e.g. a deadline counted on a provisional calendar
     depth: int = 0
+    is_new: bool = False  # the action that starts the case
 
     def attach_engine(self) -> None:
         self.workflow.script_engine = make_script_engine(helpers_for(self))
@@ -80,6 +83,12 @@ def run_engine(action: Action, step=None) -> None:
         if step is not None:
             step(action.workflow)
         action.workflow.do_engine_steps()
+        # do_engine_steps refreshes timers last, so a timer already due (e.g. a deadline
+        # in the past) is READY but not yet run: run until only people have work left.
+        for _ in range(_MAX_ENGINE_ROUNDS):
+            if not action.workflow.get_tasks(state=TaskState.READY, manual=False):
+                break
+            action.workflow.do_engine_steps()
     except EngineStepFailed:
         raise
     except (SpiffWorkflowException, WorkflowException) as e:
@@ -115,7 +124,7 @@ def start(session: Session, process_key: str, user: User | None, data: dict[str,
     session.add(instance)
     session.flush()
     workflow = BpmnWorkflow(spec, subprocess_specs)
-    action = Action(session, instance, workflow, user, depth=depth)
+    action = Action(session, instance, workflow, user, depth=depth, is_new=True)
     action.attach_engine()
     initial = {**(data or {}), "business_key": business_key}
     workflow.task_tree.data.update(initial)
@@ -187,7 +196,8 @@ def _starts_on(task_spec, message_name: str | None) -> bool:
 def lock_instance(session: Session, instance_id: int) -> ProcessInstance:
     """The instance row, locked until the transaction ends (SQLite: the write transaction is)."""
     instance = session.scalar(select(ProcessInstance).where(ProcessInstance.id == instance_id)
-                              .with_for_update(of=ProcessInstance).execution_options(populate_existing=True))
+                              .with_for_update(of=ProcessInstance).options(undefer(ProcessInstance.state))
+                              .execution_options(populate_existing=True))
     if instance is None:
         raise InstanceNotFound(f"案件 {instance_id} 不存在")
     return instance
@@ -196,7 +206,10 @@ def lock_instance(session: Session, instance_id: int) -> ProcessInstance:
 def load(session: Session, instance: ProcessInstance, user: User | None, depth: int = 0) -> Action:
     definition = session.get(ProcessDefinition, instance.definition_id)
     spec, subprocess_specs = repository.specs_of(session, definition)
-    state = session.scalar(select(ProcessInstance.state).where(ProcessInstance.id == instance.id))
+    if "state" in inspect(instance).unloaded:  # deferred unless lock_instance loaded it
+        state = session.scalar(select(ProcessInstance.state).where(ProcessInstance.id == instance.id))
+    else:
+        state = instance.state
     action = Action(session, instance, instance_from_json(state, spec, subprocess_specs), user, depth=depth)
     action.attach_engine()
     return action
@@ -225,26 +238,34 @@ def save(action: Action) -> None:
     instance, workflow, session = action.instance, action.workflow, action.session
     now = utcnow()
     data = case_data(workflow)
+    old_title, old_timer = instance.title, instance.next_timer_at
     instance.title = str(data.get("party_name") or data.get("case_title") or instance.title or "")[:300]
     if workflow.is_completed() and instance.status == "running":
         instance.status, instance.ended_at = "completed", now
         history.record(session, "end", None, instance=instance)
+    events = workflow.get_events()  # taken out before the state is written, so never routed twice
     instance.updated_at = now
-    projection.sync(action, now)
+    instance.state = instance_to_json(workflow)  # set before any query flushes: one UPDATE
+    projection.sync(action, now, title_changed=instance.title != old_title)
     if action.warnings:
         history.record(session, "warning", None, instance=instance, details={"warnings": action.warnings})
-    _sync_timer(session, instance, workflow)
+    _sync_timer(session, instance, workflow, old_timer)
     _sync_subscriptions(session, instance, workflow)
-    instance.state = instance_to_json(workflow)
     session.flush()
-    for event in workflow.get_events():
+    for event in events:
         route(action, event)
 
 
-def _sync_timer(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
+_TIMER_EVENTS = ("TimeDateEventDefinition", "DurationTimerEventDefinition", "CycleTimerEventDefinition")
+
+
+def _sync_timer(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, previous: datetime | None) -> None:
+    """Keep one timer job per case, due at its earliest waiting timer (the job exists iff next_timer_at is set)."""
     due = [datetime.fromisoformat(str(e.value)) for e in workflow.waiting_events()
-           if e.event_type.endswith("TimerEventDefinition") and e.value]
+           if e.event_type in _TIMER_EVENTS and e.value]
     instance.next_timer_at = min(due) if due and instance.status == "running" else None
+    if previous is None and instance.next_timer_at is None:
+        return
     job = session.scalar(select(Job).where(Job.kind == "timer", Job.instance_id == instance.id))
     if instance.next_timer_at is None:
         if job is not None:
@@ -256,10 +277,25 @@ def _sync_timer(session: Session, instance: ProcessInstance, workflow: BpmnWorkf
 
 
 def _sync_subscriptions(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
+    if not _catches_messages(workflow.spec, workflow.subprocess_specs):
+        return  # nothing to subscribe, nothing ever subscribed
     session.execute(delete(MessageSubscription).where(MessageSubscription.instance_id == instance.id))
     names = set() if instance.status != "running" else {
         e.name for e in workflow.waiting_events() if e.event_type == "MessageEventDefinition" and e.name}
     session.add_all(MessageSubscription(instance_id=instance.id, message=n) for n in sorted(names))
+
+
+_catching: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _catches_messages(spec, subprocess_specs: dict) -> bool:
+    """Whether a process can wait for a message after it started (cached per spec object)."""
+    if spec not in _catching:
+        _catching[spec] = any(
+            isinstance(getattr(ts, "event_definition", None), MessageEventDefinition)
+            and type(ts).__name__ not in ("StartEvent", "IntermediateThrowEvent", "EndEvent")
+            for s in [spec, *subprocess_specs.values()] for ts in s.task_specs.values())
+    return _catching[spec]
 
 
 # --- messages between instances ---------------------------------------------------------

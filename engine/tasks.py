@@ -13,7 +13,7 @@ from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, exists, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer
 
 from . import evidence, forms, history, runtime
 from .identity import NotPermitted, can_see_instance, group_codes
@@ -80,9 +80,12 @@ def get(session: Session, task_id: str) -> HumanTask:
 
 
 def may_act(session: Session, task: HumanTask, user: User) -> bool:
+    """Assigned to the user, or unassigned and offered to one of their posts or to them.
+    (The row carries its candidates; ``task_candidates`` is only for the inbox query.)"""
     if task.assignee is not None:
         return task.assignee == user.username
-    return bool(session.scalar(select(exists().where(HumanTask.id == task.id, _candidate_clause(user)))))
+    groups = {g for g in task.candidate_groups.split(",") if g}
+    return bool(groups & group_codes(user)) or user.username in task.candidate_users.split(",")
 
 
 def require_actor(session: Session, task: HumanTask, user: User) -> None:
@@ -145,10 +148,15 @@ def _spec_by_element(workflow, element_id: str):
 
 
 def _locked_task(session: Session, task_id: str) -> tuple[HumanTask, ProcessInstance]:
-    task = get(session, task_id)
-    instance = runtime.lock_instance(session, task.instance_id)
-    session.refresh(task)  # re-read under the lock: the other click may have won
-    return task, instance
+    """Lock the case first (whatever changes a task locks its case), then read the task:
+    read under the lock, it shows whether the other click has already won."""
+    instance = session.scalar(
+        select(ProcessInstance).join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
+        .where(HumanTask.id == task_id).with_for_update(of=ProcessInstance)
+        .options(undefer(ProcessInstance.state)).execution_options(populate_existing=True))
+    if instance is None:
+        raise TaskNotFound(task_id)
+    return session.get(HumanTask, task_id, populate_existing=True), instance
 
 
 def claim(session: Session, task_id: str, user: User) -> HumanTask:

@@ -107,3 +107,29 @@ def test_an_administrator_enters_2027_from_a_file(cli_env, tmp_path):
     (tmp_path / "bad.json").write_text('{"year": 2027, "holidays": [["2027-01-05", "2027-01-01", "x"]]}', "utf-8")
     bad = run("calendar", "import", str(tmp_path / "bad.json"))
     assert bad.returncode == 1 and "日历文件无效" in bad.stderr
+
+
+def test_a_date_timer_fires_when_its_day_is_over_and_only_reminds(db, flow, user, clock):
+    from sqlalchemy import select
+    from engine import jobs
+    from engine.models import Notification, ProcessInstance
+    _, task = start(db, user, filed_on="2026-12-01")
+    with db.reading() as session:
+        instance = session.get(ProcessInstance, task.instance_id)
+    assert instance.next_timer_at == datetime(2026, 12, 9, tzinfo=TZ)  # 12-08 is the last day
+    clock.offset = instance.next_timer_at - datetime.now(TZ) + timedelta(minutes=1)
+    assert jobs.run_once(db, now=clock.now()) == 1
+    with db.reading() as session:
+        notes = session.scalars(select(Notification)).all()
+        assert [(n.recipient, n.text) for n in notes] == [("leadership.deputy", f"{instance.business_key} 听证申请期限已届满")]
+        assert [t.element_id for t in tasks.ready_tasks(session, instance.id)] == ["Task_request"]  # still open
+        assert session.get(ProcessInstance, instance.id).next_timer_at is None
+
+
+def test_a_deadline_already_past_reminds_at_once(db, flow, user):
+    from sqlalchemy import select
+    from engine.models import Notification
+    _, task = start(db, user, filed_on="2026-09-30")  # the request period ended on 10-13
+    with db.reading() as session:
+        assert [n.recipient for n in session.scalars(select(Notification))] == ["leadership.deputy"]
+        assert [t.element_id for t in tasks.ready_tasks(session, task.instance_id)] == ["Task_request"]
