@@ -11,6 +11,11 @@ _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=Fals
 
 def parse(data: bytes, file: str) -> tuple[etree._ElementTree | None, list[Problem]]:
     """The parsed document, or the problems that make it unacceptable."""
+    try:  # Camunda Modeler writes UTF-8; another encoding (UTF-16) would also hide a DOCTYPE from the check below
+        data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        return None, [Problem(file, line, None, "文件必须是 UTF-8 编码（Camunda Modeler 保存的格式）")]
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
         line = data[: data.find(b"<!")].count(b"\n") + 1
         return None, [Problem(file, line, None, "文件包含 DOCTYPE/ENTITY 声明，出于安全原因不予接受（XXE）")]
@@ -18,6 +23,8 @@ def parse(data: bytes, file: str) -> tuple[etree._ElementTree | None, list[Probl
         tree = etree.ElementTree(etree.fromstring(data, _PARSER))
     except etree.XMLSyntaxError as e:
         return None, [Problem(file, e.lineno, None, f"XML 格式错误：{e.msg}")]
+    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:  # belt and braces
+        return None, [Problem(file, 1, None, "文件包含 DOCTYPE/ENTITY 声明，出于安全原因不予接受（XXE）")]
     return tree, []
 
 
