@@ -13,13 +13,15 @@ records an audit event with the reason, all in the caller's transaction.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from . import history, projection, runtime, tasks
 from .identity import MANAGE_INSTANCES, NotPermitted, has_permission
-from .models import AuditEvent, HumanTask, ProcessInstance, User, utcnow
+from .models import HumanTask, ProcessInstance, User, utcnow
 
 REASON_MAX = 500
 MANAGEMENT_ACTIONS = ("suspend", "resume", "terminate")
@@ -89,10 +91,18 @@ def terminate(session: Session, instance_id: int, user: User, reason: str) -> Pr
 
 
 @dataclass
+class ManagementEvent:
+    at: datetime
+    action: str
+    actor: str | None
+    reason: str
+
+
+@dataclass
 class InstanceSummary:
     instance: ProcessInstance
     ready: list[HumanTask]
-    events: list[AuditEvent]       # suspend/resume/terminate/start/end of this case
+    events: list[ManagementEvent]   # start, suspend, resume, terminate, end of this case
     can_manage: bool
 
 
@@ -103,7 +113,7 @@ def summary(session: Session, user: User, instance_id: int) -> InstanceSummary:
     instance = session.get(ProcessInstance, instance_id)
     if instance is None:
         raise runtime.InstanceNotFound(f"案件 {instance_id} 不存在")
-    events = [e for e in history.events_of(session, instance_id)
-              if e.action in MANAGEMENT_ACTIONS + ("start", "end")]
+    events = [ManagementEvent(e.at, e.action, e.actor, str(json.loads(e.details or "{}").get("reason") or ""))
+              for e in history.events_of(session, instance_id) if e.action in MANAGEMENT_ACTIONS + ("start", "end")]
     return InstanceSummary(instance, tasks.ready_tasks(session, instance_id), events,
                            MANAGE_INSTANCES in permissions)

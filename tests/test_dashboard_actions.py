@@ -1,0 +1,179 @@
+"""Suspending, resuming and terminating a case: the permission, the audit trail, the inboxes."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import select
+
+from engine import instances, jobs, repository, runtime, tasks
+from engine.identity import NotPermitted
+from engine.models import AuditEvent, HumanTask, Job, MessageSubscription, ProcessInstance
+from tests.conftest import FIXTURES
+from tests.webclient import Browser, csrf_token, make_app
+
+INSPECTION = {"party_name": "鲁山县某化工有限公司", "party_type": "organization", "fine_amount": "60000",
+              "violation": "true", "inspected_on": "2026-11-20"}
+
+
+@pytest.fixture
+def flow(db, org):
+    with db.transaction() as session:
+        repository.deploy(session, repository.read_paths([FIXTURES / "engine"]), source="cli")
+
+
+def start(db, user):
+    with db.transaction() as session:
+        return runtime.start(session, "case_flow", user, {})
+
+
+def inbox_keys(db, user):
+    with db.reading() as session:
+        return [t.business_key for t in tasks.inbox(session, user)]
+
+
+def do(db, action, instance_id, user, reason="经局务会研究"):
+    with db.transaction() as session:
+        return getattr(instances, action)(session, instance_id, user, reason)
+
+
+def events(db, instance_id):
+    with db.reading() as session:
+        return [(e.action, e.actor, json.loads(e.details).get("reason")) for e in session.scalars(
+            select(AuditEvent).where(AuditEvent.instance_id == instance_id).order_by(AuditEvent.id))
+            if e.action in instances.MANAGEMENT_ACTIONS]
+
+
+def status(db, instance_id):
+    with db.reading() as session:
+        return session.get(ProcessInstance, instance_id).status
+
+
+def test_a_suspended_case_leaves_the_inboxes_until_resumed(db, flow, user):
+    inspector, deputy = user("supervision_investigate1"), user("leadership_deputy")
+    case = start(db, inspector)
+    assert inbox_keys(db, inspector) == [case.business_key]
+    do(db, "suspend", case.id, deputy, "当事人申请中止调查")
+    assert status(db, case.id) == "suspended"
+    assert inbox_keys(db, inspector) == [] and inbox_keys(db, user("supervision_investigate2")) == []
+    with db.reading() as session:
+        assert tasks.count_inbox(session, inspector) == 0
+        task = tasks.ready_tasks(session, case.id)[0]
+    with pytest.raises(runtime.InstanceNotActive), db.transaction() as session:
+        tasks.complete(session, task.id, inspector, INSPECTION)
+    do(db, "resume", case.id, deputy, "中止情形消除")
+    assert status(db, case.id) == "running"
+    assert inbox_keys(db, inspector) == [case.business_key]
+    with db.transaction() as session:
+        tasks.complete(session, task.id, inspector, INSPECTION)
+    assert events(db, case.id) == [("suspend", "leadership_deputy", "当事人申请中止调查"),
+                                   ("resume", "leadership_deputy", "中止情形消除")]
+
+
+def test_suspending_removes_the_timer_and_resuming_restores_it(db, flow, user, clock):
+    inspector, chief = user("supervision_investigate1"), user("leadership_chief")
+    case = start(db, inspector)
+    with db.transaction() as session:
+        tasks.complete(session, tasks.ready_tasks(session, case.id)[0].id, inspector, INSPECTION)
+
+    def timer_jobs():
+        with db.reading() as session:
+            return session.scalars(select(Job).where(Job.instance_id == case.id)).all()
+    assert len(timer_jobs()) == 1
+    do(db, "suspend", case.id, chief)
+    assert timer_jobs() == []
+    clock.advance(days=3, minutes=1)
+    assert jobs.run_once(db, now=clock.now()) == 0  # a suspended case's deadline does not fire
+    do(db, "resume", case.id, chief)
+    assert len(timer_jobs()) == 1
+    assert jobs.run_once(db, now=clock.now()) == 1
+    with db.reading() as session:
+        assert [t.element_id for t in tasks.ready_tasks(session, case.id)] == ["Task_escalate"]
+
+
+def test_terminating_cancels_the_tasks_and_ends_the_case(db, flow, user):
+    inspector, chief = user("supervision_investigate1"), user("leadership_chief")
+    case = start(db, inspector)
+    with db.transaction() as session:
+        tasks.complete(session, tasks.ready_tasks(session, case.id)[0].id, inspector, INSPECTION)
+    do(db, "terminate", case.id, chief, "当事人已注销，终止调查")
+    with db.reading() as session:
+        row = session.get(ProcessInstance, case.id)
+        assert row.status == "terminated" and row.ended_at is not None and row.next_timer_at is None
+        assert [t.state for t in session.scalars(select(HumanTask).where(HumanTask.instance_id == case.id,
+                                                                         HumanTask.element_id == "Task_review"))] == ["cancelled"]
+        assert session.scalars(select(Job).where(Job.instance_id == case.id)).all() == []
+        assert session.scalars(select(MessageSubscription).where(MessageSubscription.instance_id == case.id)).all() == []
+    assert inbox_keys(db, user("legal_review1")) == []
+    assert events(db, case.id) == [("terminate", "leadership_chief", "当事人已注销，终止调查")]
+    with pytest.raises(instances.WrongStatus, match="已终止"):
+        do(db, "resume", case.id, chief)
+    with db.reading() as session:  # the terminated case still loads (case page, history)
+        runtime.load(session, session.get(ProcessInstance, case.id), chief)
+
+
+@pytest.mark.parametrize("who", ["supervision_investigate1", "legal_review1"])
+def test_the_actions_need_the_manage_permission(db, flow, user, who):
+    case = start(db, user("supervision_investigate1"))
+    for action in instances.MANAGEMENT_ACTIONS:
+        with pytest.raises(NotPermitted):
+            do(db, action, case.id, user(who))
+    assert status(db, case.id) == "running" and events(db, case.id) == []
+
+
+def test_a_reason_is_required_and_a_wrong_status_changes_nothing(db, flow, user):
+    inspector, chief = user("supervision_investigate1"), user("leadership_chief")
+    case = start(db, inspector)
+    with pytest.raises(instances.ReasonRequired, match="请填写原因"):
+        do(db, "suspend", case.id, chief, "   ")
+    with pytest.raises(instances.WrongStatus, match="办理中"):
+        do(db, "resume", case.id, chief)
+    assert status(db, case.id) == "running" and events(db, case.id) == []
+    assert inbox_keys(db, inspector) == [case.business_key]
+
+
+# --- through the web ------------------------------------------------------------------
+
+@pytest.fixture
+def app(db, flow, tmp_path):
+    return make_app(db, tmp_path)
+
+
+def logged_in(app, username):
+    browser = Browser(app)
+    assert browser.login(username).status_code == 302
+    return browser
+
+
+def test_the_manage_page_suspends_and_resumes_with_a_reason(app, db, user):
+    case = start(db, user("supervision_investigate1"))
+    browser = logged_in(app, "leadership_chief")
+    page = f"/dashboard/instances/{case.id}"
+    assert "挂起" in browser.get(page).get_data(as_text=True)
+    response = browser.post_form(page, {"reason": ""}, action=f"{page}/suspend")
+    assert response.status_code == 400 and "请填写原因" in response.get_data(as_text=True)
+    assert status(db, case.id) == "running"
+    response = browser.post_form(page, {"reason": "<b>待鉴定</b>"}, action=f"{page}/suspend")
+    assert response.status_code == 302 and status(db, case.id) == "suspended"
+    html = browser.get(page).get_data(as_text=True)
+    assert "&lt;b&gt;待鉴定&lt;/b&gt;" in html and "<b>待鉴定</b>" not in html
+    officer = logged_in(app, "supervision_investigate1")
+    assert case.business_key not in officer.get("/inbox").get_data(as_text=True)
+    browser.post_form(page, {"reason": "鉴定完成"}, action=f"{page}/resume")
+    assert status(db, case.id) == "running"
+    assert case.business_key in officer.get("/inbox").get_data(as_text=True)
+
+
+def test_the_actions_are_refused_without_permission_or_csrf(app, db, user):
+    case = start(db, user("supervision_investigate1"))
+    page = f"/dashboard/instances/{case.id}"
+    legal = logged_in(app, "legal_review1")  # sees dashboards, may not manage
+    html = legal.get(page).get_data(as_text=True)
+    assert "终止案件" not in html
+    token = csrf_token(legal.get("/dashboard").get_data(as_text=True))
+    assert legal.client.post(f"{page}/terminate", data={"csrf_token": token, "reason": "x"}).status_code == 403
+    officer = logged_in(app, "supervision_investigate1")
+    assert officer.get(page).status_code == 403
+    chief = logged_in(app, "leadership_chief")
+    assert chief.client.post(f"{page}/terminate", data={"reason": "无令牌"}).status_code == 400
+    assert status(db, case.id) == "running" and events(db, case.id) == []
