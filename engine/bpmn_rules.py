@@ -27,6 +27,16 @@ _TIMER_KINDS = ("timeDuration", "timeDate", "timeCycle")
 _CAMUNDA_TAG = "{%s}" % CAMUNDA
 
 
+def _non_ascii_names(python: str) -> bool:
+    """Variables are form field ids (ASCII identifiers): a name like 三天 is a typo, not a variable."""
+    import ast
+    try:
+        tree = ast.parse(python, mode="eval")
+    except SyntaxError:
+        return False
+    return any(isinstance(n, ast.Name) and not n.id.isascii() for n in ast.walk(tree))
+
+
 @dataclass
 class BpmnFacts:
     """What a file defines and needs, for checks across files."""
@@ -102,6 +112,9 @@ class _Checker:
                 error = scripting.check_source(python, "eval")
                 if error:
                     self.problem(el, f"定时器表达式不被允许：{error}")
+                elif _non_ascii_names(python):
+                    self.problem(el, f"定时器 “{(el.text or '').strip()}” 既不是 ISO 8601 时间（例如 P5D、PT1H、"
+                                     "2026-12-01T09:00:00+08:00），也不是表达式（例如 ${add_working_days(filed_on, 15)}）")
                 else:
                     el.text = python
 
@@ -177,8 +190,25 @@ class _Checker:
                 elif raw and attr == "priority" and not raw.strip().isdigit():
                     self.problem(ut, "camunda:priority 必须是 0–100 的整数或表达式")
             self.check_form(ut)
+            self.check_assignment(ut)
         for se in self.xp("//bpmn:startEvent"):
             self.check_form(se)
+
+    def check_assignment(self, ut: etree._Element) -> None:
+        """Someone must be able to see the task: candidate groups, users, an assignee, or a lane
+        whose name is a post code (the lane is used when the task names no candidate groups)."""
+        if ut.get(_CAMUNDA_TAG + "formKey") and not self.xp("bpmn:extensionElements/camunda:formData", ut):
+            self.problem(ut, "不支持 camunda:formKey（嵌入式或外部表单），请在属性面板 “Forms” 中用 “Generated Task Forms” 定义表单字段")
+        if any((ut.get(_CAMUNDA_TAG + a) or "").strip() for a in ("candidateGroups", "candidateUsers", "assignee")):
+            return
+        lanes = self.xp(f"//bpmn:lane[bpmn:flowNodeRef[normalize-space(text())='{ut.get('id')}']]")
+        lane = (lanes[-1].get("name") or "").strip() if lanes else ""
+        if not lane:
+            self.problem(ut, "用户任务没有办理岗位：请在 camunda:candidateGroups 中填写岗位代码（例如 legal.review），或把任务放入以岗位代码命名的泳道")
+        else:
+            for code in (c.strip() for c in lane.split(",")):
+                if code:
+                    self.facts.candidate_groups.append((ut.get("id"), ut.sourceline, code))
 
     def check_form(self, ut: etree._Element) -> None:
         seen = set()
