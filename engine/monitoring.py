@@ -261,10 +261,11 @@ def process_view(session: Session, user: User, definition_id: int) -> ProcessVie
             .group_by(HumanTask.element_id)):
         stat = stats.setdefault(element_id, ActivityStat(element_id, name))
         stat.completed, stat.mean_seconds = n, float(mean)
-    slowest = max((s.mean_seconds for s in stats.values() if s.mean_seconds), default=0)
-    for s in stats.values():
+    means = [s.mean_seconds for s in stats.values() if s.mean_seconds is not None]
+    for s in stats.values():  # 1 = the fastest activity, 5 = the slowest, linear in between
         if s.mean_seconds is not None:
-            s.heat = max(1, math.ceil(5 * s.mean_seconds / slowest)) if slowest else 1
+            spread = max(means) - min(means)
+            s.heat = 1 + round(4 * (s.mean_seconds - min(means)) / spread) if spread else 3
     ids = _diagram_ids(xml)
     for s in stats.values():
         s.in_diagram = s.element_id in ids

@@ -30,7 +30,10 @@
       host.innerHTML = "";
       var p = document.createElement("p");
       p.className = "load-error";
-      p.textContent = "流程图无法显示：" + (err && err.message ? err.message : err);
+      var message = err && err.message ? err.message : String(err);
+      p.textContent = /no diagram to display/.test(message)
+        ? "该模型文件没有图形布局（BPMNDiagram），无法显示流程图；各环节数据见下表。"
+        : "流程图无法显示：" + message;
       host.appendChild(p);
     });
   }
