@@ -28,8 +28,9 @@ _NODE_LABELS = {
 _ATTRIBUTES = {
     "name": "名称", "candidateGroups": "候选岗位", "candidateUsers": "候选人", "assignee": "办理人",
     "dueDate": "办理期限", "followUpDate": "跟进日期", "priority": "优先级", "decisionRef": "决策表",
-    "calledElement": "被调用流程", "default": "默认流", "attachedToRef": "附着于", "cancelActivity": "中断",
+    "calledElement": "被调用流程", "default": "默认流/默认值", "attachedToRef": "附着于", "cancelActivity": "中断",
     "script": "脚本", "message": "消息", "formKey": "表单键",
+    "label": "标签", "type": "类型", "validation": "校验规则", "values": "可选值",
 }
 CATEGORIES = ("任务", "顺序流", "表单字段", "条件", "定时器")
 
@@ -185,7 +186,7 @@ def diff_xml(old: bytes, new: bytes, key: str) -> list[Change]:
         label = f"{(node['attrs'].get('name') if node else None) or ref[0]} · {(b or a)['label'] or ref[1]}（{ref[1]}）"
 
         def show(f):
-            return "；".join(f"{k}：{v}" for k, v in f.items() if v)
+            return "；".join(f"{_ATTRIBUTES.get(k, k)}：{v}" for k, v in f.items() if v)
         if a is None:
             changes.append(Change("表单字段", "added", ref[0], label, "", show(b)))
         elif b is None:

@@ -8,7 +8,7 @@ TZ = ZoneInfo("Asia/Shanghai")
 ACTIONS = {
     "start": "发起案件", "complete": "办理", "claim": "领取", "unclaim": "退回领取", "delegate": "转办",
     "timer": "期限到达", "end": "办结", "message_sent": "移送", "message_received": "收到移送",
-    "deploy": "部署", "job_failed": "后台任务失败", "comment": "意见", "suspend": "挂起", "resume": "恢复", "terminate": "终止", "warning": "提示",
+    "deploy": "部署", "job_failed": "后台任务失败", "comment": "意见", "suspend": "挂起", "resume": "恢复", "terminate": "终止", "warning": "提示", "migrate": "迁移到新版本",
 }
 
 
