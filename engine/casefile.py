@@ -53,17 +53,30 @@ def _visible(session: Session, instance_id: int, user: User) -> ProcessInstance:
     return instance
 
 
-def _labels(workflow) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
-    """Field id → label, and field id → {option id → option label}, over every form of the case."""
-    labels: dict[str, str] = {}
-    options: dict[str, dict[str, str]] = {}
+def _labels(workflow) -> dict[str | None, tuple[dict[str, str], dict[str, dict[str, str]]]]:
+    """Per element (and under None: over every form of the case) field id → label and
+    field id → {option id → option label}."""
+    out: dict[str | None, tuple[dict[str, str], dict[str, dict[str, str]]]] = {None: ({}, {})}
     for spec in [workflow.spec, *workflow.subprocess_specs.values()]:
         for ts in spec.task_specs.values():
-            for f in forms.form_of(ts).fields:
-                labels.setdefault(f.id, f.label)
-                if f.options:
-                    options.setdefault(f.id, {}).update(f.option_labels)
-    return labels, options
+            fields = forms.form_of(ts).fields
+            if not fields:
+                continue
+            mine = out.setdefault(getattr(ts, "bpmn_id", None) or ts.name, ({}, {}))
+            for f in fields:
+                for labels, options in (mine, out[None]):
+                    labels.setdefault(f.id, f.label)
+                    if f.options:
+                        options.setdefault(f.id, {}).update(f.option_labels)
+    return out
+
+
+def _label(table, element_id: str | None, field_id: str) -> tuple[str, dict[str, str] | None]:
+    for key in (element_id, None):
+        labels, options = table.get(key, ({}, {}))
+        if field_id in labels:
+            return labels[field_id], options.get(field_id)
+    return field_id, None
 
 
 def _display(value: Any, opts: dict[str, str] | None) -> Any:
@@ -105,14 +118,17 @@ def case_file(session: Session, instance_id: int, user: User) -> CaseFile:
     instance = _visible(session, instance_id, user)
     definition = session.get(ProcessDefinition, instance.definition_id)
     workflow = runtime.load(session, instance, user).workflow
-    labels, options = _labels(workflow)
+    table = _labels(workflow)
     timeline = []
     for event in history.events_of(session, instance.id):
         details = json.loads(event.details or "{}")
         values = details.get("values") if isinstance(details.get("values"), dict) else \
             details.get("data") if isinstance(details.get("data"), dict) else {}
-        timeline.append(Entry(event, details, [(labels.get(k, k), _display(v, options.get(k)))
-                                               for k, v in values.items()]))
+        shown = []
+        for k, v in values.items():
+            label, opts = _label(table, event.element_id, k)
+            shown.append((label, _display(v, opts)))
+        timeline.append(Entry(event, details, shown))
     ready = tasks.ready_tasks(session, instance.id)
     dues = [t.due_at for t in ready if t.due_at] + ([instance.next_timer_at] if instance.next_timer_at else [])
     completed, current = highlights(workflow)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from werkzeug.routing import BuildError
 
 from engine import files, forms, notices, runtime, task_files, tasks
 from engine.errors import EngineStepFailed
@@ -51,7 +52,12 @@ def _render_task(task_id: str, values=None, errors=None, status=200):
             abort(404)
     if values is not None:
         view.values = values
-    return render_template("task.html", view=view, errors=errors or {}, due_status=tasks.due_status), status
+    try:  # the recordings page of a 执法全过程记录 step (engine/evidence.py, webui/evidence.py)
+        evidence_url = url_for("evidence.step", task_id=task_id) if view.extensions.get("recordItem") else None
+    except BuildError:
+        evidence_url = None
+    return render_template("task.html", view=view, errors=errors or {}, due_status=tasks.due_status,
+                           evidence_url=evidence_url), status
 
 
 @bp.route("/tasks/<task_id>")
@@ -71,6 +77,8 @@ def _submitted() -> dict:
         if key in ("csrf_token", "_upload"):
             continue
         items = request.form.getlist(key)
+        if len(items) == 2 and items[0] == "false":  # a checkbox after its hidden "false" (_form.html)
+            items = items[1:]
         values[key] = items if len(items) > 1 else items[0]
     return values
 
@@ -103,6 +111,8 @@ def complete(task_id: str):
         if uploads:
             errors["_files"] = "表单未通过校验，本次选择的文件未保存，请修改后重新选择文件。"
         return _render_task(task_id, values=submitted, errors=errors, status=400)
+    except files.FileStoreError as e:  # a file too large, or a step's recordings missing (执法全过程记录)
+        return _render_task(task_id, values=submitted, errors={"_files": str(e)}, status=400)
     except _TASK_ERRORS as e:
         flash(str(e), "error")
         return redirect(url_for("inbox.task", task_id=task_id) if isinstance(e, tasks.ActionInvalid)

@@ -18,6 +18,15 @@
       }
       mark(el.getAttribute('data-completed'), 'hl-done');
       mark(el.getAttribute('data-current'), 'hl-current');
+      // A large diagram is unreadable when fitted: show the current step at a readable size.
+      var first = ids(el.getAttribute('data-current')).map(function (id) { return registry.get(id); })
+        .filter(function (x) { return x; })[0];
+      if (first && canvas.zoom() < 0.7) {
+        canvas.zoom(0.9);
+        canvas.scrollToElement(first, { top: 160, bottom: 160, left: 300, right: 300 });
+      }
+      var fit = document.getElementById('diagram-fit');
+      if (fit) { fit.hidden = false; fit.addEventListener('click', function () { canvas.zoom('fit-viewport'); }); }
       el.setAttribute('data-rendered', 'true');
     })
     .catch(function (e) {
