@@ -103,14 +103,14 @@ def translate_dmn(root: Any, file: str) -> list[Problem]:
         problems.append(Problem(file, el.sourceline, element_id or el.get("id"), message))
 
     if _local(root) != "definitions":
-        problem(root, "not a DMN file: the root element must be <definitions>")
+        problem(root, "不是 DMN 文件：根元素必须是 <definitions>")
         return problems
     dmn_ns = etree.QName(root).namespace
     if root.nsmap.get(None) != dmn_ns and root.nsmap.get("dmn") != dmn_ns:
-        problem(root, "the DMN namespace must be the default namespace or use the prefix 'dmn:'")
+        problem(root, "DMN 命名空间必须是默认命名空间或使用前缀 dmn:")
     decisions = _children(root, "decision")
     if len(decisions) != 1:
-        problem(root, f"a DMN file must contain exactly one decision, found {len(decisions)}")
+        problem(root, f"一个 DMN 文件只能包含一个决策（decision），实际有 {len(decisions)} 个")
     for decision in decisions:
         _translate_decision(decision, problem)
     if not problems:
@@ -120,33 +120,33 @@ def translate_dmn(root: Any, file: str) -> list[Problem]:
 
 def _translate_decision(decision: Any, problem) -> None:
     if not decision.get("id"):
-        problem(decision, "decision without id")
+        problem(decision, "决策缺少 id")
     if _children(decision, "literalExpression"):
-        problem(decision, "literal-expression decisions are not supported; use a decision table")
+        problem(decision, "不支持文字表达式决策，请使用决策表")
     tables = _children(decision, "decisionTable")
     if len(tables) != 1:
-        problem(decision, "the decision must contain one decision table")
+        problem(decision, "决策必须包含一个决策表")
         return
     table = tables[0]
     if not table.get("id"):
-        problem(table, "decisionTable without id")
+        problem(table, "决策表缺少 id")
     policy = (table.get("hitPolicy") or "UNIQUE").strip().upper()
     aggregation = (table.get("aggregation") or "").strip().upper()
     if policy not in SINGLE_POLICIES + LIST_POLICIES:
-        problem(table, f"hit policy {policy!r} is not supported")
+        problem(table, f"不支持命中策略 {policy!r}")
     if aggregation and (policy != "COLLECT" or aggregation not in AGGREGATIONS):
-        problem(table, f"aggregation {aggregation!r} is only supported with COLLECT "
-                       f"({', '.join(AGGREGATIONS)})")
+        problem(table, f"聚合 {aggregation!r} 只能与 COLLECT 一起使用"
+                       f"（{', '.join(AGGREGATIONS)}）")
 
     for child in list(table):
         if _local(child) == "annotation" or not isinstance(child.tag, str):
             continue  # rule annotations column: comments only
         if _local(child) not in ("input", "output", "rule"):
-            problem(child, f"unexpected <{_local(child)}> in the decision table")
+            problem(child, f"决策表中出现了不应有的 <{_local(child)}>")
 
     inputs, outputs = _children(table, "input"), _children(table, "output")
     if aggregation and len(outputs) != 1:  # as Camunda: no aggregation of compound outputs
-        problem(table, f"aggregation {aggregation} needs exactly one output, found {len(outputs)}")
+        problem(table, f"聚合 {aggregation} 要求恰好一个输出列，实际有 {len(outputs)} 个")
     labels = [i.get("label") or i.get("id") or f"#{n}" for n, i in enumerate(inputs, 1)]
     for el in inputs:
         _translate_input(el, problem)
@@ -154,21 +154,21 @@ def _translate_decision(decision: Any, problem) -> None:
     for el in outputs:
         name = _output_name(el)
         if not el.get("id"):
-            problem(el, "output without id")
+            problem(el, "输出列缺少 id")
         if not name.isidentifier() or name.startswith("_"):
-            problem(el, f"output name {name!r} must be a variable name such as 'needs_review'")
+            problem(el, f"输出名 {name!r} 必须是英文变量名，例如 needs_review")
         elif name in names:
-            problem(el, f"output name {name!r} is used twice")
+            problem(el, f"输出名 {name!r} 重复")
         names.add(name)
         values = _children(el, "outputValues")
         if values and _text_child(values[0]) is not None:
             try:
                 for source in feel.literal_list(_text_child(values[0]).text):
-                    _check(source, el, problem, f"output {name!r} values")
+                    _check(source, el, problem, f"输出 {name!r} 的取值")
             except feel.FeelError as exc:
-                problem(el, f"output {name!r} values: {exc}")
+                problem(el, f"输出 {name!r} 的取值：{exc}")
     if policy in ("PRIORITY", "OUTPUT ORDER") and not any(_children(o, "outputValues") for o in outputs):
-        problem(table, f"hit policy {policy} needs output values (the priority order) on an output")
+        problem(table, f"命中策略 {policy} 需要在输出列上给出取值列表（即优先顺序）")
 
     for n, rule in enumerate(_children(table, "rule"), 1):
         _translate_rule(rule, n, labels, [_output_name(o) for o in outputs], problem)
@@ -177,17 +177,17 @@ def _translate_decision(decision: Any, problem) -> None:
 def _check(source: str, el: Any, problem, what: str) -> None:
     reason = check_source(source, "eval")
     if reason:
-        problem(el, f"{what}: {reason}")
+        problem(el, f"{what}：{reason}")
 
 
 def _translate_input(el: Any, problem) -> None:
     if not el.get("id"):
-        problem(el, "input without id")
+        problem(el, "输入列缺少 id")
     exprs = _children(el, "inputExpression")
     text_el = _text_child(exprs[0]) if exprs else None
     label = el.get("label") or el.get("id")
     if text_el is None or not (text_el.text or "").strip():
-        problem(el, f"input {label!r} has no expression")
+        problem(el, f"输入 {label!r} 没有表达式")
         return
     text = text_el.text.strip()
     language = (exprs[0].get("expressionLanguage") or "").lower()
@@ -204,31 +204,31 @@ def _translate_input(el: Any, problem) -> None:
                     raise
                 python = text  # plain Python is accepted everywhere (modeling.md)
     except ValueError as exc:  # FeelError, ExpressionError
-        problem(el, f"input {label!r}: {exc}")
+        problem(el, f"输入 {label!r}：{exc}")
         return
     text_el.text = python
-    _check(python, el, problem, f"input {label!r}")
+    _check(python, el, problem, f"输入 {label!r}")
 
 
 def _translate_rule(rule: Any, n: int, labels: list[str], names: list[str], problem) -> None:
-    rule_name = f"rule {n}"
+    rule_name = f"第 {n} 条规则"
     if not rule.get("id"):
-        problem(rule, f"{rule_name} has no id")
+        problem(rule, f"{rule_name}缺少 id")
     entries = _children(rule, "inputEntry")
     outs = _children(rule, "outputEntry")
     if len(entries) != len(labels) or len(outs) != len(names):
-        problem(rule, f"{rule_name} has {len(entries)} input and {len(outs)} output cells, "
-                      f"the table has {len(labels)} inputs and {len(names)} outputs")
+        problem(rule, f"{rule_name}有 {len(entries)} 个输入单元格和 {len(outs)} 个输出单元格，"
+                      f"而决策表有 {len(labels)} 个输入列和 {len(names)} 个输出列")
         return
     for cell, label in zip(entries, labels):
-        _translate_cell(cell, f"{rule_name}, input {label!r}", feel.input_entry, problem, True)
+        _translate_cell(cell, f"{rule_name}，输入 {label!r}", feel.input_entry, problem, True)
     for cell, name in zip(outs, names):
-        _translate_cell(cell, f"{rule_name}, output {name!r}", feel.output_entry, problem, False)
+        _translate_cell(cell, f"{rule_name}，输出 {name!r}", feel.output_entry, problem, False)
 
 
 def _translate_cell(cell: Any, where: str, translate, problem, is_input: bool) -> None:
     if not cell.get("id"):
-        problem(cell, f"{where}: cell without id")
+        problem(cell, f"{where}：单元格缺少 id")
     text_el = _text_child(cell)
     if text_el is None:
         text_el = etree.SubElement(cell, etree.QName(etree.QName(cell).namespace, "text"))
@@ -236,7 +236,7 @@ def _translate_cell(cell: Any, where: str, translate, problem, is_input: bool) -
     try:
         python = translate(original)
     except feel.FeelError as exc:
-        problem(cell, f"{where}: cannot translate {original!r}: {exc}")
+        problem(cell, f"{where}：无法翻译 FEEL 表达式 {original!r}：{exc}")
         return
     if python is None:
         text_el.text = "-"
@@ -244,7 +244,7 @@ def _translate_cell(cell: Any, where: str, translate, problem, is_input: bool) -
     text_el.text = python
     reason = check_source(feel.bind_input(python) if is_input else python, "eval")
     if reason:
-        problem(cell, f"{where}: {original!r} is not allowed: {reason}")
+        problem(cell, f"{where}：{original!r} 不被允许：{reason}")
 
 
 # --- tables -----------------------------------------------------------------------
@@ -282,7 +282,7 @@ def load_table(xml: bytes | str | Any, file: str) -> tuple[Any | None, list[Prob
     try:
         root = xml if isinstance(xml, etree._Element) else parse_xml(xml)
     except (etree.XMLSyntaxError, ValueError) as exc:
-        return None, [Problem(file, getattr(exc, "lineno", None), None, f"invalid XML: {exc}")]
+        return None, [Problem(file, getattr(exc, "lineno", None), None, f"XML 格式错误：{exc}")]
     problems = translate_dmn(root, file)
     if problems:
         return None, problems
@@ -297,7 +297,7 @@ def load_table(xml: bytes | str | Any, file: str) -> tuple[Any | None, list[Prob
     except Exception as exc:  # Spiff's parser raises assorted errors on odd files
         line = getattr(exc, "line_number", None) or None
         return None, [Problem(file, line if isinstance(line, int) else None,
-                              getattr(exc, "id", None) or None, f"cannot parse the decision: {exc}")]
+                              getattr(exc, "id", None) or None, f"决策表无法解析：{exc}")]
     return table, []
 
 
@@ -374,7 +374,7 @@ def evaluate_table(table: Any, data: Mapping[str, Any], script_engine: Any) -> D
         return DecisionResult(totals, ids, f"COLLECT {aggregation}", names)
     if policy in LIST_POLICIES:
         return DecisionResult(rows, ids, policy, names)
-    raise DecisionError(decision, f"hit policy {policy!r} is not supported")
+    raise DecisionError(decision, f"不支持命中策略 {policy!r}")
 
 
 def _rule_name(rule: Any, n: int) -> str:

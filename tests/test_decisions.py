@@ -97,7 +97,7 @@ def test_priority_uses_output_values_order():
 
 def test_priority_needs_output_values():
     _, problems = load_table(make_dmn(["amount"], ["label", "score"], THREE, "PRIORITY"), "p.dmn")
-    assert any("output values" in p.message for p in problems)
+    assert any("取值列表" in p.message for p in problems)
 
 
 def test_any_agreeing_and_disagreeing():
@@ -129,7 +129,7 @@ def test_collect_aggregations(aggregation, expected):
 
 def test_aggregation_needs_a_single_numeric_output():
     _, problems = load_table(make_dmn(["amount"], ["label", "score"], THREE, "COLLECT", "SUM"), "a.dmn")
-    assert any("exactly one output" in p.message for p in problems)
+    assert any("恰好一个输出列" in p.message for p in problems)
     with pytest.raises(DecisionError) as info:
         evaluate("COLLECT", 150, "SUM", rules=[(["> 0"], ['"A"']), (["> 1"], ["2"])], outputs=("x",))
     assert "cannot SUM" in str(info.value)
@@ -246,34 +246,34 @@ def test_translation_problems_are_reported_with_line_and_id():
     by_id = {p.element_id: p for p in problems}
     assert set(by_id) == {"r1i0", "r2i1", "r3o0", "r4i0"}
     assert all(p.line and p.file == "bad.dmn" for p in problems)
-    assert "rule 1" in by_id["r1i0"].message and "输入0" in by_id["r1i0"].message
-    assert "not allowed" in by_id["r4i0"].message
+    assert "第 1 条规则" in by_id["r1i0"].message and "输入0" in by_id["r1i0"].message
+    assert "不被允许" in by_id["r4i0"].message
     assert str(by_id["r1i0"]).startswith("bad.dmn:")
 
 
 def test_structure_problems():
     two = make_dmn(["a"], ["x"], []).replace(
         b"</definitions>", b'<decision id="d2" name="second"><decisionTable id="dt2"/></decision></definitions>')
-    assert any("exactly one decision" in p.message for p in problems_of(two))
+    assert any("只能包含一个决策" in p.message for p in problems_of(two))
 
     literal = (f'<definitions xmlns="{NS}" id="d" name="n" namespace="x"><decision id="lit" name="l">'
                '<literalExpression id="le"><text>1</text></literalExpression></decision></definitions>').encode()
-    assert any("literal-expression" in p.message for p in problems_of(literal))
+    assert any("不支持文字表达式决策" in p.message for p in problems_of(literal))
 
     no_ids = make_dmn(["a"], ["x"], [(["1"], ["2"])]).replace(b' id="r1"', b"").replace(b' id="in0"', b"")
     messages = [p.message for p in problems_of(no_ids)]
-    assert any("rule 1 has no id" in m for m in messages) and any("input without id" in m for m in messages)
+    assert any("第 1 条规则缺少 id" in m for m in messages) and any("输入列缺少 id" in m for m in messages)
 
-    assert any("hit policy 'WHATEVER'" in p.message for p in problems_of(make_dmn(["a"], ["x"], [], "WHATEVER")))
-    assert any("aggregation" in p.message for p in problems_of(make_dmn(["a"], ["x"], [], "FIRST", "SUM")))
-    assert any("aggregation" in p.message for p in problems_of(make_dmn(["a"], ["x"], [], "COLLECT", "AVG")))
+    assert any("不支持命中策略 'WHATEVER'" in p.message for p in problems_of(make_dmn(["a"], ["x"], [], "WHATEVER")))
+    assert any("聚合" in p.message for p in problems_of(make_dmn(["a"], ["x"], [], "FIRST", "SUM")))
+    assert any("聚合" in p.message for p in problems_of(make_dmn(["a"], ["x"], [], "COLLECT", "AVG")))
     bad_name = make_dmn(["a"], ["x"], []).replace(b'name="x"', b'name="needs review"').replace(
         b'label="x"', b'label="needs review"')
-    assert any("variable name" in p.message for p in problems_of(bad_name))
+    assert any("变量名" in p.message for p in problems_of(bad_name))
     short = make_dmn(["a", "b"], ["x"], [(["1"], ["2"])])
-    assert any("has 1 input" in p.message for p in problems_of(short))
+    assert any("有 1 个输入单元格" in p.message for p in problems_of(short))
     no_expr = make_dmn([""], ["x"], [])
-    assert any("no expression" in p.message for p in problems_of(no_expr))
+    assert any("没有表达式" in p.message for p in problems_of(no_expr))
     prefixed = make_dmn(["a"], ["x"], []).replace(b'xmlns="', b'xmlns:semantic="').replace(
         b"<", b"<semantic:").replace(b"<semantic:/", b"</semantic:")
     assert any("namespace" in p.message for p in problems_of(prefixed))
@@ -285,7 +285,7 @@ def test_load_table_rejects_unsafe_or_broken_xml():
     table, problems = load_table(bomb, "bomb.dmn")
     assert table is None and problems
     table, problems = load_table(b"<definitions", "broken.dmn")
-    assert table is None and "invalid XML" in problems[0].message
+    assert table is None and "XML 格式错误" in problems[0].message
     table, problems = load_table(make_dmn(["a"], ["x"], [(["[1.."], ["1"])]), "cell.dmn")
     assert table is None and problems[0].element_id == "r1i0"
 

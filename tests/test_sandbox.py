@@ -67,13 +67,13 @@ def in_juel_condition(attack: str):
 def in_dmn_input_cell(attack: str):
     return FLOW, _replace(RULE, '<inputEntry id="Cell_in"><text>-</text>',
                           f'<inputEntry id="Cell_in"><text>{escape("? == " + attack)}</text>'), "Cell_in", \
-        "is not allowed"
+        "不被允许"
 
 
 def in_dmn_output_cell(attack: str):  # not FEEL: the translator refuses it before the sandbox check
     return FLOW, _replace(RULE, '<outputEntry id="Cell_out"><text>"已生成"</text>',
                           f'<outputEntry id="Cell_out"><text>{escape(attack)}</text>'), "Cell_out", \
-        "cannot translate"
+        "无法翻译"
 
 
 def in_dmn_python_input_expression(attack: str):
