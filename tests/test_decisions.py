@@ -276,7 +276,7 @@ def test_structure_problems():
     assert any("没有表达式" in p.message for p in problems_of(no_expr))
     prefixed = make_dmn(["a"], ["x"], []).replace(b'xmlns="', b'xmlns:semantic="').replace(
         b"<", b"<semantic:").replace(b"<semantic:/", b"</semantic:")
-    assert any("namespace" in p.message for p in problems_of(prefixed))
+    assert any("命名空间" in p.message for p in problems_of(prefixed))
 
 
 def test_load_table_rejects_unsafe_or_broken_xml():
