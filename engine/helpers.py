@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -13,6 +14,18 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 _UNITS = ("working_days", "days", "months")
+
+
+_system_random = secrets.SystemRandom()
+
+
+def random_sample(population, k: int) -> list:
+    """``k`` distinct items drawn by the operating system's random source (双随机 draws:
+    nobody, not even someone who knows when the draw ran, can predict or replay it)."""
+    items = list(population)
+    if not 0 <= int(k) <= len(items):
+        raise ValueError(f"不能从 {len(items)} 个对象中抽取 {k} 个")
+    return _system_random.sample(items, int(k))
 
 
 def helpers_for(action: Action) -> dict[str, Callable[..., Any]]:
@@ -76,6 +89,7 @@ def helpers_for(action: Action) -> dict[str, Callable[..., Any]]:
         return numbering.next_number(action.session, scheme)
 
     return {
+        "random_sample": random_sample,
         "add_working_days": add_working_days,
         "add_days": add_days,
         "add_months": add_months,
