@@ -195,7 +195,8 @@ class HumanTask(Base):
         Index("ix_tasks_completed_by", "completed_by", "completed_at"),
         Index("ix_tasks_instance_state", "instance_id", "state"),
         # dashboards (migration 0003_dashboard)
-        Index("ix_tasks_state_completed", "state", "completed_at"),
+        Index("ix_tasks_state_completed", "state", "completed_at", "process_key", "element_id", "created_at"),
+        Index("ix_tasks_instance_durations", "instance_id", "state", "element_id", "created_at", "completed_at"),
         Index("ix_tasks_state_element", "state", "element_id", "instance_id"),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task UUID
