@@ -186,30 +186,40 @@ def unclaim(session: Session, task_id: str, user: User) -> HumanTask:
     return task
 
 
-def complete(session: Session, task_id: str, user: User, submitted: Mapping[str, Any]) -> HumanTask:
-    """Validate the form, complete the task (claiming it if unclaimed) and run the case on."""
+def _open_for_action(session: Session, task_id: str, user: User):
+    """Lock the case, check the user may act on the ready task, load the workflow."""
     task, instance = _locked_task(session, task_id)
     require_actor(session, task, user)
     if instance.status != "running" or task.suspended:
         raise runtime.InstanceNotActive(instance)
     action = runtime.load(session, instance, user)
-    spiff = runtime.spiff_task(action, task.id)
-    evidence.check_complete(session, task, spiff)  # 执法全过程记录: recordings or an approved exception
-    form = forms.form_of(spiff.task_spec)
-    values = forms.validate(form, submitted, spiff.data)
-    _check_files(session, form, values, instance, submitted)
-    now = utcnow()
-    task.state, task.assignee, task.completed_by, task.completed_at = "completed", user.username, user.username, now
+    return task, instance, action, runtime.spiff_task(action, task.id)
+
+
+def _finish(session: Session, task: HumanTask, instance: ProcessInstance, action, spiff, user: User,
+            values: dict[str, Any], audit: str, details: dict[str, Any]) -> HumanTask:
+    """Complete ``spiff`` with ``values``, run the case on, project, audit, save."""
+    task.state, task.assignee, task.completed_by, task.completed_at = "completed", user.username, user.username, utcnow()
     task.submitted = data_to_json(values)
 
     def finish(workflow):
         spiff.set_data(**values)
         spiff.run()
     runtime.run_engine(action, finish)
-    history.record(session, "complete", user, instance=instance, task_id=task.id, element_id=task.element_id,
-                   details={"task": task.name, "values": values})
+    history.record(session, audit, user, instance=instance, task_id=task.id, element_id=task.element_id,
+                   details={"task": task.name, "values": values, **details})
     runtime.save(action)
     return task
+
+
+def complete(session: Session, task_id: str, user: User, submitted: Mapping[str, Any]) -> HumanTask:
+    """Validate the form, complete the task (claiming it if unclaimed) and run the case on."""
+    task, instance, action, spiff = _open_for_action(session, task_id, user)
+    evidence.check_complete(session, task, spiff)  # 执法全过程记录: recordings or an approved exception
+    form = forms.form_of(spiff.task_spec)
+    values = forms.validate(form, submitted, spiff.data)
+    _check_files(session, form, values, instance, submitted)
+    return _finish(session, task, instance, action, spiff, user, values, "complete", {})
 
 
 def _check_files(session: Session, form: forms.Form, values: dict[str, Any], instance: ProcessInstance,
@@ -425,29 +435,13 @@ def return_path(task_spec) -> ReturnPath | None:
 
 def send_back(session: Session, task_id: str, user: User, reason: str | None) -> HumanTask:
     """退回: complete the task along its modelled return path, with a reason; other fields keep the case's values."""
-    task, instance = _locked_task(session, task_id)
-    require_actor(session, task, user)
-    if instance.status != "running" or task.suspended:
-        raise runtime.InstanceNotActive(instance)
-    action = runtime.load(session, instance, user)
-    spiff = runtime.spiff_task(action, task.id)
+    task, instance, action, spiff = _open_for_action(session, task_id, user)
     path = return_path(spiff.task_spec)
     if path is None:
         raise ActionInvalid("此环节的流程没有退回路径")
     text = _reason(reason, "退回")
     values = {path.field.id: path.value, path.reason_field or "return_reason": text}
-    now = utcnow()
-    task.state, task.assignee, task.completed_by, task.completed_at = "completed", user.username, user.username, now
-    task.submitted = data_to_json(values)
-
-    def finish(workflow):
-        spiff.set_data(**values)
-        spiff.run()
-    runtime.run_engine(action, finish)
-    history.record(session, "return", user, instance=instance, task_id=task.id, element_id=task.element_id,
-                   details={"task": task.name, "reason": text, "values": values})
-    runtime.save(action)
-    return task
+    return _finish(session, task, instance, action, spiff, user, values, "return", {"reason": text})
 
 
 # --- comments ----------------------------------------------------------------------
