@@ -215,3 +215,4 @@ def test_nothing_else_is_exposed(client):
     assert response.status_code == 404 and response.get_json()["type"] == "RestException"
     assert client.get("/engine-rest/task").status_code == 401
     assert client.delete("/engine-rest/deployment/1", headers=basic("legal_review1")).status_code == 404
+    assert client.get("/engine-rest/", headers=basic("legal_review1")).get_json()["type"] == "RestException"

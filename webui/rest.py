@@ -260,6 +260,7 @@ def start(definition_id: str):
     return jsonify(body)
 
 
+@bp.route("/", defaults={"rest": ""}, methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
 @bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
 def not_offered(rest: str):
     return _error(404, "RestException", f"zhifa 只提供 Camunda Modeler 部署所需的接口，不提供 /{rest}")
