@@ -421,3 +421,18 @@ def test_filing_deadline_reminds_the_chief_and_decides_nothing(db, deployed, use
     assert case.ready_ids() == ["UserTask_approve_filing"]               # still to be decided
     assert any(r == "leadership.chief" and "立案审批超期" in t for r, t in case.notifications())
     assert "EndEvent_approve_filing_overdue_end" in case.ended(reminders=True)
+
+
+def test_the_reviewer_returns_the_case_for_more_investigation_with_a_reason(db, deployed, user):
+    from engine import history, tasks
+    case = start_case(db, user, ORGANIZATION)
+    case.do("UserTask_investigate", "supervision_investigate1", INVESTIGATE, group="supervision.investigate")
+    case.do("UserTask_investigation_report", "supervision_investigate1", report("60000"), group="supervision.investigate")
+    review_task = case.task("UserTask_review")
+    with db.transaction() as session:
+        tasks.send_back(session, review_task.id, user("supervision_review1"), "现场检测报告缺少采样记录，请补充")
+    assert case.ready_ids() == ["UserTask_investigate"]
+    assert case.data()["review_opinion"] == "现场检测报告缺少采样记录，请补充"
+    with db.reading() as session:
+        returned = [e for e in history.events_of(session, case.id) if e.action == "return"]
+    assert len(returned) == 1 and returned[0].actor == "supervision_review1"
