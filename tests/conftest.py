@@ -125,3 +125,9 @@ def clock(monkeypatch):
 
     monkeypatch.setattr(timer_module, "datetime", ShiftedDatetime)
     return Clock
+
+
+@pytest.fixture(autouse=True)
+def _data_dir(tmp_path, monkeypatch):
+    """Files a test stores go to its own data dir, never to the checkout's ./var."""
+    monkeypatch.setenv("ZHIFA_DATA_DIR", str(tmp_path / "data"))
