@@ -42,6 +42,7 @@ class BpmnFacts:
     """What a file defines and needs, for checks across files."""
     processes: dict[str, str] = field(default_factory=dict)  # id -> name
     starter_groups: dict[str, list[str]] = field(default_factory=dict)  # id -> camunda:candidateStarterGroups
+    in_tasklist: dict[str, bool] = field(default_factory=dict)  # id -> camunda:isStartableInTasklist
     called_processes: list[tuple[str, int, str]] = field(default_factory=list)  # (element id, line, called id)
     decision_refs: list[tuple[str, int, str]] = field(default_factory=list)
     candidate_groups: list[tuple[str, int, str]] = field(default_factory=list)
@@ -239,6 +240,7 @@ class _Checker:
                 self.facts.processes[proc.get("id")] = proc.get("name") or proc.get("id")
                 starters = [g.strip() for g in (proc.get(_CAMUNDA_TAG + "candidateStarterGroups") or "").split(",") if g.strip()]
                 self.facts.starter_groups[proc.get("id")] = starters
+                self.facts.in_tasklist[proc.get("id")] = proc.get(_CAMUNDA_TAG + "isStartableInTasklist") != "false"
                 self.facts.candidate_groups += [(proc.get("id"), proc.sourceline, g) for g in starters]
         for ca in self.xp("//bpmn:callActivity"):
             called = ca.get("calledElement")

@@ -119,6 +119,7 @@ class ProcessDefinition(Base):
     spec_hash: Mapped[str] = mapped_column(String(64))
     start_messages: Mapped[str] = mapped_column(String(500), default="")  # comma-separated
     starter_groups: Mapped[str] = mapped_column(String(1000), default="")  # camunda:candidateStarterGroups; "" = anyone
+    in_tasklist: Mapped[bool] = mapped_column(Boolean, default=True)  # camunda:isStartableInTasklist
     resource: Mapped[Resource] = relationship()
 
 

@@ -255,6 +255,7 @@ def deploy(session: Session, sources: list[Source], *, source: str, user: User |
         old = latest.get(key)
         starters = ",".join(model.facts.starter_groups.get(key, []))
         if (old is None or old.spec_hash != spec_hash or old.starter_groups != starters
+                or old.in_tasklist != model.facts.in_tasklist.get(key, True)
                 or (key in redeployed and not duplicate_filtering)):
             process_changes.append((key, spec_json, spec_hash, starts, model))
     decision_changes = [m for m in new if m.kind == "dmn" and (
@@ -291,7 +292,8 @@ def deploy(session: Session, sources: list[Source], *, source: str, user: User |
         d = ProcessDefinition(key=key, version=(old.version + 1) if old else 1, name=model.facts.processes[key],
                               deployment_id=deployment.id, resource=resource_of(model), spec_json=spec_json,
                               spec_hash=spec_hash, start_messages=",".join(starts),
-                              starter_groups=",".join(model.facts.starter_groups.get(key, [])))
+                              starter_groups=",".join(model.facts.starter_groups.get(key, [])),
+                              in_tasklist=model.facts.in_tasklist.get(key, True))
         session.add(d)
         result.processes.append(d)
     session.flush()

@@ -145,11 +145,12 @@ def may_start(user: User, definition: ProcessDefinition) -> bool:
 
 
 def startable(session: Session, user: User) -> list[ProcessDefinition]:
-    """Latest processes this user may start by hand (those with a none start event)."""
+    """Latest processes this user may start by hand: with a none start event, not hidden
+    from the start page (camunda:isStartableInTasklist="false", e.g. called sub-processes)."""
     out = []
     for d in repository.latest_processes(session):
         spec, _ = repository.specs_of(session, d)
-        if may_start(user, d) and any(_starts_on_none(ts) for ts in spec.task_specs.values()):
+        if d.in_tasklist and may_start(user, d) and any(_starts_on_none(ts) for ts in spec.task_specs.values()):
             out.append(d)
     return out
 

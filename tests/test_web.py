@@ -106,3 +106,17 @@ def test_starting_a_case_from_the_web(app):
 def test_a_case_of_another_department_is_forbidden(app, case):
     assert logged_in(app, "dev_accept1").get(f"/cases/{case[0].id}").status_code == 403
     assert logged_in(app, "leadership_chief").get(f"/cases/{case[0].id}").status_code == 200
+
+
+def test_a_process_hidden_from_the_start_page_is_not_offered(db, org, tmp_path):
+    source = (FIXTURES / "engine" / "case_receiver.bpmn").read_text()
+    (tmp_path / "hidden.bpmn").write_text(source.replace(
+        'id="case_receiver" name="测试处罚流程"', 'id="case_receiver" name="测试处罚流程" camunda:isStartableInTasklist="false"'))
+    with db.transaction() as session:
+        repository.deploy(session, repository.read_paths([
+            tmp_path / "hidden.bpmn", FIXTURES / "engine" / "case_flow.bpmn", FIXTURES / "engine" / "test_review_rule.dmn"]),
+            source="cli")
+    browser = logged_in(make_app(db, tmp_path), "supervision_file1")
+    page = browser.get("/start").get_data(as_text=True)
+    assert "测试检查流程" in page and "测试处罚流程" not in page
+    assert browser.get("/start/case_receiver").status_code == 404

@@ -120,6 +120,7 @@ def upgrade() -> None:
     sa.Column('spec_hash', sa.String(length=64), nullable=False),
     sa.Column('start_messages', sa.String(length=500), nullable=False),
     sa.Column('starter_groups', sa.String(length=1000), nullable=False),
+    sa.Column('in_tasklist', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['deployment_id'], ['deployments.id'], ),
     sa.ForeignKeyConstraint(['resource_id'], ['resources.id'], ),
     sa.PrimaryKeyConstraint('id'),
