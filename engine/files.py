@@ -23,7 +23,7 @@ import uuid
 from pathlib import Path
 from typing import BinaryIO
 
-from sqlalchemy import event
+from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
 from .config import Settings, load_settings
@@ -196,15 +196,42 @@ def _forget_new_files(session: Session) -> None:
 
 
 def _remove_new_files(session: Session) -> None:
-    for path in session.info.pop(_SESSION_KEY, []):
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            pass
+    """After a rollback, delete the files this transaction created, unless another
+    upload of the same content has committed a row for it meanwhile.
+
+    Deciding and deleting happen under the blob lock (see ``_lock_blob``), in a write
+    transaction of their own: an upload reusing the file either committed before (its
+    row is seen, the file stays) or looks for the file after (and writes it again).
+    """
+    paths = session.info.pop(_SESSION_KEY, [])
+    if not paths:
+        return
+    with session.get_bind().begin() as connection:
+        for path in paths:
+            sha = path.name
+            _lock_blob(connection, sha)
+            used = connection.execute(select(Attachment.id).where(Attachment.sha256 == sha).limit(1)).first()
+            if used is None:
+                try:
+                    os.unlink(path)
+                except FileNotFoundError:
+                    pass
 
 
-def write_blob(stream, settings: Settings | None = None, limit: int | None = None) -> tuple[str, int, str, Path, bool]:
-    """Stream into the store: (sha256, size, detected type, path, created_now)."""
+def _lock_blob(connection, sha: str) -> None:
+    """Serialize the "does the file exist / may it go" decisions for one content hash.
+    PostgreSQL: an advisory lock until the transaction ends. SQLite: write transactions
+    already run one at a time (BEGIN IMMEDIATE)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": int(sha[:15], 16)})
+
+
+def write_blob(stream, settings: Settings | None = None, limit: int | None = None,
+               before_link=None) -> tuple[str, int, str, Path, bool]:
+    """Stream into the store: (sha256, size, detected type, path, created_now).
+
+    ``before_link(sha)`` runs once the hash is known, before the store is looked at.
+    """
     settings = _settings(settings)
     limit = settings.max_upload_bytes if limit is None else limit
     tmp_dir = settings.files_dir / "tmp"
@@ -232,6 +259,8 @@ def write_blob(stream, settings: Settings | None = None, limit: int | None = Non
         if size == 0:
             raise EmptyFile()
         sha = digest.hexdigest()
+        if before_link is not None:
+            before_link(sha)
         target = settings.files_dir / relative_path(sha)
         target.parent.mkdir(parents=True, exist_ok=True)
         os.chmod(tmp, stat.S_IRUSR | stat.S_IRGRP)
@@ -262,7 +291,8 @@ def store(session: Session, stream, original_name: str, content_type: str | None
     for key in evidence_fields:
         if not hasattr(Attachment, key) or key in ("id", "sha256", "size"):
             raise TypeError(f"unknown attachment field {key!r}")
-    sha, size, detected, path, created = write_blob(stream, settings)
+    sha, size, detected, path, created = write_blob(stream, settings,
+                                                    before_link=lambda sha: _lock_blob(session.connection(), sha))
     if created:
         _remember_new_file(session, path)
     name = os.path.basename((original_name or "").replace("\\", "/")).strip()[:300] or sha[:16]

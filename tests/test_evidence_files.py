@@ -63,3 +63,36 @@ def test_detects_the_real_type(db, org, settings):
         a = files.store(s, io.BytesIO(b"\xff\xd8\xff\xe0 jpeg"), "named.mp4", "video/mp4", "u", None,
                         settings=settings)
     assert a.detected_type == "image/jpeg" and a.media_kind == "photo"
+
+
+def test_a_rolled_back_upload_never_takes_the_file_of_a_committed_one(db, org, settings):
+    """A stores a file first; B, at the same time, stores the same content; A rolls back,
+    B commits: the file stays, because B's row needs it."""
+    import threading
+    content = b"\x00\x00\x00\x18ftypmp42 same recording"
+    a_stored, b_done, errors = threading.Event(), threading.Event(), []
+
+    def upload_b():
+        a_stored.wait()
+        try:
+            with db.transaction() as s:
+                files.store(s, io.BytesIO(content), "b.mp4", "video/mp4", "u2", None, settings=settings)
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+        b_done.set()
+
+    b = threading.Thread(target=upload_b)
+    b.start()
+    with pytest.raises(RuntimeError):
+        with db.transaction() as s:
+            files.store(s, io.BytesIO(content), "a.mp4", "video/mp4", "u1", None, settings=settings)
+            a_stored.set()
+            b_done.wait(timeout=2)  # B is blocked behind A's transaction, or not yet started
+            raise RuntimeError("A fails after storing")
+    b.join()
+    assert errors == []
+    with db.reading() as s:
+        [row] = s.query(Attachment).all()
+    assert row.uploaded_by == "u2"
+    with files.open_file(row, settings) as f:
+        assert f.read() == content
