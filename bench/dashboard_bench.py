@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from lxml import etree  # noqa: E402
-from sqlalchemy import func, insert, select  # noqa: E402
+from sqlalchemy import func, insert, select, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from engine.models import (CaseDepartment, Group, HumanTask, Membership, ProcessDefinition,  # noqa: E402
@@ -164,6 +164,9 @@ def seed(session: Session, instances: int, *, now: datetime, seed_value: int = 1
             flush()
     flush()
     session.flush()
+    if session.get_bind().dialect.name == "postgresql":  # explicit ids: move the serial past them
+        session.execute(text("SELECT setval(pg_get_serial_sequence('process_instances', 'id'), "
+                             "(SELECT max(id) FROM process_instances))"))
 
 
 # --- the benchmark ---------------------------------------------------------------------

@@ -434,3 +434,10 @@ def test_pages_escape_and_refuse_what_they_must(db, web, seeded, tmp_path):
         assert officer.get(url).status_code == 403, url
     assert "流程监控" not in officer.get("/inbox").get_data(as_text=True)
     assert "流程监控" in web.get("/inbox").get_data(as_text=True)
+
+
+def test_a_year_without_a_calendar_is_estimated_and_the_page_says_so(db):
+    h = monitoring.horizon(datetime(2026, 12, 30, 10, 0, tzinfo=TZ))  # 3 working days reach into 2027
+    assert h.soon_until == date(2027, 1, 4) and "2027" in h.warning and "周一至周五估算" in h.warning
+    assert monitoring.horizon(NOW).warning is None
+    assert monitoring.working_days_overdue(datetime(2027, 1, 8, 23, 59, tzinfo=TZ), date(2027, 1, 4)) == -4
