@@ -22,16 +22,12 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from . import history, identity, projection, repository, runtime
+from . import history, identity, modeling, projection, repository, runtime
 from .models import HumanTask, ProcessDefinition, ProcessInstance, TaskCandidate, User, utcnow
 from .serialization import instance_from_json, serializer
 
 _PRUNABLE = TaskState.PREDICTED_MASK | TaskState.FUTURE
 _UNFINISHED = TaskState.READY | TaskState.WAITING | TaskState.STARTED
-
-
-class NoSuchVersion(LookupError):
-    pass
 
 
 @dataclass
@@ -58,14 +54,6 @@ def require_migrator(session: Session, user: User | None) -> None:
     perms = identity.permissions_of(session, user)
     if not perms & {identity.DEPLOY, identity.MANAGE_INSTANCES}:
         raise identity.NotPermitted("只有法制股或管理人员可以迁移案件到新版本")
-
-
-def _target(session: Session, key: str, version: int) -> ProcessDefinition:
-    target = session.scalar(select(ProcessDefinition).where(ProcessDefinition.key == key,
-                                                            ProcessDefinition.version == version))
-    if target is None:
-        raise NoSuchVersion(f"流程 “{key}” 没有第 {version} 版")
-    return target
 
 
 def _label(spec, name: str, quoted: bool = True) -> str:
@@ -132,7 +120,7 @@ def plan(session: Session, key: str, to_version: int, user: User | None = None,
          instance_ids: list[int] | None = None) -> MigrationPlan:
     """What migrating the running cases of ``key`` on older versions to ``to_version`` would do."""
     require_migrator(session, user)
-    target = _target(session, key, to_version)
+    target = modeling.process_version(session, key, to_version)
     new_specs = repository.specs_of(session, target)
     result = MigrationPlan(key, target)
     query = (select(ProcessInstance).join(ProcessDefinition, ProcessInstance.definition_id == ProcessDefinition.id)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from engine import migration, model_diff, repository, runtime, tasks
+from engine import migration, model_diff, modeling, repository, runtime, tasks
 from engine.identity import NotPermitted
 from engine.models import AuditEvent, ProcessDefinition, ProcessInstance
 from tests.conftest import FIXTURES
@@ -158,7 +158,7 @@ def test_an_officer_may_not_migrate_and_a_missing_version_is_named(db, v1, user,
     deploy_text(db, tmp_path / "v2", version_2())
     with db.transaction() as session, pytest.raises(NotPermitted):
         migration.plan(session, "case_flow", 2, user("supervision_investigate1"))
-    with db.transaction() as session, pytest.raises(migration.NoSuchVersion, match="没有第 7 版"):
+    with db.transaction() as session, pytest.raises(modeling.VersionNotFound, match="没有第 7 版"):
         migration.plan(session, "case_flow", 7, user("legal_review1"))
 
 

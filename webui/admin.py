@@ -180,7 +180,7 @@ def migrate_page(key: str):
         target = target or versions[0].definition.version
         try:
             plan = migration.plan(session, key, target, current_user.user)
-        except migration.NoSuchVersion as e:
+        except modeling.VersionNotFound as e:
             flash(str(e), "error")
             return redirect(url_for("admin.process", key=key))
         return render_template("admin/migrate.html", key=key, plan=plan, versions=versions)
@@ -202,7 +202,7 @@ def migrate(key: str):
             result = migration.migrate(session, key, int(target), current_user.user, instance_ids=ids)
             moved = [c.instance.business_key for c in result.movable]
             refused = [f"{c.instance.business_key}：{c.reason}" for c in result.refused]
-    except migration.NoSuchVersion as e:
+    except modeling.VersionNotFound as e:
         flash(str(e), "error")
         return redirect(url_for("admin.process", key=key))
     if moved:

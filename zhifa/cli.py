@@ -9,7 +9,8 @@ from datetime import date
 
 import click
 
-from engine import calendar, decide, decisions, demo, identity, jobs, repository, runtime, tasks
+from engine import (api_tokens, calendar, decide, decisions, demo, identity, jobs, migration, modeling,
+                    repository, runtime, tasks)
 from engine.bootstrap import open_database
 from engine.errors import EngineStepFailed
 from engine.forms import FormInvalid
@@ -126,7 +127,6 @@ def tokens() -> None:
 @click.option("--name", default="", help="用途说明，例如 “Camunda Modeler”")
 def tokens_create(username, name) -> None:
     """为用户创建令牌；令牌只显示这一次。"""
-    from engine import api_tokens
     with _db().transaction() as session:
         _, token = api_tokens.create(session, _user(session, username), name)
     click.echo(token)
@@ -136,7 +136,6 @@ def tokens_create(username, name) -> None:
 @click.option("--as", "username", required=True)
 def tokens_list(username) -> None:
     """列出用户的令牌（不显示令牌本身）。"""
-    from engine import api_tokens
     with _db().reading() as session:
         for t in api_tokens.tokens_of(session, _user(session, username)):
             state = f"已吊销 {t.revoked_at:%Y-%m-%d}" if t.revoked_at else "有效"
@@ -148,7 +147,6 @@ def tokens_list(username) -> None:
 @click.option("--as", "username", required=True)
 def tokens_revoke(token_id, username) -> None:
     """吊销令牌。"""
-    from engine import api_tokens
     try:
         with _db().transaction() as session:
             api_tokens.revoke(session, token_id, _user(session, username))
@@ -242,7 +240,6 @@ def _parse_input(text: str):
 @click.option("--as", "username", default=None, help="操作人（记入审计）")
 def migrate_cmd(process_key, to_version, dry_run, username) -> None:
     """把运行中的案件迁移到流程的新版本（当前环节在新版本中都存在时）。"""
-    from engine import migration
     try:
         with _db().transaction() as session:
             user = _user(session, username) if username else None
@@ -254,7 +251,7 @@ def migrate_cmd(process_key, to_version, dry_run, username) -> None:
                 click.echo(f"{verb}\t{c.instance.business_key}\t第 {c.from_version} 版\t当前：{'、'.join(c.current) or '-'}")
             for c in result.refused:
                 click.echo(f"不能迁移\t{c.instance.business_key}\t第 {c.from_version} 版\t{c.reason}")
-    except (migration.NoSuchVersion, identity.NotPermitted, EngineStepFailed) as e:
+    except (modeling.VersionNotFound, identity.NotPermitted, EngineStepFailed) as e:
         raise click.ClickException(str(e))
 
 
