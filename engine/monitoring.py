@@ -23,7 +23,7 @@ from typing import Any, Iterator, Mapping
 from sqlalchemy import and_, case, distinct, func, literal, select
 from sqlalchemy.orm import Session
 
-from . import calendar
+from . import calendar, evidence
 from .calendar import TZ, CalendarUnknown
 from .identity import MANAGE_INSTANCES, VIEW_ALL, NotPermitted, permissions_of
 from .models import (CaseDepartment, Department, Group, HumanTask, ProcessDefinition, ProcessInstance, Resource,
@@ -175,6 +175,7 @@ class VersionRow:
 class Overview:
     rows: list[VersionRow]
     horizon: Horizon
+    late_uploads: int = 0  # recordings uploaded more than 24 hours late (执法全过程记录)
 
     def totals(self) -> VersionRow:
         t = VersionRow(0, "", "合计", 0)
@@ -213,7 +214,7 @@ def overview(session: Session, user: User, now: datetime | None = None) -> Overv
             .where(_open_deadline_clause(h)).group_by(ProcessInstance.definition_id)):
         if definition_id in rows:
             rows[definition_id].overdue, rows[definition_id].due_soon = int(o), int(s)
-    return Overview(list(rows.values()), h)
+    return Overview(list(rows.values()), h, evidence.late_count(session))
 
 
 # --- one process version: diagram badges and heatmap ----------------------------------

@@ -6,12 +6,11 @@ import io
 import json
 import subprocess
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from engine import devices, evidence, files, repository, retention, runtime, tasks
+from engine import devices, evidence, files, monitoring, repository, retention, runtime, tasks
 from engine.config import load_settings
 from engine.identity import NotPermitted
 from engine.models import Attachment, ProcessInstance
@@ -163,6 +162,7 @@ def test_late_uploads_need_a_reason_and_are_flagged(db, flow, user, settings):
     assert a.late and a.late_reason and not b.late
     with db.reading() as session:
         assert evidence.late_count(session) == 1
+        assert monitoring.overview(session, user("leadership_chief")).late_uploads == 1  # on 流程监控
 
 
 def test_only_the_steps_handler_may_upload(db, flow, user, settings):
