@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from . import expressions, scripting
+from . import documents, expressions, scripting
 from .decisions import MAP_DECISION_RESULT
 from .forms import FIELD_TYPES, VALIDATION_CONSTRAINTS
 from .parser import TASK_ATTRIBUTES
@@ -192,6 +192,9 @@ class _Checker:
                     self.problem(ut, "camunda:priority 必须是 0–100 的整数或表达式")
             self.check_form(ut)
             self.check_assignment(ut)
+            for prop in self.xp(f"bpmn:extensionElements/camunda:properties/camunda:property[@name='{documents.PROPERTY}']", ut):
+                for message in documents.problems(prop.get("value") or ""):
+                    self.problem(prop, message)
         for se in self.xp("//bpmn:startEvent"):
             self.check_form(se)
 

@@ -11,6 +11,8 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any, Mapping
 
+from . import documents
+
 FIELD_TYPES = ("string", "textarea", "long", "money", "boolean", "date", "enum", "file")
 VALIDATION_CONSTRAINTS = ("required", "min", "max", "minlength", "maxlength", "readonly")
 _TRUE = {"true", "on", "1", "yes", "是"}
@@ -41,6 +43,7 @@ class Field:
     minlength: int | None = None
     maxlength: int | None = None
     properties: dict[str, str] = field(default_factory=dict)
+    auto_number: bool = False  # a document number the engine issues on completion
 
     @property
     def option_labels(self) -> dict[str, str]:
@@ -59,12 +62,17 @@ def form_of(task_spec) -> Form:
     """The form of a parsed user task or start event (empty without formData)."""
     spiff_form = getattr(task_spec, "form", None)
     if spiff_form is not None:  # user tasks: SpiffWorkflow's form objects
-        return Form([_field(f.id, f.label, f.type, f.default_value, [(o.id, o.name) for o in getattr(f, "options", [])],
-                            {v.name: v.config for v in f.validation}, {p.id: p.value for p in f.properties})
-                     for f in spiff_form.fields])
-    stored = (getattr(task_spec, "extensions", None) or {}).get("formData", [])  # start events: our parser's dicts
-    return Form([_field(f["id"], f["label"], f["type"], f["default"], [tuple(o) for o in f["options"]],
-                        dict(f["validation"]), f["properties"]) for f in stored])
+        fields = [_field(f.id, f.label, f.type, f.default_value, [(o.id, o.name) for o in getattr(f, "options", [])],
+                         {v.name: v.config for v in f.validation}, {p.id: p.value for p in f.properties})
+                  for f in spiff_form.fields]
+    else:  # start events: our parser's dicts
+        stored = (getattr(task_spec, "extensions", None) or {}).get("formData", [])
+        fields = [_field(f["id"], f["label"], f["type"], f["default"], [tuple(o) for o in f["options"]],
+                         dict(f["validation"]), f["properties"]) for f in stored]
+    numbered = documents.targets(task_spec)
+    for f in fields:
+        f.auto_number = f.id in numbered
+    return Form(fields)
 
 
 def _field(fid, label, ftype, default, options, constraints, props) -> Field:

@@ -207,10 +207,11 @@ def lock_instance(session: Session, instance_id: int) -> ProcessInstance:
 def load(session: Session, instance: ProcessInstance, user: User | None, depth: int = 0) -> Action:
     definition = session.get(ProcessDefinition, instance.definition_id)
     spec, subprocess_specs = repository.specs_of(session, definition)
-    if "state" in inspect(instance).unloaded:  # deferred unless lock_instance loaded it
+    found = inspect(instance)
+    if found.session is session and "state" not in found.unloaded:
+        state = instance.state  # read with the lock (lock_instance undefers it)
+    else:  # deferred, or a row from another session that may be out of date
         state = session.scalar(select(ProcessInstance.state).where(ProcessInstance.id == instance.id))
-    else:
-        state = instance.state
     action = Action(session, instance, instance_from_json(state, spec, subprocess_specs), user, depth=depth)
     action.attach_engine()
     return action

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, case, exists, func, or_, select, update
 from sqlalchemy.orm import Session, undefer
 
-from . import evidence, forms, history, runtime
+from . import documents, evidence, forms, history, runtime
 from .identity import NotPermitted, can_see_instance, group_codes
 from .models import (
     Attachment, Comment, HumanTask, Membership, Notification, ProcessDefinition, ProcessInstance, TaskCandidate, User,
@@ -217,7 +217,10 @@ def complete(session: Session, task_id: str, user: User, submitted: Mapping[str,
     task, instance, action, spiff = _open_for_action(session, task_id, user)
     evidence.check_complete(session, task, spiff)  # 执法全过程记录: recordings or an approved exception
     form = forms.form_of(spiff.task_spec)
-    values = forms.validate(form, submitted, spiff.data)
+    numbered = documents.targets(spiff.task_spec)  # filled in by the engine, whatever was typed
+    submitted = {k: v for k, v in submitted.items() if k not in numbered}
+    numbers = documents.issue(session, spiff.task_spec, spiff.data, submitted, action.workflow.script_engine)
+    values = {**forms.validate(form, {**submitted, **numbers}, spiff.data), **numbers}
     _check_files(session, form, values, instance, submitted)
     return _finish(session, task, instance, action, spiff, user, values, "complete", {})
 

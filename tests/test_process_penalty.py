@@ -436,3 +436,17 @@ def test_the_reviewer_returns_the_case_for_more_investigation_with_a_reason(db, 
     with db.reading() as session:
         returned = [e for e in history.events_of(session, case.id) if e.action == "return"]
     assert len(returned) == 1 and returned[0].actor == "supervision_review1"
+
+
+def test_the_notice_and_the_decision_get_their_numbers_when_issued(db, deployed, user):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+    year = datetime.now(ZoneInfo("Asia/Shanghai")).year
+    case = start_case(db, user, ORGANIZATION)
+    investigate_and_review(case, "organization", "49999.99")
+    case.do("UserTask_prior_notice", "supervision_notify1", NOTICE, group="supervision.notify")
+    assert case.data()["notice_no"] == f"鲁环罚告字〔{year}〕第001号"
+    case.do("UserTask_statement", "supervision_notify1", statement(), group="supervision.notify")
+    case.do("UserTask_recheck", "supervision_review1", recheck("49999.99"), group="supervision.review")
+    decide_and_serve(case, "49999.99")
+    assert case.data()["decision_no"] == f"鲁环罚决字〔{year}〕第001号"
