@@ -151,6 +151,7 @@ class ProcessInstance(Base):
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definitions.id"))
     process_key: Mapped[str] = mapped_column(String(200), index=True)
     business_key: Mapped[str] = mapped_column(String(100), unique=True)
+    start_token: Mapped[str | None] = mapped_column(String(64), unique=True)  # one case per start-form submission
     title: Mapped[str] = mapped_column(String(300), default="")  # party or case name
     department_code: Mapped[str | None] = mapped_column(ForeignKey("departments.code"), index=True)
     status: Mapped[str] = mapped_column(String(16), default="running")  # running suspended completed terminated

@@ -20,6 +20,7 @@ from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import delete, inspect, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, undefer
 
 from . import forms, history, numbering, projection, repository
@@ -43,6 +44,14 @@ class InstanceNotActive(Exception):
     def __init__(self, instance: ProcessInstance):
         labels = {"completed": "已办结", "terminated": "已终止", "suspended": "已挂起"}
         super().__init__(f"案件 {instance.business_key} {labels.get(instance.status, instance.status)}，不能继续办理")
+
+
+class AlreadyStarted(Exception):
+    """The same start form was submitted twice (double click, back button): one case only."""
+
+    def __init__(self, token: str):
+        self.token = token
+        super().__init__("该案件已经发起，请勿重复提交")
 
 
 class NoSuchProcess(LookupError):
@@ -101,12 +110,15 @@ def run_engine(action: Action, step=None) -> None:
 
 def start(session: Session, process_key: str, user: User | None, data: dict[str, Any] | None = None, *,
           business_key: str | None = None, message: BpmnEvent | None = None,
-          source: ProcessInstance | None = None, depth: int = 0) -> ProcessInstance:
+          source: ProcessInstance | None = None, depth: int = 0, start_token: str | None = None) -> ProcessInstance:
     """Start a case on the latest version of ``process_key``.
 
     Started by hand, only the process's none start event runs; started by a message,
-    only the start event catching that message.
+    only the start event catching that message. ``start_token`` identifies one submission
+    of a start form: a second submission raises ``AlreadyStarted``.
     """
+    if start_token and session.scalar(select(ProcessInstance.id).where(ProcessInstance.start_token == start_token)):
+        raise AlreadyStarted(start_token)
     definition = repository.latest_definition(session, process_key)
     if definition is None:
         raise NoSuchProcess(process_key)
@@ -119,10 +131,15 @@ def start(session: Session, process_key: str, user: User | None, data: dict[str,
     instance = ProcessInstance(definition_id=definition.id, process_key=process_key, business_key=business_key,
                                title="", state="", started_by=user.id if user else None,
                                department_code=source.department_code if source else
-                               (user.department_code if user else None))
+                               (user.department_code if user else None), start_token=start_token or None)
     instance.definition = definition
     session.add(instance)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError as e:  # a concurrent twin of this submission committed first
+        if start_token:
+            raise AlreadyStarted(start_token) from e
+        raise
     workflow = BpmnWorkflow(spec, subprocess_specs)
     action = Action(session, instance, workflow, user, depth=depth, is_new=True)
     action.attach_engine()
@@ -137,6 +154,10 @@ def start(session: Session, process_key: str, user: User | None, data: dict[str,
         "source": source.business_key if source else None})
     save(action)
     return instance
+
+
+def started_by_token(session: Session, token: str) -> ProcessInstance | None:
+    return session.scalar(select(ProcessInstance).where(ProcessInstance.start_token == token))
 
 
 def may_start(user: User, definition: ProcessDefinition) -> bool:

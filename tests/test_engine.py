@@ -237,3 +237,26 @@ def test_a_gateway_without_a_matching_branch_rolls_back_and_names_the_gateway(db
     assert only_task(db, case).state == "ready" and instance_row(db, case.id).status == "running"
     complete(db, task, reviewer, {"fine_amount": "6000"})
     assert instance_row(db, case.id).status == "completed"
+
+
+def test_two_submissions_of_one_start_form_at_once_start_one_case(db, flow, user):
+    inspector = user("supervision_investigate1")
+    barrier, outcomes = threading.Barrier(2), []
+
+    def submit():
+        barrier.wait()
+        try:
+            with db.transaction() as session:
+                runtime.start(session, "case_flow", inspector, {}, start_token="form-7f3a")
+            outcomes.append("started")
+        except runtime.AlreadyStarted:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=submit) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["refused", "started"]
+    with db.reading() as session:
+        assert session.scalar(select(func.count()).select_from(ProcessInstance)) == 1

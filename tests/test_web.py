@@ -120,3 +120,19 @@ def test_a_process_hidden_from_the_start_page_is_not_offered(db, org, tmp_path):
     page = browser.get("/start").get_data(as_text=True)
     assert "测试检查流程" in page and "测试处罚流程" not in page
     assert browser.get("/start/case_receiver").status_code == 404
+
+
+def test_a_second_submit_of_the_same_start_form_starts_nothing(app, db):
+    from sqlalchemy import func, select
+    from engine.models import ProcessInstance
+    browser = logged_in(app, "supervision_investigate1")
+    page = browser.get("/start/case_flow").get_data(as_text=True)
+    token = csrf_token(page)
+    start_token = page.split('name="_start_token" value="')[1].split('"')[0]
+    first = browser.client.post("/start/case_flow", data={"csrf_token": token, "_start_token": start_token})
+    second = browser.client.post("/start/case_flow", data={"csrf_token": token, "_start_token": start_token},
+                                 follow_redirects=True)
+    assert first.status_code == 302
+    assert "请勿重复提交" in second.get_data(as_text=True)
+    with db.reading() as session:
+        assert session.scalar(select(func.count()).select_from(ProcessInstance)) == 1

@@ -1,6 +1,8 @@
 """Starting a case, the case page (diagram, history, comments, attachments), downloads."""
 from __future__ import annotations
 
+import uuid
+
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
@@ -8,6 +10,7 @@ from engine import casefile, files, forms, repository, runtime, task_files, task
 from engine.errors import EngineStepFailed
 
 from .database import get_db
+from .filters import localtime
 from .inbox import _submitted
 
 bp = Blueprint("cases", __name__)
@@ -28,7 +31,7 @@ def _start_page(key: str, values=None, errors=None, status=200):
             abort(404)
         spec, _ = repository.specs_of(session, definition)
         form = runtime.start_form(spec)
-    return render_template("start_form.html", definition=definition, form=form,
+    return render_template("start_form.html", definition=definition, form=form, start_token=uuid.uuid4().hex,
                            values=values if values is not None else forms.initial_values(form, {}),
                            errors=errors or {}), status
 
@@ -43,14 +46,20 @@ def start_form(key: str):
 @login_required
 def start(key: str):
     submitted = _submitted()
+    token = str(submitted.pop("_start_token", "") or "")[:64] or None
     try:
         with get_db().transaction() as session:
-            instance = runtime.start(session, key, current_user.user, submitted)
+            instance = runtime.start(session, key, current_user.user, submitted, start_token=token)
             ready = [t for t in tasks.ready_tasks(session, instance.id) if tasks.may_act(session, t, current_user.user)]
     except forms.FormInvalid as e:
         return _start_page(key, values=submitted, errors=e.errors, status=400)
     except runtime.NoSuchProcess:
         abort(404)
+    except runtime.AlreadyStarted:
+        with get_db().reading() as session:
+            earlier = runtime.started_by_token(session, token)
+        flash(f"该案件已于 {localtime(earlier.started_at)} 发起（{earlier.business_key}），请勿重复提交", "error")
+        return redirect(url_for("cases.case", instance_id=earlier.id))
     except EngineStepFailed as e:
         flash(str(e), "error")
         return redirect(url_for("cases.start_list"))

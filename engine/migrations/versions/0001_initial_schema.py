@@ -134,6 +134,7 @@ def upgrade() -> None:
     sa.Column('definition_id', sa.Integer(), nullable=False),
     sa.Column('process_key', sa.String(length=200), nullable=False),
     sa.Column('business_key', sa.String(length=100), nullable=False),
+    sa.Column('start_token', sa.String(length=64), nullable=True),
     sa.Column('title', sa.String(length=300), nullable=False),
     sa.Column('department_code', sa.String(length=64), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
@@ -147,7 +148,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['department_code'], ['departments.code'], ),
     sa.ForeignKeyConstraint(['started_by'], ['users.id'], ),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('business_key')
+    sa.UniqueConstraint('business_key'),
+    sa.UniqueConstraint('start_token')
     )
     with op.batch_alter_table('process_instances', schema=None) as batch_op:
         batch_op.create_index('ix_instances_definition_status', ['definition_id', 'status'], unique=False)
