@@ -15,7 +15,6 @@ import csv
 import io
 import math
 import weakref
-from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Iterator, Mapping
@@ -372,7 +371,6 @@ class InstanceFilter:
 
 
 def _filtered(f: InstanceFilter, now: datetime):
-    stmt = select(ProcessInstance.id)
     conditions = []
     if f.process:
         conditions.append(ProcessInstance.process_key == f.process)

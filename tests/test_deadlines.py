@@ -9,7 +9,10 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 import pytest
 
-from engine import calendar, repository, runtime, tasks
+from sqlalchemy import select
+
+from engine import calendar, jobs, repository, runtime, tasks
+from engine.models import Notification, ProcessInstance
 from tests.conftest import FIXTURES, ROOT
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -110,9 +113,6 @@ def test_an_administrator_enters_2027_from_a_file(cli_env, tmp_path):
 
 
 def test_a_date_timer_fires_when_its_day_is_over_and_only_reminds(db, flow, user, clock):
-    from sqlalchemy import select
-    from engine import jobs
-    from engine.models import Notification, ProcessInstance
     _, task = start(db, user, filed_on="2026-12-01")
     with db.reading() as session:
         instance = session.get(ProcessInstance, task.instance_id)
@@ -127,8 +127,6 @@ def test_a_date_timer_fires_when_its_day_is_over_and_only_reminds(db, flow, user
 
 
 def test_a_deadline_already_past_reminds_at_once(db, flow, user):
-    from sqlalchemy import select
-    from engine.models import Notification
     _, task = start(db, user, filed_on="2026-09-30")  # the request period ended on 10-13
     with db.reading() as session:
         assert [n.recipient for n in session.scalars(select(Notification))] == ["leadership.deputy"]

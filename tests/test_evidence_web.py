@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from engine import evidence, repository, runtime, tasks
 from tests.conftest import FIXTURES, ROOT
-from tests.webclient import Browser, csrf_token, make_app
+from tests.webclient import Browser, make_app
 
 MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64
 

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select, update
 
-from engine import casefile, identity, notices, repository, runtime, task_files, tasks
+from engine import casefile, notices, repository, runtime, task_files, tasks
 from engine.identity import NotPermitted
 from engine.models import Attachment, AuditEvent, HumanTask, Notification
 from tests.conftest import FIXTURES

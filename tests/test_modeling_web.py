@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import func, select
 
 from engine import repository, runtime
-from engine.models import Deployment, ProcessDefinition, ProcessInstance
+from engine.models import Deployment, ProcessInstance
 from tests.conftest import FIXTURES
-from tests.test_modeling_versions import V1, sub, version_2
+from tests.test_modeling_versions import V1, version_2
 from tests.webclient import Browser, csrf_token, make_app
 
 ENGINE = FIXTURES / "engine"

@@ -11,15 +11,16 @@ Scripts calling ``today()`` (送审日期, 加处罚款) still see the real date
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
 
 import pytest
 
-from engine import calendar, jobs, runtime
+from engine import calendar, history, jobs, runtime, tasks
 from tests.casework import Case
 
 LEAD = "leadership.chief,leadership.deputy"
@@ -424,7 +425,6 @@ def test_filing_deadline_reminds_the_chief_and_decides_nothing(db, deployed, use
 
 
 def test_the_reviewer_returns_the_case_for_more_investigation_with_a_reason(db, deployed, user):
-    from engine import history, tasks
     case = start_case(db, user, ORGANIZATION)
     case.do("UserTask_investigate", "supervision_investigate1", INVESTIGATE, group="supervision.investigate")
     case.do("UserTask_investigation_report", "supervision_investigate1", report("60000"), group="supervision.investigate")
@@ -439,8 +439,6 @@ def test_the_reviewer_returns_the_case_for_more_investigation_with_a_reason(db, 
 
 
 def test_the_notice_and_the_decision_get_their_numbers_when_issued(db, deployed, user):
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
     year = datetime.now(ZoneInfo("Asia/Shanghai")).year
     case = start_case(db, user, ORGANIZATION)
     investigate_and_review(case, "organization", "49999.99")

@@ -127,7 +127,7 @@ def test_a_broken_model_is_refused_with_every_problem_named(client, db):
     assert body["type"] == "ParseException"
     assert body["message"].startswith("ENGINE-09005 Could not parse BPMN process. Errors: ")
     line = next(n for n, l in enumerate(broken.splitlines(), 1) if 'id="Flow_violation"' in l)
-    assert f"* Flow_violation: 网关的非默认出口必须有条件表达式" in body["message"]
+    assert "* Flow_violation: 网关的非默认出口必须有条件表达式" in body["message"]
     assert f"resource case_flow.bpmn | line {line}" in body["message"]
     assert "* Task_escalate: 不支持Java 类（camunda:class）" in body["message"]
     errors = body["details"]["case_flow.bpmn"]["errors"]

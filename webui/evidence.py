@@ -10,7 +10,6 @@ from flask import (Blueprint, Response, abort, current_app, flash, redirect, ren
 from flask_login import current_user, login_required
 
 from engine import devices, evidence, files, retention, tasks
-from engine.identity import NotPermitted
 from engine.models import ProcessInstance
 
 from .database import get_db

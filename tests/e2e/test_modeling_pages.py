@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from engine import repository, runtime
+from engine import runtime
 from engine.demo import DEMO_PASSWORD
 from engine.models import Deployment, ProcessInstance
 from tests.conftest import FIXTURES
