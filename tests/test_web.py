@@ -136,3 +136,9 @@ def test_a_second_submit_of_the_same_start_form_starts_nothing(app, db):
     assert "请勿重复提交" in second.get_data(as_text=True)
     with db.reading() as session:
         assert session.scalar(select(func.count()).select_from(ProcessInstance)) == 1
+
+
+def test_pages_refuse_framing_and_sniffing(app):
+    response = Browser(app).get("/login")
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
