@@ -77,8 +77,12 @@ def case(instance_id: int):
             found = casefile.case_file(session, instance_id, current_user.user)
         except runtime.InstanceNotFound:
             abort(404)
+        # Step names for timeline lines that carry only an element id (领取, 退还到岗位 …).
+        step_names = {e.event.element_id: e.details["task"] for e in found.timeline
+                      if e.event.element_id and isinstance(e.details.get("task"), str)}
+        step_names.update({t.element_id: t.name for t in found.ready})
         return render_template("case.html", case=found, instance=found.instance, definition=found.definition,
-                               due_status=tasks.due_status)
+                               due_status=tasks.due_status, step_names=step_names)
 
 
 @bp.route("/cases/<int:instance_id>/diagram.bpmn")

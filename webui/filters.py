@@ -1,14 +1,25 @@
-"""Template filters: times in Beijing time, audit actions in Chinese."""
+"""Template filters: times in Beijing time, audit actions, posts and people in Chinese."""
 from __future__ import annotations
 
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from flask import g, has_request_context
+from sqlalchemy import select
+
+from engine.models import Group, User
+
+from .database import get_db
+
 TZ = ZoneInfo("Asia/Shanghai")
 ACTIONS = {
-    "start": "发起案件", "complete": "办理", "claim": "领取", "unclaim": "退回领取", "delegate": "转办",
+    "start": "发起案件", "complete": "办理", "claim": "领取", "unclaim": "退还到岗位", "delegate": "转办",
     "timer": "期限到达", "end": "办结", "message_sent": "移送", "message_received": "收到移送",
     "deploy": "部署", "job_failed": "后台任务失败", "comment": "意见", "suspend": "挂起", "resume": "恢复", "terminate": "终止", "warning": "提示", "migrate": "迁移到新版本",
+    "return": "退回", "evidence_upload": "上传执法记录", "evidence_exception_requested": "申请无法记录情况说明",
+    "evidence_exception_approved": "批准无法记录情况说明", "evidence_exception_rejected": "驳回无法记录情况说明",
+    "evidence_long_term": "执法记录长期保存", "evidence_purged": "执法记录到期删除",
+    "device_added": "登记执法记录仪", "device_checkout": "领用执法记录仪", "device_return": "归还执法记录仪",
 }
 
 
@@ -20,6 +31,31 @@ def action_label(action: str) -> str:
     return ACTIONS.get(action, action)
 
 
+def _names(kind: str) -> dict[str, str]:
+    """Post code → 部门·岗位 and username → 姓名, read once per request (a few dozen rows)."""
+    if not has_request_context():
+        return {}
+    cache = g.setdefault("zhifa_names", {})
+    if kind not in cache:
+        query = select(Group.code, Group.name) if kind == "posts" else select(User.username, User.full_name)
+        with get_db().reading() as session:
+            cache[kind] = dict(session.execute(query).all())
+    return cache[kind]
+
+
+def post_names(codes: str | None) -> str:
+    """``leadership.chief,leadership.deputy`` → ``局领导·主要负责人、局领导·分管负责人``."""
+    names = _names("posts")
+    return "、".join(names.get(c.strip(), c.strip()) for c in (codes or "").split(",") if c.strip())
+
+
+def person(username: str | None) -> str:
+    """A username as the officer's name (the username itself when unknown)."""
+    return _names("people").get(username, username) if username else ""
+
+
 def register(app) -> None:
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.filters["action_label"] = action_label
+    app.jinja_env.filters["post_names"] = post_names
+    app.jinja_env.filters["person"] = person
