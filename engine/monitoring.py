@@ -470,7 +470,7 @@ def filter_choices(session: Session) -> dict[str, list[tuple[str, str]]]:
     processes = [(k, n) for k, n in session.execute(
         select(ProcessDefinition.key, func.max(ProcessDefinition.name)).group_by(ProcessDefinition.key)
         .order_by(ProcessDefinition.key))]
-    versions = [(str(i), f"{n} v{v}") for i, n, v in session.execute(
+    versions = [(str(i), f"{n} 第 {v} 版") for i, n, v in session.execute(
         select(ProcessDefinition.id, ProcessDefinition.name, ProcessDefinition.version)
         .order_by(ProcessDefinition.key, ProcessDefinition.version.desc()))]
     departments = [(c, n) for c, n in session.execute(select(Department.code, Department.name).order_by(Department.code))]
