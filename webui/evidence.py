@@ -8,9 +8,10 @@ from zoneinfo import ZoneInfo
 from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request, send_file,
                    session as web_session, url_for)
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
 from engine import devices, evidence, files, retention, tasks
-from engine.models import ProcessInstance
+from engine.models import Attachment, ProcessInstance, User
 
 from .database import get_db
 
@@ -29,6 +30,24 @@ def _nav():
         return {}
     with get_db().reading() as s:
         return {"evidence_pending": evidence.count_pending(s, current_user.user)}
+
+
+@bp.context_processor
+def _people():
+    """``person(username)`` → 姓名 on the 执法记录 pages (usernames mean nothing to a bureau reader);
+    ``may_read_log``: the 查阅登记簿 and 评查 links only for those who may open them."""
+    if not current_user.is_authenticated:
+        return {}
+    with get_db().reading() as s:
+        names = dict(s.execute(select(User.username, User.full_name)).all())
+    return {"person": lambda username: names.get(username) or username or "—",
+            "may_read_log": evidence.may_read_access_log(current_user.user)}
+
+
+def _case_keys(session, recordings) -> dict[int, str]:
+    ids = {a.instance_id for a in recordings if a.instance_id}
+    return dict(session.execute(select(ProcessInstance.id, ProcessInstance.business_key)
+                                .where(ProcessInstance.id.in_(ids))).all()) if ids else {}
 
 
 def _local(text: str | None) -> datetime | None:
@@ -149,16 +168,18 @@ def open_file(attachment_id: int, action: str):
             abort(404)
         key = str(attachment.instance_id)
         evidence.recordings_of_case(s, attachment.instance_id, current_user.user) if attachment.instance_id else None
+        instance = s.get(ProcessInstance, attachment.instance_id) if attachment.instance_id else None
     if request.method == "POST":
         purpose = request.form.get("purpose", "").strip()
         if len(purpose) < 2:
             flash("请填写查阅事由。", "error")
-            return render_template("evidence/purpose.html", attachment=attachment, action=action), 400
+            return render_template("evidence/purpose.html", attachment=attachment, action=action,
+                                   instance=instance), 400
         purposes[key] = purpose[:500]
         web_session[_PURPOSES] = purposes
         return redirect(url_for("evidence.open_file", attachment_id=attachment_id, action=action))
     if key not in purposes:  # asked on the first access to the case in this session
-        return render_template("evidence/purpose.html", attachment=attachment, action=action)
+        return render_template("evidence/purpose.html", attachment=attachment, action=action, instance=instance)
     try:
         with get_db().transaction() as s:
             attachment = evidence.open_recording(s, attachment_id, current_user.user, purposes[key], action)
@@ -206,7 +227,10 @@ def hold(instance_id: int):
 def access_log():
     with get_db().reading() as s:
         entries = evidence.access_log(s, current_user.user)
-    return render_template("evidence/access_log.html", entries=entries)
+        ids = {e.attachment_id for e in entries}
+        names = dict(s.execute(select(Attachment.id, Attachment.original_name).where(Attachment.id.in_(ids)))
+                     .all()) if ids else {}
+    return render_template("evidence/access_log.html", entries=entries, file_names=names)
 
 
 # --- devices ---------------------------------------------------------------------------
@@ -245,8 +269,9 @@ def device(device_id: int):
             page = devices.device_page(s, current_user.user, device_id)
         except devices.DeviceError:
             abort(404)
+        case_keys = _case_keys(s, page.recordings)
     return render_template("evidence/device.html", page=page, kinds=devices.DEVICE_KINDS,
-                           media=evidence.KIND_NAMES)
+                           media=evidence.KIND_NAMES, case_keys=case_keys)
 
 
 @bp.route("/officers/<username>")
@@ -257,7 +282,8 @@ def officer(username: str):
             page = devices.officer_page(s, current_user.user, username)
         except devices.DeviceError:
             abort(404)
-    return render_template("evidence/officer.html", page=page, media=evidence.KIND_NAMES)
+        case_keys = _case_keys(s, page.recordings)
+    return render_template("evidence/officer.html", page=page, media=evidence.KIND_NAMES, case_keys=case_keys)
 
 
 # --- 评查 report ---------------------------------------------------------------------------
