@@ -3,6 +3,11 @@
 One action = one write transaction. On PostgreSQL the instance row is locked with
 SELECT ... FOR UPDATE; SQLite has no row locks, so write transactions start with
 BEGIN IMMEDIATE and hold the database write lock for their duration.
+
+No action may keep the database locked for long (model code is bounded to about a second,
+engine/sandbox/limits.py): SQLite waits at most ``BUSY_SECONDS`` for the write lock, and on
+PostgreSQL a statement waits at most ``LOCK_SECONDS`` for a row lock and runs at most
+``STATEMENT_SECONDS``; past that the action fails and is rolled back instead of queueing.
 """
 from __future__ import annotations
 
@@ -14,10 +19,17 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 
+BUSY_SECONDS = 15
+LOCK_SECONDS = 15
+STATEMENT_SECONDS = 120  # the 100,000-case throughput page takes ~2 s; reports stay well below
+
+
 def _make_engine(url: str, immediate: bool) -> Engine:
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
-    engine = create_engine(url, connect_args={"timeout": 60})
+        options = f"-c lock_timeout={LOCK_SECONDS * 1000} -c statement_timeout={STATEMENT_SECONDS * 1000}"
+        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
+                             connect_args={"options": options})
+    engine = create_engine(url, connect_args={"timeout": BUSY_SECONDS})
 
     @event.listens_for(engine, "connect")
     def _sqlite_connect(dbapi_conn, _record):
@@ -26,7 +38,7 @@ def _make_engine(url: str, immediate: bool) -> Engine:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=60000")
+        cur.execute(f"PRAGMA busy_timeout={BUSY_SECONDS * 1000}")
         cur.close()
 
     @event.listens_for(engine, "begin")

@@ -32,6 +32,7 @@ from .models import Attachment, Base, HumanTask, ProcessInstance, User, utcnow
 AV = frozenset({"video", "audio"})      # 执法记录仪、摄像机
 PHOTO = frozenset({"photo"})            # 照相机
 TEXT = frozenset({"text"})              # 文字记录
+MEDIA = AV | PHOTO                      # what a recording step accepts besides its own kinds
 
 # item → what must be there: every set needs at least one file of one of its kinds.
 RECORD_ITEMS: dict[str, tuple[frozenset, ...]] = {
@@ -277,6 +278,12 @@ def upload(session: Session, task_id: str, user: User, stream, original_name: st
     attachment = files.store(session, stream, original_name, content_type, user, task.instance_id, task_id=task.id,
                              settings=settings, record_item=item or "其他", recorded_at=recorded_at,
                              device_id=device_id, late=late, late_reason=late_reason if late else None)
+    # The kind comes from the bytes (files.media_kind): a renamed or empty-ish file is "other".
+    accepted = MEDIA.union(*RECORD_ITEMS[item]) if item in RECORD_ITEMS else None
+    if accepted is not None and attachment.media_kind not in accepted:
+        raise InvalidInput(f"“{attachment.original_name}”的内容不是可识别的"
+                           f"{'、'.join(KIND_NAMES[k] for k in sorted(accepted))}文件（按文件内容判断，与文件名和"
+                           f"声明的类型无关），不能作为“{item}”的记录。请上传记录设备导出的原始文件。")
     history.record(session, "evidence_upload", user, instance=session.get(ProcessInstance, task.instance_id),
                    task_id=task.id, element_id=task.element_id,
                    details={"attachment": attachment.id, "sha256": attachment.sha256, "size": attachment.size,

@@ -14,7 +14,7 @@ from engine.bootstrap import open_database
 from engine.config import Settings, load_settings
 from engine.db import Database
 
-from . import filters
+from . import filters, security
 from .database import get_db
 
 csrf = CSRFProtect()
@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     csrf.init_app(app)
     login_manager.init_app(app)
     filters.register(app)
+    security.install(app)
 
     from . import admin, auth, cases, dashboard, evidence, inbox, rest, vendor
     for module in (auth, inbox, cases, vendor, rest, dashboard, evidence, admin):
@@ -75,13 +76,5 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         messages = {403: "您没有权限访问此页面。", 404: "页面不存在。", 405: "不允许的请求方式。",
                     413: "上传的文件超过大小限制。"}
         return render_template("error.html", code=e.code, message=messages.get(e.code, e.description)), e.code
-
-    @app.after_request
-    def security_headers(response):
-        # Pages are never framed by another site (clickjacking) nor sniffed into another type.
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
 
     return app

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from engine import casefile, files, forms, repository, runtime, task_files, tasks
 from engine.errors import EngineStepFailed
 
+from . import security
 from .database import get_db
 from .filters import localtime
 from .inbox import _submitted
@@ -122,7 +123,4 @@ def download(attachment_id: int):
             abort(404)
         except files.FileMissing as e:
             return render_template("error.html", code=404, message=str(e)), 404
-    response = send_file(path, mimetype=attachment.content_type or "application/octet-stream", as_attachment=True,
-                         download_name=attachment.original_name, conditional=True, etag=attachment.sha256)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return security.send_stored(attachment, path, inline=False, conditional=True, etag=attachment.sha256)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request, send_file,
+from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request,
                    session as web_session, url_for)
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -13,6 +13,7 @@ from sqlalchemy import select
 from engine import devices, evidence, files, retention, tasks
 from engine.models import Attachment, ProcessInstance, User
 
+from . import security
 from .database import get_db
 
 bp = Blueprint("evidence", __name__, url_prefix="/evidence")
@@ -187,9 +188,7 @@ def open_file(attachment_id: int, action: str):
     except files.FileStoreError as e:
         flash(str(e), "error")
         return redirect(url_for("evidence.index"))
-    return send_file(handle, mimetype=attachment.content_type if action == "view" else "application/octet-stream",
-                     as_attachment=action == "download", download_name=attachment.original_name,
-                     conditional=False, etag=False)
+    return security.send_stored(attachment, handle, inline=action == "view", conditional=False, etag=False)
 
 
 @bp.route("/cases/<int:instance_id>")

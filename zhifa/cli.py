@@ -80,7 +80,9 @@ def serve(host: str, port: int, workers: int) -> None:
     open_database()  # migrate once, before the web workers start
     gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
     os.execv(gunicorn, [gunicorn, "--bind", f"{host}:{port}", "--workers", str(workers), "--threads", "4",
-                        "--timeout", "600", "--access-logfile", "-", "webui.wsgi:app"])
+                        # gthread workers heartbeat from their main thread, so a long upload is not
+                        # killed; a worker stuck in C code (which model code can no longer cause) is.
+                        "--timeout", "30", "--access-logfile", "-", "webui.wsgi:app"])
 
 
 @main.command()
