@@ -30,11 +30,8 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password)
 
 
-def authenticate(session: Session, username: str, password: str) -> User | None:
-    user = session.scalar(select(User).where(User.username == username))
-    if user is None or not user.active or not check_password_hash(user.password_hash, password):
-        return None
-    return user
+def check_password(user: User, password: str) -> bool:
+    return check_password_hash(user.password_hash, password)
 
 
 def add_user(session: Session, username: str, password: str | None, full_name: str, groups: list[str],

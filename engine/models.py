@@ -65,6 +65,8 @@ class User(Base):
     certificate_no: Mapped[str | None] = mapped_column(String(100))  # 执法证号
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Raised on logout and password change: every session signed with an older value is dead.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     groups: Mapped[list[Group]] = relationship(secondary="memberships", lazy="selectin")
 
 

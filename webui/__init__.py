@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask, render_template
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine import identity, notices, tasks
 from engine.bootstrap import open_database
@@ -42,7 +44,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app = Flask(__name__)
     app.config.update(SECRET_KEY=_secret_key(settings), MAX_CONTENT_LENGTH=settings.max_upload_bytes,
                       SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", WTF_CSRF_TIME_LIMIT=None,
+                      SESSION_COOKIE_SECURE=settings.secure_cookies, REMEMBER_COOKIE_SECURE=settings.secure_cookies,
+                      PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_max_hours),
                       ZHIFA_SETTINGS=settings)
+    if settings.proxy_hops:  # the client's address and scheme as the reverse proxy saw them
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)
     app.extensions["zhifa_db"] = db or open_database(settings)
     csrf.init_app(app)
     login_manager.init_app(app)
@@ -73,8 +79,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     @app.errorhandler(HTTPException)
     def http_error(e):
-        messages = {403: "您没有权限访问此页面。", 404: "页面不存在。", 405: "不允许的请求方式。",
-                    413: "上传的文件超过大小限制。"}
+        messages = {400: "请求无效，请检查输入后重试。", 403: "您没有权限访问此页面。", 404: "页面不存在。",
+                    405: "不允许的请求方式。", 413: "请求内容超过大小限制（未登录时只接受很小的请求；文件超过上传上限）。"}
         return render_template("error.html", code=e.code, message=messages.get(e.code, e.description)), e.code
 
     return app

@@ -19,12 +19,14 @@ from flask import Blueprint, g, jsonify, request
 from sqlalchemy import select
 
 from engine import api_tokens, identity, modeling, repository, runtime
+from engine.access import login_guard
 from engine.errors import EngineStepFailed
 from engine.forms import FormInvalid
 from engine.models import Deployment, ProcessDefinition, ProcessInstance
 from engine.problems import ModelInvalid
 
 from . import csrf
+from .auth import client_address
 from .database import get_db
 
 bp = Blueprint("rest", __name__, url_prefix="/engine-rest")
@@ -63,12 +65,17 @@ def authenticate():
     if found is None:
         return _error(401, "AuthenticationException", "需要身份验证：请在 Camunda Modeler 中选择 HTTP Basic（用户名和密码）或 Bearer token")
     kind, value = found
+    if kind == "basic":
+        username, sep, password = value.partition(":")
+        try:
+            with get_db().transaction() as session:  # failures are counted even though we answer 401
+                user = login_guard.login(session, login_guard.Attempt(username[:100], client_address(), "rest"),
+                                         password) if sep else None
+        except login_guard.LoginLocked as e:
+            return _error(429, "AuthenticationException", str(e))
     with get_db().reading() as session:
         if kind == "bearer":
             user = api_tokens.authenticate(session, value)
-        else:
-            username, sep, password = value.partition(":")
-            user = identity.authenticate(session, username, password) if sep else None
         if user is None:
             return _error(401, "AuthenticationException", "用户名、密码或令牌不正确")
         if not identity.has_permission(session, user, identity.DEPLOY):

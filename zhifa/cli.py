@@ -11,6 +11,7 @@ import click
 
 from engine import (api_tokens, calendar, decide, decisions, demo, identity, jobs, migration, modeling,
                     repository, runtime, tasks)
+from engine.access import login_guard
 from engine.bootstrap import open_database
 from engine.errors import EngineStepFailed
 from engine.forms import FormInvalid
@@ -110,6 +111,9 @@ def users() -> None:
 @click.option("--certificate", default=None, help="执法证号")
 def users_add(username, password, full_name, groups, certificate) -> None:
     """添加用户（部门由岗位决定）。"""
+    problems = login_guard.password_problems(password, username)
+    if problems:
+        raise click.ClickException("密码不符合要求：" + "；".join(problems))
     try:
         with _db().transaction() as session:
             user = identity.add_user(session, username, password, full_name,
