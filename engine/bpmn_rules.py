@@ -14,6 +14,7 @@ from lxml import etree
 from . import documents, expressions, scripting
 from .decisions import MAP_DECISION_RESULT
 from .forms import FIELD_TYPES, VALIDATION_CONSTRAINTS
+from .models import HumanTask, MessageSubscription, ProcessDefinition
 from .parser import TASK_ATTRIBUTES
 from .problems import Problem
 from .xmlsafe import local
@@ -188,7 +189,7 @@ class _Checker:
                     for code in (c.strip() for c in raw.split(",")):
                         if code:
                             self.facts.candidate_groups.append((ut.get("id"), ut.sourceline, code))
-                elif raw and attr == "priority" and not raw.strip().isdigit():
+                elif raw and attr == "priority" and not (raw.strip().isascii() and raw.strip().isdigit()):
                     self.problem(ut, "camunda:priority 必须是 0–100 的整数或表达式")
             self.check_form(ut)
             self.check_assignment(ut)
@@ -267,10 +268,39 @@ class _Checker:
                     self.problem(flow, f"顺序流的 {end} 指向不存在的元素 “{ref}”")
 
 
+    def check_lengths(self) -> None:
+        """What the database stores of a model fits its columns (else every start would fail)."""
+        for path, attr, column, what in _LENGTHS:
+            limit = column.type.length
+            for el in self.xp(path):
+                value = el.get(attr) or ""
+                if len(value) > limit:
+                    self.problem(el, f"{what}过长：{len(value)} 个字符，最多 {limit} 个")
+
+
+# (elements, attribute, the column that stores it, what it is called)
+_LENGTHS = (
+    ("//bpmn:process", "id", ProcessDefinition.__table__.c.key, "流程 id"),
+    ("//bpmn:process", "name", ProcessDefinition.__table__.c.name, "流程名称"),
+    ("//bpmn:process", _CAMUNDA_TAG + "candidateStarterGroups", ProcessDefinition.__table__.c.starter_groups,
+     "可发起岗位（candidateStarterGroups）"),
+    ("//bpmn:*[@id]", "id", HumanTask.__table__.c.element_id, "元素 id"),
+    ("//bpmn:*[@id]", "name", HumanTask.__table__.c.name, "元素名称"),
+    ("//bpmn:lane", "name", HumanTask.__table__.c.lane, "泳道名称"),
+    ("//bpmn:message", "name", MessageSubscription.__table__.c.message, "消息名称"),
+    ("//bpmn:userTask", _CAMUNDA_TAG + "candidateGroups", HumanTask.__table__.c.candidate_groups,
+     "候选岗位（candidateGroups）"),
+    ("//bpmn:userTask", _CAMUNDA_TAG + "candidateUsers", HumanTask.__table__.c.candidate_users,
+     "候选人（candidateUsers）"),
+    ("//bpmn:userTask", _CAMUNDA_TAG + "assignee", HumanTask.__table__.c.assignee, "办理人（assignee）"),
+)
+
+
 def prepare(root: etree._Element, file: str) -> tuple[BpmnFacts, list[Problem]]:
     """Translate ``root`` in place and return what it defines and what is wrong with it."""
     checker = _Checker(root, file)
     checker.check_unsupported()
+    checker.check_lengths()
     checker.collect_facts()
     checker.check_conditions()
     checker.check_gateways()

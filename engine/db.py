@@ -48,6 +48,43 @@ def _make_engine(url: str, immediate: bool) -> Engine:
     return engine
 
 
+# Column → what a bureau user calls it, for the message when an input does not fit.
+COLUMN_NAMES = {
+    "business_key": "案件编号", "title": "案件名称", "name": "名称", "original_name": "文件名", "full_name": "姓名",
+    "username": "用户名", "text": "内容", "purpose": "事由", "reason": "理由", "note": "备注", "number": "编号",
+    "model": "型号", "content_type": "文件类型", "certificate_no": "执法证号",
+}
+
+
+class ValueTooLong(ValueError):
+    """An input longer than its database column (or holding NUL): refused before the database sees it."""
+
+    def __init__(self, column, length: int | None):
+        what = COLUMN_NAMES.get(column.name, "输入内容")
+        if length is None:
+            super().__init__(f"{what}包含不允许的空字符（NUL），未保存。")
+        else:
+            super().__init__(f"{what}过长：最多 {length} 个字符，未保存。")
+
+
+def _check_strings(session: Session, _context, _instances) -> None:
+    """Every string about to be written fits its column and holds no NUL (PostgreSQL refuses
+    NUL with an error, SQLite would store it and fail later)."""
+    for obj in (*session.new, *session.dirty):
+        table = getattr(obj, "__table__", None)
+        if table is None:
+            continue
+        for column in table.columns:
+            value = obj.__dict__.get(column.key)
+            if not isinstance(value, str):
+                continue
+            if "\x00" in value:
+                raise ValueTooLong(column, None)
+            length = getattr(column.type, "length", None)
+            if length is not None and len(value) > length:
+                raise ValueTooLong(column, length)
+
+
 class Database:
     """Both engines for one URL: readers, and writers that serialize on SQLite."""
 
@@ -58,6 +95,8 @@ class Database:
         self.write_engine = _make_engine(url, immediate=True) if self.is_sqlite else self.engine
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         self._writer = sessionmaker(self.write_engine, expire_on_commit=False)
+        for maker in (self._reader, self._writer):
+            event.listen(maker, "before_flush", _check_strings)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -36,6 +36,7 @@ from SpiffWorkflow.dmn.serializer.task_spec import BaseBusinessRuleTaskConverter
 from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMixin
 
 from . import expressions, feel
+from .models import DecisionDefinition
 from .problems import Problem
 from .scripting import check_source
 
@@ -121,6 +122,10 @@ def translate_dmn(root: Any, file: str) -> list[Problem]:
 def _translate_decision(decision: Any, problem) -> None:
     if not decision.get("id"):
         problem(decision, "决策缺少 id")
+    for attr, column, what in (("id", DecisionDefinition.__table__.c.key, "决策 id"),
+                               ("name", DecisionDefinition.__table__.c.name, "决策名称")):
+        if len(decision.get(attr) or "") > column.type.length:
+            problem(decision, f"{what}过长：最多 {column.type.length} 个字符")
     if _children(decision, "literalExpression"):
         problem(decision, "不支持文字表达式决策，请使用决策表")
     tables = _children(decision, "decisionTable")

@@ -13,6 +13,8 @@ from typing import Any, Mapping
 
 from . import documents
 
+MAX_MONEY = Decimal(10) ** 12   # yuan; with two decimals it fits NUMERIC(14,2) and stays exact
+MAX_LONG_DIGITS = 15            # a whole number a browser (double) still shows exactly
 FIELD_TYPES = ("string", "textarea", "long", "money", "boolean", "date", "enum", "file")
 VALIDATION_CONSTRAINTS = ("required", "min", "max", "minlength", "maxlength", "readonly")
 _TRUE = {"true", "on", "1", "yes", "是"}
@@ -147,10 +149,10 @@ def _coerce(f: Field, raw: Any) -> Any:
         if _empty(raw):
             return []
         items = raw if isinstance(raw, list) else str(raw).split(",")
-        try:
-            return [int(i) for i in items if str(i).strip()]
-        except ValueError:
-            raise ValueError("附件编号无效") from None
+        ids = [str(i).strip() for i in items if str(i).strip()]
+        if not all(i.isascii() and i.isdigit() and len(i) <= 9 for i in ids):  # (ids are positive and fit a 32-bit column)
+            raise ValueError("附件编号无效")
+        return [int(i) for i in ids]
     if _empty(raw):
         return None
     if f.type in ("string", "textarea"):
@@ -158,19 +160,22 @@ def _coerce(f: Field, raw: Any) -> Any:
     if f.type == "long":
         if isinstance(raw, bool):
             raise ValueError("请输入整数")
-        if isinstance(raw, int):
+        if isinstance(raw, int) and abs(raw) < 10 ** MAX_LONG_DIGITS:
             return raw
         text = str(raw).strip().replace(",", "")
         if not re.fullmatch(r"[+-]?\d+", text):
             raise ValueError("请输入整数")
+        if len(text.lstrip("+-").lstrip("0")) > MAX_LONG_DIGITS:
+            raise ValueError(f"整数超出范围（最多 {MAX_LONG_DIGITS} 位）")
         return int(text)
     if f.type == "money":
         text = str(raw).strip().replace(",", "").replace("，", "")
-        try:
-            amount = Decimal(text)
-        except InvalidOperation:
-            raise ValueError("请输入金额（元），例如 5000 或 5000.50") from None
-        if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")):
+        if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)", text):  # no exponent, NaN or Infinity
+            raise ValueError("请输入金额（元），例如 5000 或 5000.50")
+        amount = Decimal(text)
+        if abs(amount) >= MAX_MONEY:
+            raise ValueError("金额超出范围（须小于 1 万亿元）")
+        if amount != amount.quantize(Decimal("0.01")):
             raise ValueError("金额最多两位小数")
         return amount.quantize(Decimal("0.01"))
     if f.type == "date":

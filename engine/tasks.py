@@ -168,6 +168,8 @@ def claim(session: Session, task_id: str, user: User) -> HumanTask:
                                                    HumanTask.state == "ready").values(assignee=user.username))
     session.refresh(task)
     if done.rowcount != 1:
+        if task.assignee == user.username and task.state == "ready":
+            return task  # a concurrent request of the same user claimed it: one claim, one audit row
         require_actor(session, task, user)
     history.record(session, "claim", user, instance=session.get(ProcessInstance, task.instance_id),
                    task_id=task.id, element_id=task.element_id)

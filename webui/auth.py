@@ -43,7 +43,7 @@ def _expired() -> bool:
 
 @login_manager.user_loader
 def load_user(user_id: str):
-    if not user_id.isdigit() or len(user_id) > 12:
+    if not (user_id.isascii() and user_id.isdigit()) or len(user_id) > 9:
         return None
     with get_db().reading() as session:
         user = session.get(User, int(user_id))

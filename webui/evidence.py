@@ -14,6 +14,7 @@ from engine import devices, evidence, files, retention, tasks
 from engine.models import Attachment, ProcessInstance, User
 
 from . import security
+from .security import parse_id
 from .database import get_db
 
 bp = Blueprint("evidence", __name__, url_prefix="/evidence")
@@ -118,7 +119,7 @@ def upload(task_id: str):
         with get_db().transaction() as s:
             a = evidence.upload(s, task_id, current_user.user, storage.stream, storage.filename, storage.mimetype,
                                 recorded_at=_local(request.form.get("recorded_at")),
-                                device_id=int(device) if device.isdigit() else None,
+                                device_id=parse_id(device),
                                 late_reason=request.form.get("late_reason"), settings=_settings())
         flash(f"已上传“{a.original_name}”（{evidence.KIND_NAMES.get(a.media_kind, a.media_kind)}"
               f"{'，逾期上传' if a.late else ''}）", "info")
@@ -245,10 +246,10 @@ def device_list():
                     devices.add_device(s, current_user.user, request.form.get("number", ""),
                                        request.form.get("kind", ""), request.form.get("model", ""))
                 elif op == "checkout":
-                    devices.checkout(s, current_user.user, int(request.form.get("device_id", "0") or 0),
+                    devices.checkout(s, current_user.user, parse_id(request.form.get("device_id")) or 0,
                                      request.form.get("officer", ""), request.form.get("purpose", ""))
                 elif op == "return":
-                    devices.return_device(s, current_user.user, int(request.form.get("device_id", "0") or 0),
+                    devices.return_device(s, current_user.user, parse_id(request.form.get("device_id")) or 0,
                                           request.form.get("content", ""))
             flash("台账已更新", "info")
         except devices.DeviceError as e:
@@ -288,8 +289,8 @@ def officer(username: str):
 # --- 评查 report ---------------------------------------------------------------------------
 
 def _year() -> int:
-    raw = request.args.get("year", "")
-    return int(raw) if raw.isdigit() and 2000 <= int(raw) <= 2100 else datetime.now(TZ).year
+    year = parse_id(request.args.get("year"))
+    return year if year and 2000 <= year <= 2100 else datetime.now(TZ).year
 
 
 @bp.route("/report")

@@ -9,6 +9,7 @@ from engine import files, forms, notices, runtime, task_files, tasks
 from engine.errors import EngineStepFailed
 
 from .database import get_db
+from .security import parse_id
 
 bp = Blueprint("inbox", __name__)
 _UPLOAD_SUFFIX = "__upload"
@@ -20,7 +21,7 @@ _TASK_ERRORS = (tasks.TaskAlreadyCompleted, tasks.TaskClaimed, tasks.ActionInval
 @bp.app_template_filter("attachment_ids")
 def attachment_ids(value) -> list[int]:
     items = value if isinstance(value, (list, tuple)) else str(value or "").split(",")
-    return [int(i) for i in items if str(i).strip().isdigit()]
+    return [i for i in map(parse_id, items) if i is not None]
 
 
 @bp.route("/")

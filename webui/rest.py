@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from datetime import datetime, timezone
 from decimal import Decimal
 
@@ -28,6 +29,7 @@ from engine.problems import ModelInvalid
 from . import csrf
 from .auth import client_address
 from .database import get_db
+from .security import parse_id
 
 bp = Blueprint("rest", __name__, url_prefix="/engine-rest")
 csrf.exempt(bp)
@@ -124,7 +126,7 @@ def version():
 def deployments():
     """Deployments, newest first (the modeler asks ``maxResults=0`` to check the connection)."""
     try:
-        first = max(0, int(request.args.get("firstResult", 0)))
+        first = min(10**9, max(0, int(request.args.get("firstResult", 0))))
         limit = min(1000, max(0, int(request.args.get("maxResults", 100))))
     except ValueError:
         return _error(400, "InvalidRequestException", "firstResult 和 maxResults 必须是整数")
@@ -196,7 +198,7 @@ def _variable(name: str, spec) -> object:
     elif kind in _INT_TYPES:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        if str(value).lstrip("+-").isdigit():
+        if re.fullmatch(r"[+-]?[0-9]{1,18}", str(value)):  # Camunda's Long is 64-bit
             return int(value)
     elif kind == "double":
         try:
@@ -224,9 +226,9 @@ def _variable(name: str, spec) -> object:
 def _definition(session, definition_id: str) -> ProcessDefinition | None:
     key, _, rest = definition_id.partition(":")
     version, _, row_id = rest.partition(":")
-    if not row_id.isdigit():
+    if parse_id(row_id) is None:
         return None
-    d = session.get(ProcessDefinition, int(row_id))
+    d = session.get(ProcessDefinition, parse_id(row_id))
     return d if d is not None and d.key == key and str(d.version) == version else None
 
 

@@ -3,10 +3,14 @@ files that are never active content, and the rejection of malformed input before
 sees it (a NUL byte or broken UTF-8 would otherwise reach the database as a 500)."""
 from __future__ import annotations
 
-from flask import Flask, Response, render_template, request, send_file
+import re
+
+from flask import Flask, Response, jsonify, render_template, request, send_file
 from flask_login import current_user
+from werkzeug.routing import IntegerConverter
 
 from engine import files
+from engine.db import ValueTooLong
 from engine.models import Attachment
 
 # Scripts only from the app itself (the vendored bpmn-js/dmn-js/chart.js included);
@@ -23,6 +27,23 @@ FILE_CSP = "sandbox; default-src 'none'; img-src 'self'; media-src 'self'; style
 # deployment through /engine-rest authenticates per request and may carry models).
 ANONYMOUS_BODY_LIMIT = 64 * 1024
 REST_BODY_LIMIT = 16 * 1024 * 1024
+
+
+class BoundedInt(IntegerConverter):
+    """``<int:id>`` that only matches ids a 32-bit column can hold: a 20-digit id is a 404,
+    not a database overflow error."""
+
+    def __init__(self, url_map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+_ID = re.compile(r"[0-9]{1,9}")
+
+
+def parse_id(value) -> int | None:
+    """A database id typed or posted by a user: ASCII digits that fit the column, else None."""
+    text = str(value if value is not None else "").strip()
+    return int(text) if _ID.fullmatch(text) else None
 
 
 class MalformedInput(Exception):
@@ -97,6 +118,9 @@ def send_stored(attachment: Attachment, handle, *, inline: bool, **kwargs) -> Re
 
 
 def install(app: Flask) -> None:
+    """Before any blueprint is registered (the id converter applies to rules as they are added)."""
+    app.url_map.converters["int"] = BoundedInt
+
     @app.before_request
     def _harden_request():
         limit_anonymous_body()
@@ -105,6 +129,12 @@ def install(app: Flask) -> None:
         except MalformedInput as e:
             return render_template("error.html", code=400,
                                    message=f"请求无效：{e}。请检查输入内容后重试。"), 400
+
+    @app.errorhandler(ValueTooLong)
+    def _too_long(e):  # the transaction has been rolled back; nothing was saved
+        if request.path.startswith("/engine-rest"):
+            return jsonify({"type": "InvalidRequestException", "message": str(e)}), 400
+        return render_template("error.html", code=400, message=str(e)), 400
 
     @app.after_request
     def _security_headers(response: Response) -> Response:

@@ -13,6 +13,7 @@ from engine import (api_tokens, calendar, decide, decisions, demo, identity, job
                     repository, runtime, tasks)
 from engine.access import login_guard
 from engine.bootstrap import open_database
+from engine.db import ValueTooLong
 from engine.errors import EngineStepFailed
 from engine.forms import FormInvalid
 from engine.problems import ModelInvalid
@@ -194,7 +195,9 @@ def start(process_key, username, data) -> None:
         with _db().transaction() as session:
             instance = runtime.start(session, process_key, _user(session, username), _json_arg(data))
             _print_json({"id": instance.id, "business_key": instance.business_key, "process_key": process_key})
-    except (runtime.NoSuchProcess, EngineStepFailed) as e:
+    except FormInvalid as e:
+        _form_errors(e)
+    except (runtime.NoSuchProcess, EngineStepFailed, identity.NotPermitted, ValueTooLong) as e:
         raise click.ClickException(str(e))
 
 
@@ -221,12 +224,16 @@ def complete(task_id, username, data) -> None:
             task = tasks.complete(session, task_id, _user(session, username), _json_arg(data))
             _print_json({"id": task.id, "completed_by": task.completed_by})
     except FormInvalid as e:
-        for field_id, message in e.errors.items():
-            click.echo(f"{field_id}: {message}", err=True)
-        sys.exit(1)
+        _form_errors(e)
     except (tasks.TaskNotFound, tasks.TaskAlreadyCompleted, tasks.TaskClaimed, identity.NotPermitted,
-            runtime.InstanceNotActive, EngineStepFailed) as e:
+            runtime.InstanceNotActive, EngineStepFailed, ValueTooLong) as e:
         raise click.ClickException(str(e))
+
+
+def _form_errors(e: FormInvalid) -> None:
+    for field_id, message in e.errors.items():
+        click.echo(f"{field_id}: {message}", err=True)
+    sys.exit(1)
 
 
 def _parse_input(text: str):
