@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from engine import files
-from engine.config import load_settings
-from engine.models import Attachment
+from engine.store import files
+from engine.store.config import load_settings
+from engine.store.models import Attachment
 
 VIDEO = b"\x00\x00\x00\x18ftypmp42 hello video"
 

@@ -11,10 +11,12 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from engine import identity, notices, tasks
-from engine.bootstrap import open_database
-from engine.config import Settings, load_settings
-from engine.db import Database
+from engine.access import identity
+from engine.inbox import notices, tasks
+from engine.store.config import Settings, load_settings
+from engine.store.db import Database
+from zhifa import bureau
+from zhifa.bootstrap import open_database
 
 from . import filters, security
 from .database import get_db
@@ -40,6 +42,7 @@ def _secret_key(settings: Settings) -> str:
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> Flask:
+    bureau.install()
     settings = settings or load_settings()
     app = Flask(__name__)
     app.config.update(SECRET_KEY=_secret_key(settings), MAX_CONTENT_LENGTH=settings.max_upload_bytes,
@@ -55,8 +58,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     filters.register(app)
     security.install(app)
 
-    from . import admin, auth, cases, dashboard, evidence, inbox, rest, vendor
-    for module in (auth, inbox, cases, vendor, rest, dashboard, evidence, admin):
+    from . import auth, cases, deploy, inbox, monitoring, recording, rest, vendor
+    for module in (auth, inbox, cases, vendor, rest, monitoring, recording, deploy):
         app.register_blueprint(module.bp)
 
     @app.context_processor

@@ -14,9 +14,9 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 from sqlalchemy import update
 
-from engine import history, identity
-from engine.access import login_guard
-from engine.models import User
+from engine.access import identity, login_guard
+from engine.store import history
+from engine.store.models import User
 
 from . import login_manager
 from .database import get_db

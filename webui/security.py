@@ -9,9 +9,9 @@ from flask import Flask, Response, jsonify, render_template, request, send_file
 from flask_login import current_user
 from werkzeug.routing import IntegerConverter
 
-from engine import files
-from engine.db import ValueTooLong
-from engine.models import Attachment
+from engine.store import files
+from engine.store.db import ValueTooLong
+from engine.store.models import Attachment
 
 # Scripts only from the app itself (the vendored bpmn-js/dmn-js/chart.js included);
 # bpmn-js and dmn-js set style attributes on the SVG they draw, hence 'unsafe-inline'

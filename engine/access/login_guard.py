@@ -17,9 +17,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from werkzeug.security import check_password_hash
 
-from .. import history
-from ..identity import hash_password
-from ..models import Base, User, UTCDateTime, utcnow
+from engine.store import history
+from engine.access.identity import hash_password
+from engine.store.models import Base, User, UTCDateTime, utcnow
 
 TZ = ZoneInfo("Asia/Shanghai")
 WINDOW = timedelta(minutes=15)
