@@ -53,10 +53,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     if settings.proxy_hops:  # the client's address and scheme as the reverse proxy saw them
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)
     app.extensions["zhifa_db"] = db or open_database(settings)
+    security.install(app)  # first: its body limit must apply before CSRF reads the form
     csrf.init_app(app)
     login_manager.init_app(app)
     filters.register(app)
-    security.install(app)
 
     from . import auth, cases, deploy, inbox, monitoring, recording, rest, vendor
     for module in (auth, inbox, cases, vendor, rest, monitoring, recording, deploy):

@@ -86,11 +86,11 @@ def login():
     if request.method == "POST":
         username = request.form.get("username", "").strip()[:100]
         attempt = login_guard.Attempt(username, client_address(), "web")
-        try:
-            with get_db().transaction() as session:
-                user = login_guard.login(session, attempt, request.form.get("password", ""))
-        except login_guard.LoginLocked as e:
-            flash(str(e), "error")
+        with get_db().transaction() as session:
+            outcome = login_guard.login(session, attempt, request.form.get("password", ""))
+        user = outcome.user
+        if outcome.locked:
+            flash(str(outcome.locked), "error")
             return render_template("login.html", username=username), 429
         if user is None:
             flash("用户名或密码错误", "error")

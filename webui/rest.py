@@ -71,12 +71,14 @@ def authenticate():
     kind, value = found
     if kind == "basic":
         username, sep, password = value.partition(":")
-        try:
-            with get_db().transaction() as session:  # failures are counted even though we answer 401
-                user = login_guard.login(session, login_guard.Attempt(username[:100], client_address(), "rest"),
-                                         password) if sep else None
-        except login_guard.LoginLocked as e:
-            return _error(429, "AuthenticationException", str(e))
+        if not sep:
+            return _error(401, "AuthenticationException", "用户名、密码或令牌不正确")
+        with get_db().transaction() as session:  # failures are counted even though we answer 401
+            outcome = login_guard.login(session, login_guard.Attempt(username[:100], client_address(), "rest"),
+                                        password)
+        if outcome.locked:
+            return _error(429, "AuthenticationException", str(outcome.locked))
+        user = outcome.user
     with get_db().reading() as session:
         if kind == "bearer":
             user = api_tokens.authenticate(session, value)

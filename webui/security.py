@@ -4,6 +4,7 @@ sees it (a NUL byte or broken UTF-8 would otherwise reach the database as a 500)
 from __future__ import annotations
 
 import re
+from urllib.parse import unquote_to_bytes
 
 from flask import Flask, Response, jsonify, render_template, request, send_file
 from flask_login import current_user
@@ -57,6 +58,15 @@ def _check_text(value: str, where: str) -> None:
         raise MalformedInput(f"{where}不是有效的 UTF-8 编码")
 
 
+def _check_encoded(raw: bytes, where: str) -> None:
+    """Percent-encoded text (a query string, a plain form body) must decode to UTF-8: werkzeug
+    would otherwise pass invalid sequences on undecoded."""
+    try:
+        _check_text(unquote_to_bytes(raw.replace(b"+", b" ")).decode("utf-8"), where)
+    except UnicodeDecodeError:
+        raise MalformedInput(f"{where}不是有效的 UTF-8 编码") from None
+
+
 def _check_json(value, where: str) -> None:
     if isinstance(value, str):
         _check_text(value, where)
@@ -72,11 +82,7 @@ def _check_json(value, where: str) -> None:
 def check_request() -> None:
     """Raise ``MalformedInput`` for NUL bytes or malformed encodings anywhere in the request."""
     _check_text(request.path, "网址")
-    try:
-        raw_query = request.query_string.decode("utf-8")
-    except UnicodeDecodeError:
-        raise MalformedInput("查询参数不是有效的 UTF-8 编码") from None
-    _check_text(raw_query, "查询参数")
+    _check_encoded(request.query_string, "查询参数")
     for key, value in request.args.items(multi=True):
         _check_text(key + value, "查询参数")
     for key, value in request.headers.items():
@@ -84,6 +90,8 @@ def check_request() -> None:
     if request.authorization is not None:
         _check_text(f"{request.authorization.username or ''}{request.authorization.password or ''}", "登录凭据")
     if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+        if request.mimetype == "application/x-www-form-urlencoded":
+            _check_encoded(request.get_data(cache=True), "表单内容")
         for key, value in request.form.items(multi=True):
             _check_text(key + value, "表单内容")
         for key, storage in request.files.items(multi=True):

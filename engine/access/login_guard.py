@@ -91,24 +91,27 @@ def _verify(session: Session, username: str, password: str) -> User | None:
     return user if user is not None and ok and user.active else None
 
 
-def login(session: Session, attempt: Attempt, password: str) -> User | None:
-    """The user, or None for wrong credentials; raises ``LoginLocked`` while locked.
+@dataclass(frozen=True)
+class Outcome:
+    user: User | None             # None: wrong credentials, or locked
+    locked: LoginLocked | None    # the error to show while locked
 
-    Runs in a write transaction: failures are counted and audited even though the
-    caller answers with an error.
-    """
+
+def login(session: Session, attempt: Attempt, password: str) -> Outcome:
+    """Check a password login, counting and auditing failures in ``session`` — a write
+    transaction the caller commits even when it answers with an error."""
     now = utcnow()
     until = locked_until(session, attempt, now)
     if until is not None:
         history.record(session, "login_refused", None, details={
             "username": attempt.username[:100], "address": attempt.address, "channel": attempt.channel,
             "locked_until": until.isoformat()})
-        raise LoginLocked(until)
+        return Outcome(None, LoginLocked(until))
     user = _verify(session, attempt.username, password)
     if user is not None:
         session.execute(delete(LoginFailure).where(LoginFailure.scope == "user",
                                                    LoginFailure.key == _keys(attempt)[0][1]))
-        return user
+        return Outcome(user, None)
     locked = None
     for scope, key in _keys(attempt):
         row = _count_failure(session, scope, key, now)
@@ -116,7 +119,7 @@ def login(session: Session, attempt: Attempt, password: str) -> User | None:
             row.locked_until = locked = now + LOCK
     history.record(session, "login_locked" if locked else "login_failed", None, details={
         "username": attempt.username[:100], "address": attempt.address, "channel": attempt.channel})
-    return None
+    return Outcome(None, None)
 
 
 # --- password policy ----------------------------------------------------------------

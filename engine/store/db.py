@@ -14,7 +14,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Iterator
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, make_url
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,9 +26,12 @@ STATEMENT_SECONDS = 120  # the 100,000-case throughput page takes ~2 s; reports 
 
 def _make_engine(url: str, immediate: bool) -> Engine:
     if not url.startswith("sqlite"):
-        options = f"-c lock_timeout={LOCK_SECONDS * 1000} -c statement_timeout={STATEMENT_SECONDS * 1000}"
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
-                             connect_args={"options": options})
+        # (added to the URL's own ``options``, e.g. a search_path, which connect_args would replace)
+        parsed = make_url(url)
+        options = " ".join(filter(None, [parsed.query.get("options"), f"-c lock_timeout={LOCK_SECONDS * 1000}",
+                                         f"-c statement_timeout={STATEMENT_SECONDS * 1000}"]))
+        return create_engine(parsed.difference_update_query(["options"]), pool_pre_ping=True, pool_size=10,
+                             max_overflow=20, connect_args={"options": options})
     engine = create_engine(url, connect_args={"timeout": BUSY_SECONDS})
 
     @event.listens_for(engine, "connect")
