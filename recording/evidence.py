@@ -25,7 +25,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from engine.access.identity import VIEW_ALL, NotPermitted, group_codes, has_permission, require_instance_visible
 from engine.store import files, history
 from engine.store.config import Settings
-from engine.store.models import Attachment, Base, HumanTask, ProcessInstance, User, utcnow
+from engine.store.models import Attachment, Base, Chained, HumanTask, ProcessInstance, User, utcnow
 
 # --- the 13 items of the 执法音像记录事项清单 ---------------------------------------
 
@@ -141,7 +141,7 @@ class RecordedStep(Base):
     completed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
-class AccessLogEntry(Base):
+class AccessLogEntry(Chained, Base):
     """查阅登记簿: one row per view or download of a recording."""
     __tablename__ = "evidence_access_log"
     __table_args__ = (Index("ix_evidence_access_at", "at"),)

@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from engine.inbox import tasks
-from engine.store import files
+from engine.store import chain, files
 from engine.store.models import Attachment, ProcessInstance, User
 from recording import devices, evidence, retention
 
@@ -302,7 +302,9 @@ def report():
     year = _year()
     with get_db().reading() as s:
         rows = evidence.annual_report(s, current_user.user, year)
-    return render_template("evidence/report.html", rows=rows, year=year, columns=evidence.REPORT_COLUMNS)
+        anchor = chain.latest_anchor(s)
+    return render_template("evidence/report.html", rows=rows, year=year, columns=evidence.REPORT_COLUMNS,
+                           anchor=anchor)
 
 
 @bp.route("/report.csv")

@@ -3,6 +3,7 @@ by everything that opens the database (server, worker, CLI, tests)."""
 from __future__ import annotations
 
 from engine import hooks
+from engine.store import chain
 from paperwork import document_numbers, numbering
 from recording import evidence, retention
 from workdays import helpers as workday_helpers
@@ -20,4 +21,5 @@ def install() -> None:
     hooks.engine_values.append(document_numbers)  # document numbers issued on completion
     hooks.property_checks[document_numbers.PROPERTY] = document_numbers.problems
     hooks.periodic.append(retention.run_monthly)  # monthly purge of expired recordings
+    hooks.periodic.append(chain.anchor_daily)  # the audit chain's head into the write-once store
     _installed = True

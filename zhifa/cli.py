@@ -18,6 +18,7 @@ from engine.inbox import tasks
 from engine.spec import dmn
 from engine.spec.forms import FormInvalid
 from engine.spec.problems import ModelInvalid
+from engine.store import chain
 from engine.store.db import ValueTooLong
 from engine.store.history import data_to_json
 from organisation import demo
@@ -354,6 +355,32 @@ def deadline(start_date, working_days, days, months) -> None:
         click.echo(chosen[0][1](date.fromisoformat(start_date), chosen[0][0]).isoformat())
     except (ValueError, calendar.CalendarUnknown) as e:
         raise click.ClickException(str(e))
+
+
+@main.group()
+def audit() -> None:
+    """审计记录的防篡改校验（哈希链）。"""
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """重新计算审计记录、部署记录、查阅登记簿和清除登记的哈希链；指出第一条被改、删或插入的记录，退出码 1。"""
+    with _db().reading() as session:
+        checked, finding = chain.verify(session)
+        head = chain.latest_anchor(session)
+    if finding is not None:
+        click.echo(f"校验失败（已核对 {checked} 条）：{finding.message}", err=True)
+        sys.exit(1)
+    anchored = f"；最近写入证据库的链头：{head[0]}，序号 {head[1]}" if head else ""
+    click.echo(f"校验通过：{checked} 条记录的哈希链完整{anchored}")
+
+
+@audit.command("anchor")
+def audit_anchor() -> None:
+    """立即把今天的链头写入只写一次的证据库（worker 每天自动写一次）。"""
+    with _db().transaction() as session:
+        written = chain.anchor(session)
+    click.echo("已写入今天的链头" if written else "今天的链头已写入过")
 
 
 from .evidence_cli import evidence as _evidence  # noqa: E402

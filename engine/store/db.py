@@ -18,6 +18,8 @@ from sqlalchemy import create_engine, event, make_url
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from engine.store import chain
+
 
 BUSY_SECONDS = 15
 LOCK_SECONDS = 15
@@ -100,6 +102,7 @@ class Database:
         self._writer = sessionmaker(self.write_engine, expire_on_commit=False)
         for maker in (self._reader, self._writer):
             event.listen(maker, "before_flush", _check_strings)
+            event.listen(maker, "before_flush", chain.chain_new_rows)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

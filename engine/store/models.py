@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import (BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator,
                         UniqueConstraint, false)
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
 
 
 def utcnow() -> datetime:
@@ -35,6 +35,18 @@ class UTCDateTime(TypeDecorator):
 
 class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime()}
+
+
+class Chained:
+    """Mixin for an append-only table whose rows join the audit hash chain (engine/store/chain.py)."""
+
+    @declared_attr
+    def chain_seq(cls) -> Mapped[int | None]:
+        return mapped_column(BigInteger, unique=True)
+
+    @declared_attr
+    def chain_hash(cls) -> Mapped[str | None]:
+        return mapped_column(String(64))
 
 
 # --- identity ---------------------------------------------------------------
@@ -83,7 +95,7 @@ class Grant(Base):
 
 # --- repository ---------------------------------------------------------------
 
-class Deployment(Base):
+class Deployment(Chained, Base):
     __tablename__ = "deployments"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -250,7 +262,7 @@ class Job(Base):
 
 # --- history ------------------------------------------------------------------
 
-class AuditEvent(Base):
+class AuditEvent(Chained, Base):
     """Append-only: who did what to which case, when, with what values."""
     __tablename__ = "audit_events"
     __table_args__ = (Index("ix_audit_instance_at", "instance_id", "at"),)
