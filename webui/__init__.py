@@ -12,7 +12,9 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine.access import identity
-from engine.inbox import notices, tasks
+from engine.admin import catalog
+from engine.execution import runtime
+from engine.inbox import attachments, notices, tasks
 from engine.store.config import Settings, load_settings
 from engine.store.db import Database
 from zhifa import bureau
@@ -79,6 +81,13 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     @app.errorhandler(identity.NotPermitted)
     def forbidden(e):
         return render_template("error.html", code=403, message=str(e)), 403
+
+    # A task, case, file or version id that does not exist, wherever a view meets it (a typed or
+    # stale link is a 404, never a 500).
+    for missing in (tasks.TaskNotFound, runtime.InstanceNotFound, attachments.AttachmentNotFound,
+                    catalog.VersionNotFound):
+        app.register_error_handler(missing, lambda e: (render_template("error.html", code=404, message=str(e)),
+                                                       404))
 
     @app.errorhandler(HTTPException)
     def http_error(e):

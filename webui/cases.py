@@ -99,6 +99,7 @@ def diagram(instance_id: int):
         except runtime.InstanceNotFound:
             abort(404)
     return Response(xml, mimetype="application/xml", headers={"X-Content-Type-Options": "nosniff",
+                                                              "Content-Security-Policy": security.FILE_CSP,
                                                               "Cache-Control": "private, max-age=300"})
 
 

@@ -17,6 +17,7 @@ from engine.spec import dmn
 from engine.spec.problems import ModelInvalid, Problem
 
 from .database import get_db
+from . import security
 from .security import parse_id
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -144,6 +145,7 @@ def _download(kind: str, key: str, version: int):
     response = Response(content.encode("utf-8"), mimetype="application/xml")
     response.headers["Content-Disposition"] = f"{disposition}; filename*=UTF-8''{filename}"
     response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = security.FILE_CSP  # XML may carry XHTML script
     return response
 
 
