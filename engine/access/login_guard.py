@@ -119,7 +119,7 @@ def login(session: Session, attempt: Attempt, password: str) -> Outcome:
             row.locked_until = locked = now + LOCK
     history.record(session, "login_locked" if locked else "login_failed", None, details={
         "username": attempt.username[:100], "address": attempt.address, "channel": attempt.channel})
-    return Outcome(None, None)
+    return Outcome(None, LoginLocked(locked) if locked else None)  # the failure that locks says so at once
 
 
 # --- password policy ----------------------------------------------------------------

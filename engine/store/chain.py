@@ -13,13 +13,14 @@ the write-once file store once a day, so rewriting the whole chain is detectable
 from __future__ import annotations
 
 import hashlib
+import heapq
 import io
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Integer, String, select
+from sqlalchemy import BigInteger, Integer, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.store.models import Attachment, Base, Chained, utcnow
@@ -107,18 +108,12 @@ def _tables() -> list[type]:
 
 
 def verify(session: Session) -> tuple[int, Finding | None]:
-    """(entries checked, the first problem or None)."""
-    rows, unchained = [], []
-    for cls in _tables():
-        first_chained = session.scalar(select(cls.id).where(cls.chain_seq.is_not(None)).order_by(cls.id).limit(1))
-        for row in session.scalars(select(cls).order_by(cls.id)):
-            if row.chain_seq is not None:
-                rows.append(row)
-            elif first_chained is not None and row.id > first_chained:
-                unchained.append(row)
-    rows.sort(key=lambda r: r.chain_seq)
+    """(entries checked, the first problem or None). Streams every table in chain order."""
+    streams = [session.scalars(select(cls).where(cls.chain_seq.is_not(None)).order_by(cls.chain_seq)
+                               .execution_options(yield_per=1000)) for cls in _tables()]
     previous, expected = GENESIS, 1
-    for row in rows:
+    by_seq = {seq: None for _, seq, _ in anchors(session)}
+    for row in heapq.merge(*streams, key=lambda r: r.chain_seq):
         where = f"{row.__tablename__} #{row.id}（链序号 {row.chain_seq}）"
         if row.chain_seq > expected:
             return expected - 1, Finding("deleted", row.__tablename__, row.id, expected,
@@ -128,20 +123,26 @@ def verify(session: Session) -> tuple[int, Finding | None]:
                                          f"{where} 的链序号重复：是插入的记录")
         if entry_hash(previous, row) != row.chain_hash:
             return expected - 1, Finding("altered", row.__tablename__, row.id, row.chain_seq, f"{where} 被修改")
+        if row.chain_seq in by_seq:
+            by_seq[row.chain_seq] = row.chain_hash
         previous, expected = row.chain_hash, expected + 1
-    for row in unchained:
-        return len(rows), Finding("inserted", row.__tablename__, row.id, None,
-                                  f"{row.__tablename__} #{row.id} 不在链中：是绕过系统插入的记录")
+    checked = expected - 1
+    for cls in _tables():
+        first = session.scalar(select(func.min(cls.id)).where(cls.chain_seq.is_not(None)))
+        row = session.scalars(select(cls).where(cls.chain_seq.is_(None), cls.id > first).order_by(cls.id)
+                              .limit(1)).first() if first is not None else None
+        if row is not None:
+            return checked, Finding("inserted", row.__tablename__, row.id, None,
+                                    f"{row.__tablename__} #{row.id} 不在链中：是绕过系统插入的记录")
     head = session.get(ChainHead, 1)
-    if head is not None and (head.seq, head.hash) != (expected - 1, previous):
-        return len(rows), Finding("deleted", "audit_chain", None, head.seq,
-                                  f"链头为序号 {head.seq}，但记录只到 {expected - 1}：末尾的记录被删除或修改")
-    by_seq = {r.chain_seq: r.chain_hash for r in rows}
+    if head is not None and (head.seq, head.hash) != (checked, previous):
+        return checked, Finding("deleted", "audit_chain", None, head.seq,
+                                f"链头为序号 {head.seq}，但记录只到 {checked}：末尾的记录被删除或修改")
     for when, seq, value in anchors(session):
         if seq and by_seq.get(seq) != value:
-            return len(rows), Finding("rewritten", "audit_chain", None, seq,
-                                      f"{when} 写入证据库的链头（序号 {seq}）与现有记录不符：记录链被整体改写")
-    return len(rows), None
+            return checked, Finding("rewritten", "audit_chain", None, seq,
+                                    f"{when} 写入证据库的链头（序号 {seq}）与现有记录不符：记录链被整体改写")
+    return checked, None
 
 
 # --- anchors in the write-once file store ------------------------------------------------
