@@ -628,7 +628,7 @@ def test_the_daily_head_is_in_the_evidence_store_the_report_and_the_cli(app, db,
         assert chain.anchor(session, settings) is not None
         assert chain.anchor(session, settings) is None  # once a day
     with db.reading() as session:
-        day, seq, value = chain.latest_anchor(session)
+        day, seq, value = chain.latest_anchor(session, settings)
         head = session.get(chain.ChainHead, 1)
     assert (seq, value) == (head.seq, head.hash)
     page = logged_in(app, "leadership_chief").get("/evidence/report").get_data(as_text=True)

@@ -302,7 +302,7 @@ def report():
     year = _year()
     with get_db().reading() as s:
         rows = evidence.annual_report(s, current_user.user, year)
-        anchor = chain.latest_anchor(s)
+        anchor = chain.latest_anchor(s, _settings())
     return render_template("evidence/report.html", rows=rows, year=year, columns=evidence.REPORT_COLUMNS,
                            anchor=anchor)
 

@@ -107,12 +107,13 @@ def _tables() -> list[type]:
     return sorted(set(found), key=lambda c: c.__tablename__)
 
 
-def verify(session: Session) -> tuple[int, Finding | None]:
+def verify(session: Session, settings=None) -> tuple[int, Finding | None]:
     """(entries checked, the first problem or None). Streams every table in chain order."""
     streams = [session.scalars(select(cls).where(cls.chain_seq.is_not(None)).order_by(cls.chain_seq)
                                .execution_options(yield_per=1000)) for cls in _tables()]
     previous, expected = GENESIS, 1
-    by_seq = {seq: None for _, seq, _ in anchors(session)}
+    written = anchors(session, settings)
+    by_seq = {seq: None for _, seq, _ in written}
     for row in heapq.merge(*streams, key=lambda r: r.chain_seq):
         where = f"{row.__tablename__} #{row.id}（链序号 {row.chain_seq}）"
         if row.chain_seq > expected:
@@ -138,7 +139,7 @@ def verify(session: Session) -> tuple[int, Finding | None]:
     if head is not None and (head.seq, head.hash) != (checked, previous):
         return checked, Finding("deleted", "audit_chain", None, head.seq,
                                 f"链头为序号 {head.seq}，但记录只到 {checked}：末尾的记录被删除或修改")
-    for when, seq, value in anchors(session):
+    for when, seq, value in written:
         if seq and by_seq.get(seq) != value:
             return checked, Finding("rewritten", "audit_chain", None, seq,
                                     f"{when} 写入证据库的链头（序号 {seq}）与现有记录不符：记录链被整体改写")
@@ -147,7 +148,7 @@ def verify(session: Session) -> tuple[int, Finding | None]:
 
 # --- anchors in the write-once file store ------------------------------------------------
 
-def anchors(session: Session) -> list[tuple[str, int, str]]:
+def anchors(session: Session, settings=None) -> list[tuple[str, int, str]]:
     """(date, seq, hash) of every chain head written into the file store, oldest first."""
     from engine.store import files
     out = []
@@ -155,7 +156,7 @@ def anchors(session: Session) -> list[tuple[str, int, str]]:
                                                               Attachment.instance_id.is_(None))
                                       .order_by(Attachment.id)):
         try:
-            with files.open_file(attachment) as handle:
+            with files.open_file(attachment, settings) as handle:
                 data = json.loads(handle.read())
             out.append((data["date"], int(data["seq"]), data["hash"]))
         except (files.FileStoreError, ValueError, KeyError):
@@ -163,8 +164,8 @@ def anchors(session: Session) -> list[tuple[str, int, str]]:
     return out
 
 
-def latest_anchor(session: Session) -> tuple[str, int, str] | None:
-    found = anchors(session)
+def latest_anchor(session: Session, settings=None) -> tuple[str, int, str] | None:
+    found = anchors(session, settings)
     return found[-1] if found else None
 
 
