@@ -29,12 +29,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.models import utcnow
+from disclosure import masking, publications
+from disclosure.models import Publication
+from engine import runtime
+from engine.models import User, utcnow
 
 from . import directory
 from .models import CATEGORIES, Draw, DrawCase, PlanQuota, SpotPlan
 
 ALGORITHM = "zhifa-draw-v1"
+DRAWN_MESSAGE = "spot_check_drawn"  # caught by bpmn/inspection.bpmn's start event 抽查计划抽中
 MIN_TEAM = 2  # 河南省行政执法条例 第24条: 执法人员不得少于两人
 
 
@@ -218,7 +222,6 @@ def verify(session: Session, draw_id: int) -> Verification:
 
 
 def _published_digests(session: Session, draw: Draw) -> tuple | None:
-    from disclosure.models import Publication
     root = session.get(Draw, draw.parent_id) if draw.parent_id else draw
     if root.publication_id is None:
         return None
@@ -231,7 +234,6 @@ def _published_digests(session: Session, draw: Draw) -> tuple | None:
 
 def publish_record(session: Session, draw: Draw, actor: str | None):
     """The draw record on the public site: both snapshots exactly as hashed, seeds, algorithm, results."""
-    from disclosure import masking, publications
     plan = session.get(SpotPlan, draw.plan_id)
     entities = {e["credit_code"]: e["name"] for e in json.loads(draw.entities_snapshot)}
     records = []
@@ -258,9 +260,9 @@ def plan_quotas_label(quotas: list[PlanQuota]) -> str:
     return "；".join(f"{CATEGORIES[q.category]} {q.ratio.normalize():f}%（{q.frequency}）" for q in quotas)
 
 
-def confirm(session: Session, draw: Draw, actor, start_case) -> list[DrawCase]:
-    """Accept the draw: one inspection case per drawn entity with its team (``start_case(entity, team)``
-    returns the started instance), and the record is published."""
+def confirm(session: Session, draw: Draw, actor: User) -> list[DrawCase]:
+    """Accept the draw after 回避审查: one inspection case per drawn entity with its team, started by the
+    message the inspection model catches; then the draw record is published."""
     if draw.kind != "batch":
         raise DrawRefused("只能确认批次抽取记录")
     if draw.confirmed_at is not None:
@@ -269,11 +271,20 @@ def confirm(session: Session, draw: Draw, actor, start_case) -> list[DrawCase]:
     inspectors = {i["cert_no"]: i for i in json.loads(draw.inspectors_snapshot)}
     for redraw in redraws(session, draw):
         inspectors.update({i["cert_no"]: i for i in json.loads(redraw.inspectors_snapshot)})
+    plan = session.get(SpotPlan, draw.plan_id)
+    addresses = {e.credit_code: e.address for e in directory.entities(session)}
     made = []
     for code, team in current_teams(session, draw).items():
-        instance = start_case(entities[code], [inspectors[c] for c in team])
+        members = [inspectors[c] for c in team]
+        instance = runtime.start_by_message(session, DRAWN_MESSAGE, {
+            "draw_id": draw.id, "draw_record": f"双随机抽取记录第{draw.id}号（{ALGORITHM}，种子 {draw.seed[:16]}…）",
+            "inspection_matter": plan.item.name, "target_category": entities[code]["category"],
+            "party_name": entities[code]["name"], "credit_code": code, "party_address": addresses.get(code, ""),
+            "inspectors": "\n".join(f"{m['name']} {m['cert_no']}" for m in members), "inspector_count": len(members),
+        }, actor)
         made.append(DrawCase(draw_id=draw.id, credit_code=code, instance_id=instance.id))
     session.add_all(made)
     draw.confirmed_at = utcnow()
     session.flush()
+    publish_record(session, draw, actor.username)
     return made

@@ -8,6 +8,8 @@ from typing import Any, Mapping
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from disclosure.publications import publish_snapshot
+
 from .models import CATEGORIES, PlanQuota, SpotItem, SpotPlan
 
 # The bureau's 随机抽查事项清单 as first published (seed attachment 6 gives only its columns; these lines
@@ -98,3 +100,9 @@ def create(session: Session, name: str, item_id: int, period_start: date | None,
 
 def all_plans(session: Session) -> list[SpotPlan]:
     return list(session.scalars(select(SpotPlan).order_by(SpotPlan.id.desc())))
+
+
+def publish_items(session: Session, actor: str | None):
+    """The 随机抽查事项清单 on the public site (事前公开)."""
+    rows = [{f: getattr(i, f) for f in ITEM_FIELDS} for i in items(session)]
+    return publish_snapshot(session, "spot_items", "spot_items", "随机抽查事项清单", {"items": rows}, actor)
