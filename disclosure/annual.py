@@ -13,8 +13,8 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.calendar import TZ
-from engine.models import HumanTask, ProcessInstance
+from workdays.calendar import TZ
+from engine.store.models import HumanTask, ProcessInstance
 
 from .models import Publication
 from .publications import publish_snapshot

@@ -9,8 +9,8 @@ from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import repository
-from engine.models import Department, User, utcnow
+from engine.deploy import repository
+from engine.store.models import Department, User, utcnow
 
 from .models import PowerItem
 from .publications import PublicationError, publish_snapshot

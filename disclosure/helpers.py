@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Callable, Mapping
 
-from engine import calendar
+from workdays import calendar
 
 from . import publications
 from .models import DECISION_KINDS

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from engine.models import Base, utcnow
+from engine.store.models import Base, utcnow
 
 # kind → the public site's name for it
 KINDS = {

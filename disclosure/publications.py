@@ -16,8 +16,8 @@ from typing import Any, Mapping
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine import calendar
-from engine.models import ProcessInstance, utcnow
+from workdays import calendar
+from engine.store.models import ProcessInstance, utcnow
 
 from . import masking
 from .models import DECISION_KINDS, KINDS, Publication

@@ -12,7 +12,7 @@ from typing import IO, Any, Iterable, Mapping
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.models import Membership, User, utcnow
+from engine.store.models import Membership, User, utcnow
 
 from .models import CATEGORIES, RISK_LEVELS, EntityChange, RegulatedEntity
 

@@ -31,8 +31,8 @@ from sqlalchemy.orm import Session
 
 from disclosure import masking, publications
 from disclosure.models import Publication
-from engine import runtime
-from engine.models import User, utcnow
+from engine.execution import runtime
+from engine.store.models import User, utcnow
 
 from . import directory
 from .models import CATEGORIES, Draw, DrawCase, PlanQuota, SpotPlan

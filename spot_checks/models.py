@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from engine.models import Base, utcnow
+from engine.store.models import Base, utcnow
 
 CATEGORIES = {"key": "重点排污单位", "general": "一般排污单位", "special": "特殊监管对象"}
 RISK_LEVELS = ("高", "中", "低")

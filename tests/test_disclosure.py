@@ -10,7 +10,7 @@ import pytest
 
 from disclosure import annual, catalog, masking, publications
 from disclosure.models import Publication
-from engine import calendar
+from workdays import calendar
 from spot_checks import plans
 from tests.casework import Case
 from tests.test_process_penalty import (

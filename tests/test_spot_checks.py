@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy import select, update
 
 from disclosure import public
-from engine import identity
-from engine.models import User
+from engine.access import identity
+from engine.store.models import User
 from spot_checks import directory, draws, plans
 from spot_checks.models import Draw, DrawCase, RegulatedEntity
 from tests.casework import Case
@@ -175,7 +175,7 @@ def test_recusal_redraws_are_recorded_and_the_draw_starts_one_inspection_per_ent
     assert len(made) == 7
     case_for = {m.credit_code: m.instance_id for m in made}
     with db.reading() as session:
-        from engine.models import ProcessInstance
+        from engine.store.models import ProcessInstance
         instance = session.get(ProcessInstance, case_for[first["credit_code"]])
     case = Case(db, user, instance)
     assert case.ready_ids() == ["onsite_inspection"]

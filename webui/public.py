@@ -13,9 +13,9 @@ from werkzeug.exceptions import HTTPException
 
 from disclosure import public
 from disclosure.models import DECISION_KINDS, KINDS
-from engine.bootstrap import open_database
-from engine.config import Settings, load_settings
-from engine.db import Database
+from zhifa.bootstrap import open_database
+from engine.store.config import Settings, load_settings
+from engine.store.db import Database
 
 from . import filters, vendor
 

@@ -6,8 +6,8 @@ from pathlib import Path
 import click
 
 from disclosure import annual, catalog
-from engine import calendar
-from engine.bootstrap import open_database
+from workdays import calendar
+from zhifa.bootstrap import open_database
 from spot_checks import directory, draws, plans
 
 
