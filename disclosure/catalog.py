@@ -53,8 +53,12 @@ SEED_POWERS: list[dict[str, Any]] = [
     {"category": "行政检查", "name": "环境保护工作的行政监督检查", "process_key": "inspection",
      "basis": "《中华人民共和国环境保护法》第二十四条；国办发〔2015〕58号", "period": "检查结果20个工作日内公示", "fees": "不收费"},
 ]
-FIELDS = ("category", "name", "basis", "duties", "period", "fees", "liability", "materials", "service_phone",
-          "complaint_org", "complaint_phone", "service_place", "process_key")
+FIELD_LABELS = {"category": "职权类别", "name": "职权名称", "basis": "实施依据", "duties": "责任事项", "period": "办理期限",
+                "fees": "收费情况", "liability": "违法责任", "materials": "申请材料（办事指南）", "service_phone": "服务电话",
+                "complaint_org": "投诉机构", "complaint_phone": "投诉电话", "service_place": "服务地点",
+                "process_key": "流程图（流程标识）"}
+FIELDS = tuple(FIELD_LABELS)
+CATEGORIES = ("行政许可", "行政处罚", "行政强制", "行政检查")
 PUBLIC_PROCESSES = ("permit", "penalty", "coercion_substitute", "inspection")
 
 
@@ -72,9 +76,18 @@ def powers(session: Session) -> list[PowerItem]:
     return list(session.scalars(select(PowerItem).order_by(PowerItem.sort, PowerItem.id)))
 
 
+def powers_by_id(session: Session, item_id: int | None) -> PowerItem | None:
+    if item_id is None:
+        return None
+    item = session.get(PowerItem, item_id)
+    if item is None:
+        raise PublicationError(f"权责清单第 {item_id} 项不存在")
+    return item
+
+
 def save_power(session: Session, item_id: int | None, values: Mapping[str, Any], actor: str | None) -> PowerItem:
     cleaned = {f: str(values.get(f) or "").strip() for f in FIELDS}
-    if not cleaned["name"] or cleaned["category"] not in ("行政许可", "行政处罚", "行政强制", "行政检查"):
+    if not cleaned["name"] or cleaned["category"] not in CATEGORIES:
         raise PublicationError("请填写职权名称并选择职权类别（行政许可、行政处罚、行政强制、行政检查）")
     item = session.get(PowerItem, item_id) if item_id else PowerItem(sort=len(powers(session)))
     if item is None:
@@ -88,6 +101,7 @@ def save_power(session: Session, item_id: int | None, values: Mapping[str, Any],
 
 
 def publish_powers(session: Session, actor: str | None):
+    seed_powers(session)  # the first publication starts from seed attachment 5
     rows = [{f: getattr(p, f) or "" for f in FIELDS} | {"id": p.id} for p in powers(session)]
     return publish_snapshot(session, "powers", "powers", "行政执法权责清单", {"items": rows}, actor)
 

@@ -6,7 +6,6 @@
 """
 from __future__ import annotations
 
-from datetime import date
 from typing import Any, Callable, Mapping
 
 from workdays import calendar
@@ -48,7 +47,7 @@ def script_helpers(action) -> dict[str, Callable[..., Any]]:
     def withdraw_publication(publication_id: int, withdrawal_kind: str, basis_on, reason: str) -> None:
         publication = publications.get(action.session, publication_id)
         publications.withdraw(action.session, publication, withdrawal_kind,
-                              calendar.as_date(basis_on) if basis_on else date.today(), reason, _actor())
+                              calendar.as_date(basis_on) if basis_on else calendar.today(), reason, _actor())
 
     return {"draft_publication": draft_publication, "publication_preview": publication_preview,
             "publication_body": publication_body, "publish_publication": publish_publication,

@@ -16,8 +16,8 @@ from typing import Any, Mapping
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from workdays import calendar
 from engine.store.models import ProcessInstance, utcnow
+from workdays import calendar
 
 from . import masking
 from .models import DECISION_KINDS, KINDS, Publication
@@ -202,6 +202,13 @@ def decisions(session: Session, states: tuple[str, ...] = ("draft", "published",
                                 .order_by(Publication.id.desc())))
 
 
+def current_lists(session: Session) -> dict[str, Publication]:
+    """The published snapshot of each list (slug → row), for the 公示管理 page."""
+    rows = session.scalars(select(Publication).where(Publication.slug.is_not(None), Publication.state == "published",
+                                                     Publication.kind != "draw"))
+    return {p.slug: p for p in rows}
+
+
 def counts(session: Session, today: date) -> dict[str, int]:
     """For 流程监控: decisions awaiting publication, those past their deadline, and those published late."""
     pending = Publication.kind.in_(DECISION_KINDS) & (Publication.state == "draft")
@@ -213,3 +220,11 @@ def counts(session: Session, today: date) -> dict[str, int]:
             Publication.due_on.is_not(None)))
             if p.published_at and calendar.as_date(p.published_at) > p.due_on),
     }
+
+
+LEGAL_POSTS = frozenset({"legal.review", "legal.head"})
+
+
+def may_manage(user) -> bool:
+    """公示管理 (the 权责清单, the lists, withdrawals) is 法制股's work."""
+    return bool(LEGAL_POSTS & {g.code for g in user.groups})

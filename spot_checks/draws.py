@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from disclosure import masking, publications
 from disclosure.models import Publication
 from engine.execution import runtime
-from engine.store.models import User, utcnow
+from engine.store.models import ProcessInstance, User, utcnow
 
 from . import directory
 from .models import CATEGORIES, Draw, DrawCase, PlanQuota, SpotPlan
@@ -254,6 +254,28 @@ def publish_record(session: Session, draw: Draw, actor: str | None):
                                                 f"{plan.name}双随机抽取记录（第{draw.id}号）", content, actor)
     draw.publication_id = publication.id
     return publication
+
+
+def batches(session: Session) -> list[Draw]:
+    return list(session.scalars(select(Draw).where(Draw.kind == "batch").order_by(Draw.id.desc())))
+
+
+def describe(session: Session, draw: Draw) -> dict[str, Any]:
+    """A batch as its page shows it: the plan, each drawn entity with its team (after recusals) and case."""
+    entities = {e["credit_code"]: e for e in json.loads(draw.entities_snapshot)}
+    later = redraws(session, draw)
+    names = {i["cert_no"]: i["name"] for d in [draw, *later] for i in json.loads(d.inspectors_snapshot)}
+    cases = {c.credit_code: c.instance_id for c in session.scalars(select(DrawCase).where(DrawCase.draw_id == draw.id))}
+    keys = dict(session.execute(select(ProcessInstance.id, ProcessInstance.business_key)
+                                .where(ProcessInstance.id.in_(cases.values()))).all()) if cases else {}
+    rows = [{"credit_code": code, "name": entities[code]["name"], "category": entities[code]["category"],
+             "team": [(cert, names.get(cert, cert)) for cert in team], "instance_id": cases.get(code),
+             "business_key": keys.get(cases.get(code))}
+            for code, team in current_teams(session, draw).items()]
+    return {"draw": draw, "plan": session.get(SpotPlan, draw.plan_id), "rows": rows,
+            "redraws": [(d, json.loads(d.parameters)) for d in later],
+            "entity_count": len(entities), "inspector_count": len(json.loads(draw.inspectors_snapshot)),
+            "names": names}
 
 
 def plan_quotas_label(quotas: list[PlanQuota]) -> str:

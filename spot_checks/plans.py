@@ -106,3 +106,16 @@ def publish_items(session: Session, actor: str | None):
     """The 随机抽查事项清单 on the public site (事前公开)."""
     rows = [{f: getattr(i, f) for f in ITEM_FIELDS} for i in items(session)]
     return publish_snapshot(session, "spot_items", "spot_items", "随机抽查事项清单", {"items": rows}, actor)
+
+
+DRAW_POSTS = frozenset({"supervision.file", "leadership.chief", "leadership.deputy"})
+
+
+def may_draw(user) -> bool:
+    """Plans and draws: 立案岗 (who registers inspections) and the bureau's leaders."""
+    return bool(DRAW_POSTS & {g.code for g in user.groups})
+
+
+def may_view(user) -> bool:
+    """The 名录库 and the draw records: those who draw, and 法制股 who supervises them."""
+    return may_draw(user) or bool({"legal.review", "legal.head"} & {g.code for g in user.groups})

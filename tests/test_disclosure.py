@@ -10,13 +10,12 @@ import pytest
 
 from disclosure import annual, catalog, masking, publications
 from disclosure.models import Publication
-from workdays import calendar
 from spot_checks import plans
-from tests.casework import Case
 from tests.test_process_penalty import (
     LEAD, NOTICE, TODAY, investigate_and_review, iso, payment, recheck, start_case,
 )
 from webui.public import create_public_app
+from workdays import calendar
 
 CITIZEN = {"party_name": "李建国", "party_type": "citizen", "credit_code": "", "id_number": "410423198203150417",
            "legal_rep": "", "party_address": "鲁山县琴台街道向阳路18号"}

@@ -2,6 +2,7 @@
 by everything that opens the database (server, worker, CLI, tests)."""
 from __future__ import annotations
 
+from disclosure import annual
 from disclosure import helpers as disclosure_helpers
 from engine import hooks
 from paperwork import document_numbers, numbering
@@ -22,4 +23,5 @@ def install() -> None:
     hooks.engine_values.append(document_numbers)  # document numbers issued on completion
     hooks.property_checks[document_numbers.PROPERTY] = document_numbers.problems
     hooks.periodic.append(retention.run_monthly)  # monthly purge of expired recordings
+    hooks.periodic.append(annual.publish_when_due)  # 年度行政执法数据 by 31 January
     _installed = True

@@ -6,9 +6,9 @@ from pathlib import Path
 import click
 
 from disclosure import annual, catalog
+from spot_checks import directory, draws, plans
 from workdays import calendar
 from zhifa.bootstrap import open_database
-from spot_checks import directory, draws, plans
 
 
 @click.group("draw")
