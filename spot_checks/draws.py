@@ -33,6 +33,7 @@ from disclosure import masking, publications
 from disclosure.models import Publication
 from engine.execution import runtime
 from engine.store.models import ProcessInstance, User, utcnow
+from workdays.calendar import TZ
 
 from . import directory
 from .models import CATEGORIES, Draw, DrawCase, PlanQuota, SpotPlan
@@ -240,7 +241,9 @@ def publish_record(session: Session, draw: Draw, actor: str | None):
     for d in [draw, *redraws(session, draw)]:
         inspectors = {i["cert_no"]: i["name"] for i in json.loads(d.inspectors_snapshot)}
         records.append({
-            "id": d.id, "kind": d.kind, "algorithm": d.algorithm, "seed": d.seed, "drawn_at": d.drawn_at.isoformat(),
+            "id": d.id, "kind": d.kind, "algorithm": d.algorithm, "seed": d.seed,
+            "drawn_at": d.drawn_at.astimezone(TZ).strftime("%Y-%m-%d %H:%M:%S"),
+            "recused": [inspectors.get(c, c) for c in json.loads(d.parameters).get("recused", [])],
             "entities_hash": d.entities_hash, "inspectors_hash": d.inspectors_hash, "result_hash": d.result_hash,
             "parameters": d.parameters, "result": d.result, "reason": masking.mask_text(d.reason or ""),
             "entities_snapshot": d.entities_snapshot, "inspectors_snapshot": d.inspectors_snapshot,
@@ -273,13 +276,15 @@ def describe(session: Session, draw: Draw) -> dict[str, Any]:
              "business_key": keys.get(cases.get(code))}
             for code, team in current_teams(session, draw).items()]
     return {"draw": draw, "plan": session.get(SpotPlan, draw.plan_id), "rows": rows,
+            "entity_names": {code: e["name"] for code, e in entities.items()},
             "redraws": [(d, json.loads(d.parameters)) for d in later],
             "entity_count": len(entities), "inspector_count": len(json.loads(draw.inspectors_snapshot)),
             "names": names}
 
 
 def plan_quotas_label(quotas: list[PlanQuota]) -> str:
-    return "；".join(f"{CATEGORIES[q.category]} {q.ratio.normalize():f}%（{q.frequency}）" for q in quotas)
+    ordered = sorted(quotas, key=lambda q: list(CATEGORIES).index(q.category))
+    return "；".join(f"{CATEGORIES[q.category]} {q.ratio.normalize():f}%（{q.frequency}）" for q in ordered)
 
 
 def confirm(session: Session, draw: Draw, actor: User) -> list[DrawCase]:
