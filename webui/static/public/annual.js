@@ -6,7 +6,7 @@
   new window.Chart(canvas, {
     type: 'bar',
     data: { labels: data.labels, datasets: [{ label: '案件数（件）', data: data.values, backgroundColor: '#a61b1b' }] },
-    options: { maintainAspectRatio: false, plugins: { legend: { display: false } },
+    options: { animation: false, maintainAspectRatio: false, plugins: { legend: { display: false } },
                scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } }
   });
   canvas.setAttribute('data-rendered', 'true');
