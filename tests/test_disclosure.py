@@ -125,6 +125,17 @@ def _links(html: str) -> list[str]:
     return re.findall(r'(?:href|src|data-xml)="([^"#]+)"', html)
 
 
+def publish_lists(db) -> None:
+    """Everything 法制股 publishes besides decisions: lists, flowcharts, the year's figures."""
+    with db.transaction() as session:
+        catalog.publish_powers(session, "legal_head")
+        catalog.publish_officers(session, "legal_head", TODAY)
+        catalog.publish_diagrams(session, "legal_head")
+        plans.seed_items(session)
+        plans.publish_items(session, "legal_head")
+        annual.publish(session, 2026, "legal_head")
+
+
 def crawl(client, start="/") -> dict[str, str]:
     seen, queue = {}, [start]
     while queue:
@@ -149,14 +160,7 @@ def test_the_public_site_serves_every_page_without_login_and_leaks_nothing(db, d
     published_case.do("UserTask_review_publication", "legal_review1", {"publication_text": REVIEWED_TEXT})
     unpublished = start_case(db, user, {**CITIZEN, "party_name": "赵未公开", "id_number": "410423199001010038"})
     pending = _penalise_citizen(db, user)  # drafted, awaiting 法制股: not public yet
-    with db.transaction() as session:
-        catalog.seed_powers(session)
-        catalog.publish_powers(session, "legal_head")
-        catalog.publish_officers(session, "legal_head", TODAY)
-        catalog.publish_diagrams(session, "legal_head")
-        plans.seed_items(session)
-        plans.publish_items(session, "legal_head")
-        annual.publish(session, 2026, "legal_head")
+    publish_lists(db)
     pages = crawl(create_public_app(db=db).test_client())
     every = "\n".join(pages.values())
     assert {"/", "/powers", "/officers", "/spot-items", "/diagrams", "/diagrams/penalty", "/diagrams/penalty.bpmn",

@@ -17,7 +17,7 @@ from zhifa.bootstrap import open_database
 from engine.store.config import Settings, load_settings
 from engine.store.db import Database
 
-from . import filters, vendor
+from . import filters, security_headers, vendor
 
 HERE = Path(__file__).resolve().parent
 bp = Blueprint("public", __name__)
@@ -79,22 +79,22 @@ def diagrams():
         return render_template("public/diagrams.html", records=public.diagrams(session))
 
 
-@bp.route("/diagrams/<key>")
-def diagram(key: str):
+def _diagram(key: str) -> public.Record:
     with _db().reading() as session:
         record = public.current(session, f"diagram:{key}")
     if record is None:
         abort(404)
-    return render_template("public/diagram.html", record=record)
+    return record
+
+
+@bp.route("/diagrams/<key>")
+def diagram(key: str):
+    return render_template("public/diagram.html", record=_diagram(key))
 
 
 @bp.route("/diagrams/<key>.bpmn")
 def diagram_xml(key: str):
-    with _db().reading() as session:
-        record = public.current(session, f"diagram:{key}")
-    if record is None:
-        abort(404)
-    return Response(record.content["xml"], mimetype="application/xml")
+    return Response(_diagram(key).content["xml"], mimetype="application/xml")
 
 
 @bp.route("/decisions/<kind>")
@@ -173,11 +173,5 @@ def create_public_app(settings: Settings | None = None, db: Database | None = No
         return render_template("public/error.html", code=e.code,
                                message=messages.get(e.code, "请求无法处理。")), e.code
 
-    @app.after_request
-    def security_headers(response):
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
-
+    app.after_request(security_headers)
     return app

@@ -138,6 +138,13 @@ def run_draw(plan_id: int):
         return redirect(url_for(".plan_list"))
 
 
+def _draw_or_404(session, draw_id: int) -> Draw:
+    found = session.get(Draw, draw_id)
+    if found is None:
+        abort(404)
+    return found
+
+
 @bp.route("/draws/<int:draw_id>")
 @login_required
 def draw(draw_id: int):
@@ -156,9 +163,7 @@ def recuse(draw_id: int):
     _require_draw()
     try:
         with get_db().transaction() as session:
-            found = session.get(Draw, draw_id)
-            if found is None:
-                abort(404)
+            found = _draw_or_404(session, draw_id)
             draws.recuse(session, found, request.form.get("credit_code", ""), request.form.get("cert_no", ""),
                          request.form.get("reason", ""), current_user.username, calendar.today())
         flash("已回避并重新抽取，抽取记录已留存。", "info")
@@ -173,9 +178,7 @@ def confirm(draw_id: int):
     _require_draw()
     try:
         with get_db().transaction() as session:
-            found = session.get(Draw, draw_id)
-            if found is None:
-                abort(404)
+            found = _draw_or_404(session, draw_id)
             made = draws.confirm(session, found, current_user.user)
         flash(f"已确认抽取结果：发起检查案件 {len(made)} 件，抽取记录已公示。", "info")
     except (draws.DrawRefused, EngineStepFailed) as e:
@@ -188,9 +191,7 @@ def confirm(draw_id: int):
 def verify(draw_id: int):
     _require_view()
     with get_db().reading() as session:
-        found = session.get(Draw, draw_id)
-        if found is None:
-            abort(404)
+        found = _draw_or_404(session, draw_id)
         problems = [(d.id, p) for d in [found, *draws.redraws(session, found)] for p in draws.verify(session, d.id).problems]
     if problems:
         flash("复核不一致：" + "；".join(f"记录{i}：{p}" for i, p in problems), "error")

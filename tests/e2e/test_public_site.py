@@ -2,45 +2,20 @@
 from __future__ import annotations
 
 import json
-import threading
 
-import pytest
-from werkzeug.serving import make_server
-
-from disclosure import annual, catalog
 from engine.access import identity
 from spot_checks import directory, plans
-from tests.test_disclosure import REVIEWED_TEXT, _penalise_citizen
-from tests.test_process_penalty import TODAY
+from tests.test_disclosure import REVIEWED_TEXT, _penalise_citizen, publish_lists
 from tests.test_spot_checks import rows
-from webui.public import create_public_app
 
 DESKTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
 
 
-@pytest.fixture
-def public_server(db):
-    server = make_server("127.0.0.1", 0, create_public_app(db=db), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join()
-
-
 def test_the_public_site_in_the_browser(db, deployed, user, chromium, public_server, screenshots):
     case = _penalise_citizen(db, user)
     case.do("UserTask_review_publication", "legal_review1", {"publication_text": REVIEWED_TEXT})
-    with db.transaction() as session:
-        catalog.publish_powers(session, "legal_head")
-        catalog.publish_officers(session, "legal_head", TODAY)
-        catalog.publish_diagrams(session, "legal_head")
-        plans.seed_items(session)
-        plans.publish_items(session, "legal_head")
-        annual.publish(session, 2026, "legal_head")
+    publish_lists(db)
     page = chromium.new_page(viewport=DESKTOP, locale="zh-CN")
     page.goto(public_server + "/")
     assert page.locator("h1").inner_text() == "行政执法公示"
