@@ -47,6 +47,33 @@ def test_the_public_site_in_the_browser(db, deployed, user, chromium, public_ser
     page.close()
 
 
+def test_legal_staff_review_a_publication_in_the_inbox(db, deployed, user, chromium, live_server, public_server,
+                                                      screenshots):
+    case = _penalise_citizen(db, user)
+    task = case.task("UserTask_review_publication")
+    page = chromium.new_page(viewport=DESKTOP, locale="zh-CN")
+    page.goto(live_server + "/login")
+    page.fill("#username", "legal_review1")
+    page.fill("#password", "zhifa2026")
+    page.click("button[type=submit]")
+    page.goto(f"{live_server}/tasks/{task.id}")
+    page.click("#claim")
+    draft = page.locator("#f_publication_draft").input_value()
+    assert "李某某" in draft and "李建国" not in draft and "410423198203150417" not in draft
+    page.fill("#f_publication_text", REVIEWED_TEXT)
+    screenshots(page, "review-task")
+    page.click("#task-form button.primary")
+    page.get_by_role("link", name="执法公示").click()
+    row = page.locator("#decisions tbody tr").first
+    assert "已公示" in row.inner_text() and "李某某" in row.inner_text()
+    screenshots(page, "disclosure-admin")
+    page.goto(public_server + "/decisions/penalty_decision")
+    page.locator("table.grid a").first.click()
+    body = page.locator("main").inner_text()
+    assert "[电话号码已隐去]" in body and "13937512345" not in body
+    page.close()
+
+
 def test_a_draw_from_plan_to_public_record_in_the_browser(db, deployed, org, chromium, live_server, public_server,
                                                            screenshots):
     with db.transaction() as session:
