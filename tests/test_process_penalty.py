@@ -160,6 +160,8 @@ def decide_and_serve(case, fine, *, decision="penalty", collective=False):
         case.do("UserTask_collective_discussion", "leadership_chief", discussion(), group="leadership.chief")
     case.do("UserTask_decide", "leadership_deputy", decide(), group=LEAD)
     case.do("UserTask_deliver_decision", "supervision_deliver1", DELIVER, group="supervision.deliver")
+    if decision == "penalty":  # 行政处罚决定公示 (行政处罚法第48条)
+        case.do("UserTask_review_publication", "legal_review1", {}, group="legal.review")
 
 
 def close_and_archive(case, reason="performed"):

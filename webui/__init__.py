@@ -21,6 +21,7 @@ from zhifa import bureau
 from zhifa.bootstrap import open_database
 
 from . import filters, security
+from .security import security_headers  # (both apps: this one and the public site)
 from .database import get_db
 
 csrf = CSRFProtect()
@@ -60,8 +61,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     login_manager.init_app(app)
     filters.register(app)
 
-    from . import auth, cases, deploy, inbox, monitoring, recording, rest, vendor
-    for module in (auth, inbox, cases, vendor, rest, monitoring, recording, deploy):
+    from . import auth, cases, deploy, disclosure, inbox, monitoring, recording, rest, spot_checks, vendor
+    for module in (auth, inbox, cases, vendor, rest, monitoring, recording, deploy, disclosure, spot_checks):
         app.register_blueprint(module.bp)
 
     @app.context_processor
@@ -95,4 +96,6 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                     405: "不允许的请求方式。", 413: "请求内容超过大小限制（未登录时只接受很小的请求；文件超过上传上限）。"}
         return render_template("error.html", code=e.code, message=messages.get(e.code, e.description)), e.code
 
+    app.after_request(security_headers)
     return app
+

@@ -2,6 +2,8 @@
 by everything that opens the database (server, worker, CLI, tests)."""
 from __future__ import annotations
 
+from disclosure import annual
+from disclosure import helpers as disclosure_helpers
 from engine import hooks
 from engine.store import chain
 from paperwork import document_numbers, numbering
@@ -15,11 +17,13 @@ def install() -> None:
     global _installed
     if _installed:
         return
-    hooks.script_helpers.extend([workday_helpers.helpers_for, document_numbers.helpers_for])
+    hooks.script_helpers.extend([workday_helpers.helpers_for, document_numbers.helpers_for,
+                                 disclosure_helpers.script_helpers])  # 公示 steps: draft, publish, withdraw
     hooks.set_business_key(numbering.case_number)
     hooks.completion_checks.append(evidence.check_complete)  # 执法全过程记录: recordings or an approved exception
     hooks.engine_values.append(document_numbers)  # document numbers issued on completion
     hooks.property_checks[document_numbers.PROPERTY] = document_numbers.problems
     hooks.periodic.append(retention.run_monthly)  # monthly purge of expired recordings
     hooks.periodic.append(chain.anchor_daily)  # the audit chain's head into the write-once store
+    hooks.periodic.append(annual.publish_when_due)  # 年度行政执法数据 by 31 January
     _installed = True
