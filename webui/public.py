@@ -18,6 +18,7 @@ from engine.store.config import Settings, load_settings
 from engine.store.db import Database
 
 from . import filters, security_headers, vendor
+from .security import parse_id
 
 HERE = Path(__file__).resolve().parent
 bp = Blueprint("public", __name__)
@@ -29,8 +30,8 @@ def _db() -> Database:
 
 
 def _page() -> int:
-    value = request.args.get("page", "1")
-    return int(value) if value.isdigit() and 0 < int(value) < 100000 else 1
+    page = parse_id(request.args.get("page"))
+    return page if page and page < 100000 else 1
 
 
 @bp.route("/")

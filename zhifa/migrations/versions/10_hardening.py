@@ -1,14 +1,14 @@
 """hardening: login failure counters, session generation on users, audit hash chain
 
 Revision ID: 10_hardening
-Revises: 0006_layout
+Revises: 15_disclosure
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = "10_hardening"
-down_revision = "0006_layout"
+down_revision = "15_disclosure"
 branch_labels = None
 depends_on = None
 
