@@ -642,3 +642,12 @@ def test_the_daily_head_is_in_the_evidence_store_the_report_and_the_cli(app, db,
     bad = subprocess.run([str(ROOT / ".venv" / "bin" / "zhifa"), "audit", "verify"], capture_output=True, text=True,
                          env=env)
     assert bad.returncode == 1 and "被修改" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_the_public_site_is_hardened_the_same_way(db, org):
+    from webui.public import create_public_app
+    client = create_public_app(db=db).test_client()
+    assert client.get("/records/99999999999999999999").status_code == 404
+    assert client.get("/diagrams/a%00b").status_code == 400
+    page = client.get("/")
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]

@@ -18,7 +18,7 @@ from engine.store.config import Settings, load_settings
 from engine.store.db import Database
 
 from . import filters, security_headers, vendor
-from .security import parse_id
+from .security import ANONYMOUS_BODY_LIMIT, BoundedInt, MalformedInput, check_request, parse_id
 
 HERE = Path(__file__).resolve().parent
 bp = Blueprint("public", __name__)
@@ -165,6 +165,18 @@ def create_public_app(settings: Settings | None = None, db: Database | None = No
                 template_folder=str(HERE / "templates"))
     app.extensions["zhifa_db"] = db or open_database(settings)
     app.jinja_env.filters["localtime"] = filters.localtime
+    # The same input hardening as the internal app: ids that fit the columns, no NUL or broken
+    # UTF-8, and small bodies (nobody logs in here).
+    app.url_map.converters["int"] = BoundedInt
+    app.config["MAX_CONTENT_LENGTH"] = ANONYMOUS_BODY_LIMIT
+
+    @app.before_request
+    def _malformed():
+        try:
+            check_request()
+        except MalformedInput as e:
+            return render_template("public/error.html", code=400, message=f"请求无效：{e}。"), 400
+
     app.register_blueprint(bp)
     app.register_blueprint(vendor.bp)  # bpmn-js and chart.js, served by the app (no CDN)
 
