@@ -254,6 +254,14 @@ def is_workday(d: DateLike) -> bool:
     return _current.is_workday(d)
 
 
+def is_workday_provisional(d: DateLike) -> bool:
+    """``is_workday``, counting a year nobody has entered yet Monday–Friday (form checks)."""
+    try:
+        return _current.is_workday(d)
+    except CalendarUnknown as e:
+        return _current.assuming(e.year).is_workday(d)
+
+
 def next_workday(d: DateLike) -> date:
     return _current.next_workday(d)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from engine import hooks
 from paperwork import document_numbers, numbering
 from recording import evidence, retention
+from workdays import calendar
 from workdays import helpers as workday_helpers
 
 _installed = False
@@ -20,4 +21,5 @@ def install() -> None:
     hooks.engine_values.append(document_numbers)  # document numbers issued on completion
     hooks.property_checks[document_numbers.PROPERTY] = document_numbers.problems
     hooks.periodic.append(retention.run_monthly)  # monthly purge of expired recordings
+    hooks.set_working_day(calendar.is_workday_provisional)  # the workingDay form rule
     _installed = True

@@ -112,13 +112,33 @@ def users() -> None:
 @click.option("--name", "full_name", required=True, help="姓名")
 @click.option("--groups", required=True, help="岗位代码，逗号分隔")
 @click.option("--certificate", default=None, help="执法证号")
-def users_add(username, password, full_name, groups, certificate) -> None:
+@click.option("--cert-from", type=click.DateTime(["%Y-%m-%d"]), default=None, help="执法证有效期起 YYYY-MM-DD")
+@click.option("--cert-until", type=click.DateTime(["%Y-%m-%d"]), default=None, help="执法证有效期至 YYYY-MM-DD")
+def users_add(username, password, full_name, groups, certificate, cert_from, cert_until) -> None:
     """添加用户（部门由岗位决定）。"""
     try:
         with _db().transaction() as session:
             user = identity.add_user(session, username, password, full_name,
-                                     [g.strip() for g in groups.split(",") if g.strip()], certificate)
+                                     [g.strip() for g in groups.split(",") if g.strip()], certificate,
+                                     cert_valid=(cert_from and cert_from.date(), cert_until and cert_until.date()))
             click.echo(f"已添加用户 {user.username}（{user.full_name}），部门 {user.department_code}")
+    except ValueError as e:
+        raise click.ClickException(str(e))
+
+
+@users.command("cert")
+@click.argument("username")
+@click.option("--number", default=None, help="执法证号（省略则清除执法证）")
+@click.option("--from", "valid_from", type=click.DateTime(["%Y-%m-%d"]), default=None, help="有效期起 YYYY-MM-DD")
+@click.option("--until", "valid_until", type=click.DateTime(["%Y-%m-%d"]), default=None, help="有效期至 YYYY-MM-DD")
+def users_cert(username, number, valid_from, valid_until) -> None:
+    """登记或更新执法证号及有效期。"""
+    try:
+        with _db().transaction() as session:
+            user = _user(session, username)
+            identity.set_certificate(user, number, valid_from and valid_from.date(), valid_until and valid_until.date())
+            click.echo(f"{user.full_name}：" + (f"执法证 {user.cert_no}，有效期 {user.cert_valid_from} 至 "
+                                               f"{user.cert_valid_until}" if user.cert_no else "已清除执法证"))
     except ValueError as e:
         raise click.ClickException(str(e))
 

@@ -15,9 +15,11 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from engine.execution import separation
 from engine.execution.errors import EngineStepFailed
 from engine.sandbox.expressions import due_value
-from engine.store.models import CaseDepartment, Group, HumanTask, Notification, TaskCandidate
+from engine.spec import forms
+from engine.store.models import CaseDepartment, Group, HumanTask, Notification, TaskCandidate, TaskExclusion
 
 if TYPE_CHECKING:
     from engine.execution.runtime import Action
@@ -75,6 +77,9 @@ def _row(action: Action, task, now: datetime) -> tuple[HumanTask, list[str], lis
             problems.append(f"期限无法计算：{e}")
             log.warning("case %s task %s: %s cannot be computed: %s", action.instance.business_key, row.element_id, attr, e)
     row.problem = "；".join(problems + action.warnings)[:500] or None
+    if action.explanation:  # the case came back here: why, who, when (shown at the top of the task)
+        row.return_reason, row.returned_at = action.explanation, now
+        row.returned_by = action.user.username if action.user else None
     return row, groups, users
 
 
@@ -87,12 +92,21 @@ def sync(action: Action, now: datetime, title_changed: bool = False) -> None:
     if vanished:
         session.execute(update(HumanTask).where(HumanTask.id.in_(vanished)).values(state="cancelled", completed_at=now))
     new_groups: set[str] = set()
+    labels = None
     for task_id in ready.keys() - known:
         row, groups, users = _row(action, ready[task_id], now)
+        if labels is None:
+            labels = forms.variable_labels([action.workflow.spec, *action.workflow.subprocess_specs.values()])
+        barred = separation.excluded(session, instance.id, row.name, ready[task_id].task_spec, ready[task_id].data, labels)
+        if row.assignee in barred:  # an assignee expression naming someone the rules exclude: offer it to the post
+            row.assignee = None
         session.add(row)  # ids are ours, so the candidates need no flush in between
         session.add_all([TaskCandidate(task_id=row.id, kind="group", value=g) for g in dict.fromkeys(groups)]
-                        + [TaskCandidate(task_id=row.id, kind="user", value=u) for u in dict.fromkeys(users)])
+                        + [TaskCandidate(task_id=row.id, kind="user", value=u) for u in dict.fromkeys(users)]
+                        + [TaskExclusion(task_id=row.id, username=u, reason=r[:500]) for u, r in barred.items()])
         new_groups.update(groups)
+        if row.return_reason:
+            _tell_previous_handler(session, instance, row)
     if new_groups or action.is_new:
         _involve_departments(session, instance, new_groups)
     if title_changed and instance.title:
@@ -100,6 +114,16 @@ def sync(action: Action, now: datetime, title_changed: bool = False) -> None:
                         .values(title=instance.title))
     session.add_all(Notification(recipient=r, text=t, instance_id=instance.id) for r, t in action.notifications)
     action.notifications.clear()
+
+
+def _tell_previous_handler(session: Session, instance, row: HumanTask) -> None:
+    """通知 whoever last did this step of the case that it came back, and why."""
+    previous = session.scalar(select(HumanTask.completed_by).where(
+        HumanTask.instance_id == instance.id, HumanTask.element_id == row.element_id, HumanTask.state == "completed")
+        .order_by(HumanTask.completed_at.desc()).limit(1))
+    if previous and previous != row.returned_by:
+        session.add(Notification(recipient=previous, instance_id=instance.id,
+                                 text=f"“{row.name}”（{row.business_key}）被退回：{row.return_reason}"))
 
 
 def _involve_departments(session: Session, instance, groups: set[str]) -> None:

@@ -6,6 +6,7 @@ problem with its file, line and element id.
 """
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass, field
 
@@ -13,6 +14,7 @@ from lxml import etree
 
 from engine import hooks
 from engine.sandbox import expressions, scripting
+from engine.spec import forms
 from engine.spec.dmn import MAP_DECISION_RESULT
 from engine.spec.forms import FIELD_TYPES, VALIDATION_CONSTRAINTS
 from engine.spec.parser import TASK_ATTRIBUTES
@@ -30,7 +32,6 @@ _CAMUNDA_TAG = "{%s}" % CAMUNDA
 
 def _non_ascii_names(python: str) -> bool:
     """Variables are form field ids (ASCII identifiers): a name like 三天 is a typo, not a variable."""
-    import ast
     try:
         tree = ast.parse(python, mode="eval")
     except SyntaxError:
@@ -63,6 +64,21 @@ class _Checker:
 
     def xp(self, path: str, el=None):
         return (self.root if el is None else el).xpath(path, namespaces=NS)
+
+    def variables(self) -> set[str]:
+        """Names a process of this file can hold: form fields, script assignments, result variables."""
+        if not hasattr(self, "_variables"):
+            names = {"business_key"}
+            names.update(f.get("id") for f in self.xp("//camunda:formField") if f.get("id"))
+            names.update(v for v in self.xp("//@camunda:resultVariable"))
+            for script in self.xp("//bpmn:scriptTask/bpmn:script"):
+                try:
+                    tree = ast.parse(script.text or "")
+                except SyntaxError:
+                    continue
+                names.update(n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store))
+            self._variables = names
+        return self._variables
 
     # -- expressions -------------------------------------------------------------
     def translate(self, el: etree._Element, text: str, what: str) -> str | None:
@@ -238,6 +254,42 @@ class _Checker:
                         float(config)
                     except (TypeError, ValueError):
                         self.problem(c, f"校验规则 {name} 的参数 “{config}” 不是数字")
+                else:
+                    self.check_rule(c, name, config, fid, ftype)
+            if ftype == "officers":  # its posts must exist, like candidate groups
+                for prop in self.xp("camunda:properties/camunda:property[@id='posts']", f):
+                    for code in (c.strip() for c in (prop.get("value") or "").split(",")):
+                        if code:
+                            self.facts.candidate_groups.append((fid, f.sourceline, code))
+
+    _RULE_TYPES = {"notBefore": ("date", "long", "money"), "notAfter": ("date", "long", "money"),
+                   "workingDay": ("date",), "daytime": ("string",), "confirmed": ("boolean",)}
+
+    def check_rule(self, c: etree._Element, name: str, config: str | None, fid: str, ftype: str) -> None:
+        """Cross-field rules: the field type fits, the referenced variable exists, the condition runs."""
+        types = self._RULE_TYPES.get(name)
+        if types and ftype not in types:
+            self.problem(c, f"校验规则 {name} 只适用于 {'/'.join(types)} 类型的字段，字段 “{fid}” 是 {ftype}")
+        if name == "daytime":
+            try:
+                forms.daytime_bounds(config)
+            except ValueError as e:
+                self.problem(c, f"校验规则 daytime 的{e}")
+        if name not in forms.REFERENCE_CONSTRAINTS:
+            return
+        try:
+            ref, condition = forms.parse_reference(config)
+        except ValueError as e:
+            self.problem(c, f"校验规则 {name} 的{e}")
+            return
+        if ref == "today" and name == "equals":
+            self.problem(c, "校验规则 equals 不能引用 today")
+        elif ref != "today" and ref not in self.variables():
+            self.problem(c, f"校验规则 {name} 引用的变量 “{ref}” 在本文件的流程中不存在（不是任何表单字段、脚本或结果变量）")
+        if condition is not None:
+            error = scripting.check_source(condition, "eval")
+            if error:
+                self.problem(c, f"校验规则 {name} 的条件不被允许或有语法错误：{error}")
 
     def collect_facts(self) -> None:
         for proc in self.xp("//bpmn:process"):
