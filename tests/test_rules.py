@@ -4,6 +4,8 @@ through the engine, the web and `zhifa complete`."""
 from __future__ import annotations
 
 import json
+import re
+import io
 from datetime import date, timedelta
 
 import pytest
@@ -14,13 +16,14 @@ from engine.access.identity import NotPermitted
 from engine.deploy import repository
 from engine.execution import runtime
 from engine.inbox import tasks
+from engine.sandbox.expressions import TZ
 from engine.sandbox.scripting import today
 from engine.spec import forms
 from engine.spec.problems import ModelInvalid
 from engine.store.models import AuditEvent, HumanTask, Notification, User
 from tests.conftest import FIXTURES
 from tests.test_cli import zhifa
-from tests.webclient import Browser, make_app
+from tests.webclient import Browser, csrf_token, make_app
 
 TODAY = today()
 
@@ -285,3 +288,245 @@ def test_a_recusal_removes_the_officer_from_the_remaining_tasks_of_the_case(db, 
     later = ready(db, instance_id)[0]  # a task that became ready after the recusal excludes them too
     with db.reading() as session:
         assert tasks.exclusion_of(session, later, "supervision_review2").startswith("回避")
+
+
+# --- 8. the legacy namespace ------------------------------------------------------------------
+
+LEGACY = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://activiti.org/bpmn" id="D" targetNamespace="http://zhifa.test">
+  <process id="legacy_flow" name="旧命名空间流程" isExecutable="true">
+    <startEvent id="S"><outgoing>F1</outgoing></startEvent>
+    <userTask id="T" name="复核" camunda:assignee="legal_review1">
+      <extensionElements><camunda:formData>
+        <camunda:formField id="checked_on" label="复核日期" type="date"><camunda:validation><camunda:constraint name="required" /></camunda:validation></camunda:formField>
+      </camunda:formData></extensionElements>
+      <incoming>F1</incoming><outgoing>F2</outgoing>
+    </userTask>
+    <endEvent id="E"><incoming>F2</incoming></endEvent>
+    <sequenceFlow id="F1" sourceRef="S" targetRef="T" /><sequenceFlow id="F2" sourceRef="T" targetRef="E" />
+  </process>
+</definitions>"""
+
+
+def test_an_assignee_only_task_from_a_legacy_namespace_file_reaches_its_assignee(db, org, user):
+    with db.transaction() as session:
+        repository.deploy(session, [repository.Source("legacy.bpmn", LEGACY.encode())], source="cli")
+        instance = runtime.start(session, "legacy_flow", user("legal_head"), {})
+    with db.reading() as session:
+        mine = [t for t in tasks.inbox(session, user("legal_review1")) if t.instance_id == instance.id]
+        assert [t.assignee for t in mine] == ["legal_review1"]
+        assert [f.id for f in tasks.view(session, mine[0].id, user("legal_review1")).form.fields] == ["checked_on"]
+    errors = refused(db, user, mine[0].id, "legal_review1", {})
+    assert errors == {"checked_on": "复核日期：必填"}
+
+
+# --- through the web and `zhifa complete` ------------------------------------------------------
+
+@pytest.fixture
+def app(db, tmp_path):
+    return make_app(db, tmp_path)
+
+
+def browser_of(app, username):
+    browser = Browser(app)
+    browser.login(username)
+    return browser
+
+
+def test_web_refused_submit_keeps_values_and_the_loop_back_is_explained(app, db, user, flow):
+    instance_id, task_id = start(db, user)
+    browser = browser_of(app, "supervision_investigate1")
+    page = f"/tasks/{task_id}"
+    html = browser.get(page).get_data(as_text=True)
+    assert "程调查1" in html and "执法证 豫环执41042300130" in html and "沈送达1" not in html  # only certified of the posts
+    form = {**investigation(db, "supervision_investigate1", "supervision_review1"), "certificates_shown": "false",
+            "inspected_on": str(TODAY + timedelta(days=2))}
+    form["investigators"] = [str(i) for i in form["investigators"]]
+    response = browser.post_form(page, form)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "已出示执法证件：必须确认（勾选）后才能提交" in html and "已经发生的事项不能填写将来的日期" in html
+    assert 'value="鲁山县某化工有限公司"' in html and 'value="3000"' in html  # typed values kept
+    # 暂存, then reopen: the holder finds what was typed
+    token_page = browser.get(page).get_data(as_text=True)
+    assert browser.post_form(page, {**form, "party_name": "暂存的当事人"}, action=f"/tasks/{task_id}/draft").status_code == 302
+    html = browser.get(page).get_data(as_text=True)
+    assert "以下是您暂存的内容" in html and 'value="暂存的当事人"' in html
+    assert token_page  # the page rendered before the draft too
+    with db.reading() as session:
+        assert session.get(HumanTask, task_id).assignee == "supervision_investigate1"  # 暂存 claims it
+    # the review sends the case back: the reviewer sees why instead of 已办理, the task shows it at the top
+    complete(db, user, task_id, "supervision_investigate1", investigation(db, "supervision_investigate1", "supervision_review1"))
+    review = ready(db, instance_id)[0]
+    reviewer = browser_of(app, "supervision_review2")
+    response = reviewer.post_form(f"/tasks/{review.id}", {"review_outcome": "reinvestigate", "review_opinion": "缺现场照片",
+                                                          "points_checked": "true"}, follow_redirects=True)
+    html = response.get_data(as_text=True)
+    assert "已退回：法制审核退回补充调查：缺现场照片" in html and "已办理" not in html
+    again = ready(db, instance_id)[0]
+    html = browser.get(f"/tasks/{again.id}").get_data(as_text=True)
+    assert "案件被退回到本环节：" in html and "法制审核退回补充调查：缺现场照片" in html and "邓审查2" in html
+
+
+def test_web_recusal_and_certificates_admin(app, db, user, flow):
+    instance_id, review = investigated(db, user)
+    browser = browser_of(app, "supervision_investigate1")
+    html = browser.get(f"/cases/{instance_id}").get_data(as_text=True)
+    assert "记录回避" in html and "邓审查2" in html
+    response = browser.post_form(f"/cases/{instance_id}", {"officer": "supervision_review2", "reason": "当事人申请：系其亲属"},
+                                 action=f"/cases/{instance_id}/recusal", follow_redirects=True)
+    assert "已记录 邓审查2 回避" in response.get_data(as_text=True)
+    reviewer = browser_of(app, "supervision_review2")
+    assert "法制审核" not in reviewer.get("/inbox?tab=group").get_data(as_text=True)
+    response = reviewer.post_form(f"/cases/{instance_id}", {}, action=f"/tasks/{review.id}/claim", follow_redirects=True)
+    assert "回避：您已在本案回避（当事人申请：系其亲属）" in response.get_data(as_text=True)
+    # the certificate registry: administrators only
+    assert browser_of(app, "supervision_investigate1").get("/admin/officers").status_code == 403
+    admin = browser_of(app, "legal_head")
+    response = admin.post_form("/admin/officers", {"cert_no": "豫环执X1", "cert_valid_from": "2026-01-01",
+                                                   "cert_valid_until": "2025-01-01"},
+                               action="/admin/officers/supervision_deliver1", follow_redirects=True)
+    assert "执法证有效期截止日（2025-01-01）不能早于起始日（2026-01-01）" in response.get_data(as_text=True)
+    admin.post_form("/admin/officers", {"cert_no": "豫环执X1", "cert_valid_from": "2026-01-01",
+                                        "cert_valid_until": "2030-12-31"}, action="/admin/officers/supervision_deliver1")
+    with db.reading() as session:
+        officer = identity.user_by_name(session, "supervision_deliver1")
+        assert (officer.cert_no, officer.cert_valid_until) == ("豫环执X1", date(2030, 12, 31))
+
+
+def test_cli_complete_refuses_with_the_rule_and_explains_a_loop_back(db, user, flow, cli_env):
+    instance_id, review = investigated(db, user)
+    out = zhifa(cli_env, "complete", review.id, "--as", "supervision_investigate1", "--data", json.dumps(REVIEW_OK))
+    assert out.returncode == 1 and "查处分离：您办理过本案的“调查取证”，不能办理“法制审核”" in out.stderr
+    out = zhifa(cli_env, "complete", review.id, "--as", "supervision_review2", "--data", json.dumps(
+        {"review_outcome": "approve", "points_checked": False}))
+    assert out.returncode == 1 and "points_checked: 已逐项审核法制审核要点：必须确认（勾选）后才能提交" in out.stderr
+    out = zhifa(cli_env, "complete", review.id, "--as", "supervision_review2", "--data", json.dumps(
+        {"review_outcome": "reinvestigate", "review_opinion": "证据不足", "points_checked": True}))
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["returned"] == ["法制审核退回补充调查：证据不足"]
+    out = zhifa(cli_env, "users", "cert", "supervision_deliver1", "--number", "豫环执Y", "--from", "2026-01-01",
+                "--until", "2027-12-31")
+    assert out.returncode == 0 and "执法证 豫环执Y，有效期 2026-01-01 至 2027-12-31" in out.stdout
+
+
+# --- 5. recording rules that fit the act --------------------------------------------------------
+
+SERVICE = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="D" targetNamespace="http://zhifa.test">
+  <bpmn:process id="service_flow" name="送达" isExecutable="true">
+    <bpmn:startEvent id="S"><bpmn:outgoing>F1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="T" name="送达决定书" camunda:candidateGroups="supervision.deliver">
+      <bpmn:extensionElements>
+        <camunda:properties>
+          <camunda:property name="recordItem" value="送达" />
+          <camunda:property name="recordBy" value="service_method" />
+          <camunda:property name="recordFor" value="direct,lodged" />
+          <camunda:property name="proof.mail" value="postal_receipt" />
+          <camunda:property name="proof.electronic" value="consent,delivery_record" />
+        </camunda:properties>
+        <camunda:formData>
+          <camunda:formField id="service_method" label="送达方式" type="enum">
+            <camunda:value id="direct" name="直接送达" /><camunda:value id="lodged" name="留置送达" />
+            <camunda:value id="mail" name="邮寄送达" /><camunda:value id="electronic" name="电子送达" />
+            <camunda:validation><camunda:constraint name="required" /></camunda:validation>
+          </camunda:formField>
+          <camunda:formField id="postal_receipt" label="邮寄回执" type="file" />
+          <camunda:formField id="consent" label="当事人同意电子送达的确认书" type="file" />
+          <camunda:formField id="delivery_record" label="系统送达记录" type="file" />
+          <camunda:formField id="scene_video" label="现场音像" type="file" />
+        </camunda:formData>
+      </bpmn:extensionElements>
+      <bpmn:incoming>F1</bpmn:incoming><bpmn:outgoing>F2</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:endEvent id="E"><bpmn:incoming>F2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="F1" sourceRef="S" targetRef="T" /><bpmn:sequenceFlow id="F2" sourceRef="T" targetRef="E" />
+  </bpmn:process>
+</bpmn:definitions>"""
+MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64
+
+
+def test_the_service_method_decides_what_proof_the_step_needs(db, user, org):
+    from engine.inbox import attachments
+    from engine.store import files
+    with db.transaction() as session:
+        repository.deploy(session, [repository.Source("service.bpmn", SERVICE.encode())], source="cli")
+
+    def step():
+        with db.transaction() as session:
+            instance = runtime.start(session, "service_flow", user("supervision_deliver1"), {})
+            return tasks.ready_tasks(session, instance.id)[0].id
+
+    def attach(task_id, field, name, data):
+        with db.transaction() as session:
+            return attachments.upload(session, task_id, user("supervision_deliver1"), field, io.BytesIO(data), name, None).id
+
+    mailed = step()
+    with pytest.raises(files.FileStoreError, match="送达方式为“邮寄送达”时不需要音像记录，但须上传：邮寄回执"):
+        complete(db, user, mailed, "supervision_deliver1", {"service_method": "mail"})
+    receipt = attach(mailed, "postal_receipt", "回执.pdf", b"%PDF-1.4 receipt")
+    complete(db, user, mailed, "supervision_deliver1", {"service_method": "mail", "postal_receipt": [receipt]})
+
+    emailed = step()
+    with pytest.raises(files.FileStoreError, match="须上传：当事人同意电子送达的确认书、系统送达记录"):
+        complete(db, user, emailed, "supervision_deliver1", {"service_method": "electronic"})
+
+    direct = step()
+    with pytest.raises(files.FileStoreError, match="音视频"):
+        complete(db, user, direct, "supervision_deliver1", {"service_method": "direct"})
+    video = attach(direct, "scene_video", "送达现场.mp4", MP4)  # through the task's own upload field
+    complete(db, user, direct, "supervision_deliver1", {"service_method": "direct", "scene_video": [video]})
+
+
+# --- 6. provisional deadlines --------------------------------------------------------------------
+
+HEARING_WINDOW = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="D" targetNamespace="http://zhifa.test">
+  <bpmn:process id="hearing_window" name="听证告知" isExecutable="true">
+    <bpmn:startEvent id="S"><bpmn:outgoing>F1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:parallelGateway id="Split"><bpmn:incoming>F1</bpmn:incoming><bpmn:outgoing>F2</bpmn:outgoing><bpmn:outgoing>F3</bpmn:outgoing></bpmn:parallelGateway>
+    <bpmn:userTask id="T" name="听证申请" camunda:candidateGroups="supervision.notify" camunda:dueDate="${add_working_days(served_on, 5, party=True)}">
+      <bpmn:incoming>F2</bpmn:incoming><bpmn:outgoing>F4</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:intermediateCatchEvent id="Timer" name="申请期限届满">
+      <bpmn:incoming>F3</bpmn:incoming><bpmn:outgoing>F5</bpmn:outgoing>
+      <bpmn:timerEventDefinition><bpmn:timeDate>${add_working_days(served_on, 5, party=True)}</bpmn:timeDate></bpmn:timerEventDefinition>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:endEvent id="E1"><bpmn:incoming>F4</bpmn:incoming></bpmn:endEvent>
+    <bpmn:endEvent id="E2"><bpmn:incoming>F5</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="F1" sourceRef="S" targetRef="Split" /><bpmn:sequenceFlow id="F2" sourceRef="Split" targetRef="T" />
+    <bpmn:sequenceFlow id="F3" sourceRef="Split" targetRef="Timer" /><bpmn:sequenceFlow id="F4" sourceRef="T" targetRef="E1" />
+    <bpmn:sequenceFlow id="F5" sourceRef="Timer" targetRef="E2" />
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def test_a_party_deadline_in_an_unentered_year_is_never_cut_short_and_is_recomputed_when_the_year_is_entered(
+        db, user, org, cli_env, tmp_path):
+    with db.transaction() as session:
+        repository.deploy(session, [repository.Source("hearing.bpmn", HEARING_WINDOW.encode())], source="cli")
+        instance = runtime.start(session, "hearing_window", user("supervision_notify1"), {"served_on": "2027-02-03"})
+    [task] = ready(db, instance.id)
+    # Monday–Friday would end on 02-10, inside 春节; without every possible holiday: 02-19
+    assert task.due_at.astimezone(TZ).date() == date(2027, 2, 19)
+    assert "2027年节假日安排尚未录入" in task.problem
+    assert instance.next_timer_at.astimezone(TZ).date() == date(2027, 2, 20)  # the end of 02-19
+    # 2027 is entered: 春节 02-06 … 02-13, worked Sunday 02-14 (an arrangement for the test)
+    spec = {"year": 2027, "holidays": [["2027-02-06", "2027-02-13", "春节"]], "workdays": ["2027-02-14"]}
+    path = tmp_path / "2027.json"
+    path.write_text(json.dumps(spec), encoding="utf-8")
+    out = zhifa(cli_env, "calendar", "import", str(path))
+    assert out.returncode == 0, out.stderr
+    assert "期限重算" in out.stdout and "2027-02-19" in out.stdout and "2027-02-16" in out.stdout
+    with db.reading() as session:
+        row = session.get(HumanTask, task.id)
+        assert row.due_at.astimezone(TZ).date() == date(2027, 2, 16)  # 02-04, 05, 14 (worked Sunday), 15, 16
+        assert row.problem is None
+        moved = session.scalars(select(AuditEvent).where(AuditEvent.instance_id == instance.id,
+                                                         AuditEvent.action == "deadline_moved")).one()
+        whats = {c["what"]: (c["old"][:10], c["new"][:10]) for c in json.loads(moved.details)["changes"]}
+        assert whats["听证申请"] == ("2027-02-19", "2027-02-16")
+        assert whats["申请期限届满"] == ("2027-02-20", "2027-02-17")  # the timer fires when 02-16 is over
+        assert session.get(type(instance), instance.id).next_timer_at.astimezone(TZ).date() == date(2027, 2, 17)
+        texts = session.scalars(select(Notification.text).where(Notification.recipient == "supervision.notify")).all()
+        assert any("听证申请" in t and "→" in t for t in texts)

@@ -239,7 +239,8 @@ def complete(task_id, username, data) -> None:
     try:
         with _db().transaction() as session:
             task = tasks.complete(session, task_id, _user(session, username), _json_arg(data))
-            _print_json({"id": task.id, "completed_by": task.completed_by})
+            _print_json({"id": task.id, "completed_by": task.completed_by,
+                         **({"returned": list(task.explanations)} if task.explanations else {})})
     except FormInvalid as e:
         for field_id, message in e.errors.items():
             click.echo(f"{field_id}: {message}", err=True)
@@ -308,11 +309,15 @@ def calendar_import(file, username) -> None:
     try:
         spec = json.load(file)
         with _db().transaction() as session:
+            who = _user(session, username) if username else None
             calendar.set_year(session, int(spec["year"]), [tuple(h) for h in spec.get("holidays", [])],
-                              spec.get("workdays", []), _user(session, username) if username else None)
+                              spec.get("workdays", []), who)
+            moved = calendar.entered(session, date(int(spec["year"]) - 1, 12, 1), who)
     except (ValueError, KeyError, TypeError) as e:
         raise click.ClickException(f"日历文件无效：{e}")
     click.echo(f"已录入 {spec['year']} 年的节假日安排")
+    for m in moved:
+        click.echo(f"期限重算：{m['business_key']} {m['what']} {m['old']} → {m['new']}")
 
 
 @calendar_group.command("show")
@@ -341,9 +346,12 @@ def calendar_set_day(day, is_workday, clear, note) -> None:
     try:
         with _db().transaction() as session:
             calendar.set_day(session, date.fromisoformat(day), None if clear else is_workday, note, None)
+            moved = calendar.entered(session, date.fromisoformat(day))
     except ValueError as e:
         raise click.ClickException(str(e))
     click.echo(f"{day} 已{'清除更正' if clear else ('设为上班' if is_workday else '设为休息')}")
+    for m in moved:
+        click.echo(f"期限重算：{m['business_key']} {m['what']} {m['old']} → {m['new']}")
 
 
 @main.command()

@@ -31,7 +31,8 @@ def ready_human_tasks(workflow):
     return workflow.get_tasks(state=TaskState.READY, manual=True)
 
 
-def _attribute(action: Action, task, name: str) -> Any:
+def attribute(action: Action, task, name: str) -> Any:
+    """A camunda task attribute (assignee, dueDate …) evaluated on the task's data."""
     spec = (task.task_spec.extensions or {}).get("camunda", {}).get(name)
     if spec is None:
         return None
@@ -51,9 +52,9 @@ def _as_list(value: Any) -> list[str]:
 def _row(action: Action, task, now: datetime) -> tuple[HumanTask, list[str], list[str]]:
     spec = task.task_spec
     try:
-        groups = _as_list(_attribute(action, task, "candidateGroups")) or _as_list(spec.lane)
-        users = _as_list(_attribute(action, task, "candidateUsers"))
-        assignee = _attribute(action, task, "assignee")
+        groups = _as_list(attribute(action, task, "candidateGroups")) or _as_list(spec.lane)
+        users = _as_list(attribute(action, task, "candidateUsers"))
+        assignee = attribute(action, task, "assignee")
     except Exception as e:  # without its candidates nobody could ever see the task
         raise EngineStepFailed(spec.bpmn_id, spec.bpmn_name, f"办理人/候选岗位表达式出错：{e}") from e
     row = HumanTask(id=str(task.id), instance_id=action.instance.id, process_key=action.instance.process_key,
@@ -64,13 +65,13 @@ def _row(action: Action, task, now: datetime) -> tuple[HumanTask, list[str], lis
                     suspended=action.instance.status == "suspended")
     problems = []
     try:
-        priority = _attribute(action, task, "priority")
+        priority = attribute(action, task, "priority")
         row.priority = max(0, min(100, int(priority))) if priority not in (None, "") else 50
     except (TypeError, ValueError):
         row.priority = 50
     for attr, column in (("dueDate", "due_at"), ("followUpDate", "follow_up_at")):
         try:
-            value = _attribute(action, task, attr)
+            value = attribute(action, task, attr)
             if value not in (None, ""):
                 setattr(row, column, due_value(value, now))
         except Exception as e:  # e.g. a year the working-day calendar does not know yet

@@ -255,8 +255,6 @@ def _finish(session: Session, task: HumanTask, instance: ProcessInstance, action
 def complete(session: Session, task_id: str, user: User, submitted: Mapping[str, Any]) -> HumanTask:
     """Validate the form, complete the task (claiming it if unclaimed) and run the case on."""
     task, instance, action, spiff = _open_for_action(session, task_id, user)
-    for check in hooks.completion_checks:  # e.g. 执法全过程记录: recordings or an approved exception
-        check(session, task, spiff)
     form = forms.form_of(spiff.task_spec)
     filled = hooks.engine_filled(spiff.task_spec)  # e.g. document numbers, whatever was typed
     submitted = {k: v for k, v in submitted.items() if k not in filled}
@@ -269,6 +267,8 @@ def complete(session: Session, task_id: str, user: User, submitted: Mapping[str,
     problems = officer_problems(session, form, values, scripting.today())
     if problems:
         raise forms.FormInvalid(problems, submitted)
+    for check in hooks.completion_checks:  # e.g. 执法全过程记录: recordings, other proof or an approved exception
+        check(session, task, spiff, values)
     return _finish(session, task, instance, action, spiff, user, values, "complete", {})
 
 
@@ -535,6 +535,15 @@ def recuse(session: Session, instance_id: int, user: User, officer_username: str
                              text=f"您已在案件 {instance.business_key} 中回避（{text}），不再办理本案任务"))
     session.flush()
     return recusal
+
+
+def involved_officers(session: Session, instance_id: int) -> list[User]:
+    """Who a 回避 request can name: active holders of the posts of the case's ready tasks, and its past handlers."""
+    groups = {g for t in ready_tasks(session, instance_id) for g in t.candidate_groups.split(",") if g}
+    acted = select(HumanTask.completed_by).where(HumanTask.instance_id == instance_id, HumanTask.state == "completed")
+    clause = or_(User.username.in_(acted),
+                 User.id.in_(select(Membership.user_id).where(Membership.group_code.in_(groups))) if groups else False)
+    return list(session.scalars(select(User).where(clause, User.active.is_(True)).order_by(User.full_name)))
 
 
 def recusals_of(session: Session, instance_id: int) -> list[Recusal]:

@@ -23,6 +23,7 @@ from engine.spec.xmlsafe import local
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
+ACTIVITI = "http://activiti.org/bpmn"  # the legacy namespace Camunda 7 still reads camunda:* attributes from
 NS = {"bpmn": BPMN, "camunda": CAMUNDA}
 _RESERVED_IDS = {"Start", "End", "Root"}
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -321,8 +322,21 @@ class _Checker:
                     self.problem(flow, f"顺序流的 {end} 指向不存在的元素 “{ref}”")
 
 
+def adopt_legacy_namespace(root: etree._Element) -> None:
+    """Elements and attributes in ``http://activiti.org/bpmn`` are read as Camunda's, like Camunda 7 does."""
+    legacy, ours = "{%s}" % ACTIVITI, _CAMUNDA_TAG
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        if el.tag.startswith(legacy):
+            el.tag = ours + el.tag[len(legacy):]
+        for name in [n for n in el.attrib if n.startswith(legacy)]:
+            el.set(ours + name[len(legacy):], el.attrib.pop(name))
+
+
 def prepare(root: etree._Element, file: str) -> tuple[BpmnFacts, list[Problem]]:
     """Translate ``root`` in place and return what it defines and what is wrong with it."""
+    adopt_legacy_namespace(root)
     checker = _Checker(root, file)
     checker.check_unsupported()
     checker.collect_facts()
