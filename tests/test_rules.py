@@ -530,3 +530,57 @@ def test_a_party_deadline_in_an_unentered_year_is_never_cut_short_and_is_recompu
         assert session.get(type(instance), instance.id).next_timer_at.astimezone(TZ).date() == date(2027, 2, 17)
         texts = session.scalars(select(Notification.text).where(Notification.recipient == "supervision.notify")).all()
         assert any("听证申请" in t and "→" in t for t in texts)
+
+
+# --- 7. decision requirement graphs ----------------------------------------------------------------
+
+DRD = FIXTURES / "drd" / "dinner.dmn"
+
+
+def test_a_drd_deploys_each_decision_and_evaluates_the_required_one_first(db, user, org, cli_env):
+    from engine.execution import decide
+    with db.transaction() as session:
+        result = repository.deploy(session, repository.read_paths([FIXTURES / "drd"]), source="cli")
+        assert sorted(f"{d.key}:{d.version}" for d in result.decisions) == ["beverages:1", "dish:1"]
+        drinks = decide.evaluate_latest(session, "beverages", {"season": "秋", "guestCount": 4, "guestsWithChildren": True})
+        assert drinks.variables() == {"beverages": ["黄酒", "果汁", "矿泉水"]}
+        instance = runtime.start(session, "dinner", user("supervision_investigate1"),
+                                 {"season": "冬", "guestCount": 12, "guestsWithChildren": False})
+    with db.reading() as session:
+        [task] = tasks.ready_tasks(session, instance.id)
+        data = tasks.view(session, task.id, user("supervision_investigate1"))
+    with db.transaction() as session:  # the business rule task's result, in the case data
+        action = runtime.load(session, session.get(type(instance), instance.id), None)
+        assert runtime.case_data(action.workflow)["drinks"] == ["啤酒", "矿泉水"]
+    assert data.task.name == "上菜"
+    out = zhifa(cli_env, "decide", "beverages", "--input", "season=春", "--input", "guestCount=3",
+                "--input", "guestsWithChildren=false")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == [{"beverages": "红酒"}, {"beverages": "矿泉水"}]
+    # a new version of the file makes a new version of each decision
+    changed = DRD.read_text(encoding="utf-8").replace("矿泉水", "白开水")
+    with db.transaction() as session:
+        again = repository.deploy(session, [repository.Source("dinner.dmn", changed.encode())], source="cli")
+        assert sorted(f"{d.key}:{d.version}" for d in again.decisions) == ["beverages:2", "dish:2"]
+
+
+@pytest.mark.parametrize("namespace", ["http://www.omg.org/spec/DMN/20151101/dmn.xsd",
+                                       "http://www.omg.org/spec/DMN/20180521/MODEL/"])
+def test_older_dmn_namespaces_are_read(namespace):
+    from engine.spec import dmn
+    from engine.sandbox.scripting import make_script_engine
+    xml = DRD.read_text(encoding="utf-8").replace("https://www.omg.org/spec/DMN/20191111/MODEL/", namespace)
+    xml = xml[:xml.index("  <dmndi:DMNDI>")] + "</definitions>\n"
+    table, problems = dmn.load_table(xml.encode(), "dinner.dmn", "beverages")
+    assert problems == []
+    result = dmn.evaluate_table(table, {"season": "夏", "guestCount": 2, "guestsWithChildren": True}, make_script_engine({}))
+    assert result.variables() == {"beverages": ["红酒", "果汁", "矿泉水"]}
+
+
+def test_a_drd_requirement_outside_the_file_or_in_a_cycle_is_refused(db, org):
+    xml = DRD.read_text(encoding="utf-8")
+    missing = xml.replace('href="#dish"', 'href="#dessert"')
+    assert "决策需要的决策 “dessert”（requiredDecision）不在本文件中" in deploy_problems(db, missing)
+    cycle = xml.replace('<decision id="dish" name="菜品">', '<decision id="dish" name="菜品"><informationRequirement '
+                        'id="req_back"><requiredDecision href="#beverages" /></informationRequirement>')
+    assert "决策之间的依赖（requiredDecision）构成循环" in deploy_problems(db, cycle)

@@ -243,22 +243,39 @@ def table_view(session: Session, definition: DecisionDefinition) -> TableView:
 
 
 def _variables(session: Session, definition: DecisionDefinition, inputs: list[dict[str, str]]) -> list[dict[str, str]]:
-    """The variables the input expressions read (after translation), labelled by their input."""
+    """The variables the input expressions read (after translation), labelled by their input —
+    of this table and of the decisions it requires (a DRD), less what those decisions output."""
     parsed = decide.table_of(session, definition)
     seen: dict[str, dict[str, str]] = {}
-    for inp, view in zip(parsed.inputs, inputs):
-        try:
-            tree = ast.parse(inp.expression, mode="eval")
-        except SyntaxError:
-            continue
-        called = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
-        names = [n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id not in called
-                 and n.id not in ("True", "False", "None")]
-        single = isinstance(tree.body, ast.Name)
-        for name in dict.fromkeys(names):
-            seen.setdefault(name, {"name": name, "label": view["label"] if single else name,
-                                   "type": view["type"] if single else ""})
+    provided: set[str] = set()
+
+    def collect(table, views: list[dict[str, str]]) -> None:
+        for inp, view in zip(table.inputs, views):
+            try:
+                tree = ast.parse(inp.expression, mode="eval")
+            except SyntaxError:
+                continue
+            called = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+            names = [n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id not in called
+                     and n.id not in ("True", "False", "None") and n.id not in provided]
+            single = isinstance(tree.body, ast.Name)
+            for name in dict.fromkeys(names):
+                seen.setdefault(name, {"name": name, "label": view["label"] if single else name,
+                                       "type": view["type"] if single else ""})
+        for required in getattr(table, "requires", None) or []:
+            collect(required, [{"label": i.label or i.id, "type": i.typeRef or ""} for i in required.inputs])
+
+    provided.update(o.name or o.label for t in _required(parsed) for o in t.outputs)
+    collect(parsed, inputs)
     return list(seen.values())
+
+
+def _required(table) -> list:
+    """Every table a decision requires, directly or not."""
+    out = []
+    for required in getattr(table, "requires", None) or []:
+        out += [required, *_required(required)]
+    return out
 
 
 _NUMBER_TYPES = ("number", "integer", "long", "double", "int", "decimal")
