@@ -584,3 +584,14 @@ def test_a_drd_requirement_outside_the_file_or_in_a_cycle_is_refused(db, org):
     cycle = xml.replace('<decision id="dish" name="菜品">', '<decision id="dish" name="菜品"><informationRequirement '
                         'id="req_back"><requiredDecision href="#beverages" /></informationRequirement>')
     assert "决策之间的依赖（requiredDecision）构成循环" in deploy_problems(db, cycle)
+
+
+def test_the_version_diff_shows_new_rules_and_loop_back_reasons():
+    from engine.deploy import diff
+    old = (FIXTURES / "rules" / "rules_flow.bpmn").read_bytes()
+    new = old.replace(b"{review_opinion}", "请补充：{review_opinion}".encode()).replace(
+        b'value="Task_investigate,investigators" />\n        </camunda:properties>', b'value="Task_investigate" />\n        </camunda:properties>')
+    changes = diff.diff_xml(old, new, "rules_flow")
+    texts = [f"{c.category}|{c.before}|{c.after}" for c in changes]
+    assert any(t.startswith("顺序流|") and "〔退回说明：法制审核退回补充调查：请补充：{review_opinion}〕" in t for t in texts)
+    assert any("查处分离（不得办理者）：Task_investigate,investigators" in t for t in texts)

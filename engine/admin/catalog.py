@@ -23,6 +23,7 @@ from engine.access.identity import DEPLOY, NotPermitted, has_permission
 from engine.deploy import repository
 from engine.deploy.repository import Source
 from engine.execution import decide
+from engine.spec import dmn
 from engine.spec.xmlsafe import local, parse
 from engine.store.models import DecisionDefinition, Deployment, ProcessDefinition, ProcessInstance, Resource, User
 
@@ -199,6 +200,8 @@ class TableView:
     outputs: list[dict[str, str]]  # label, name, type
     rules: list[dict[str, Any]]  # n, id, inputs, outputs, description (cells as the modeler wrote them)
     variables: list[dict[str, str]]  # name, label, type: what the 试算 form asks for
+    requires: list[str] = field(default_factory=list)  # names of the decisions it requires (a DRD)
+    drd: bool = False  # the file holds several decisions
 
 
 class TrialInvalid(ValueError):
@@ -217,8 +220,9 @@ def _text(el) -> str:
 def table_view(session: Session, definition: DecisionDefinition) -> TableView:
     resource = session.get(Resource, definition.resource_id)
     tree, _ = parse(resource.content.encode(), resource.name)
-    decision = next(el for el in tree.getroot() if isinstance(el.tag, str) and local(el) == "decision"
-                    and el.get("id") == definition.key)
+    decisions = [el for el in tree.getroot() if isinstance(el.tag, str) and local(el) == "decision"]
+    decision = next(el for el in decisions if el.get("id") == definition.key)
+    names = {el.get("id"): el.get("name") or el.get("id") for el in decisions}
     table = next(el for el in decision if isinstance(el.tag, str) and local(el) == "decisionTable")
     kids = [c for c in table if isinstance(c.tag, str)]
     inputs, outputs, rules = [], [], []
@@ -239,7 +243,8 @@ def table_view(session: Session, definition: DecisionDefinition) -> TableView:
     policy = (table.get("hitPolicy") or "UNIQUE").upper()
     if table.get("aggregation"):
         policy += f" {table.get('aggregation').upper()}"
-    return TableView(definition, policy, inputs, outputs, rules, _variables(session, definition, inputs))
+    return TableView(definition, policy, inputs, outputs, rules, _variables(session, definition, inputs),
+                     [names.get(r, r) for r in dmn.requirements(decision)], len(decisions) > 1)
 
 
 def _variables(session: Session, definition: DecisionDefinition, inputs: list[dict[str, str]]) -> list[dict[str, str]]:
