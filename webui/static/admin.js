@@ -12,7 +12,11 @@
         return viewer.importXML(xml).then(function () {
           var view = viewer.getViews().filter(pick)[0];
           if (view) { return viewer.open(view); }
-        }).then(function () { el.dataset.ready = 'true'; });
+        }).then(function () {
+          var active = viewer.getActiveViewer();
+          if (active && viewer.getActiveView().type === 'drd') { active.get('canvas').zoom('fit-viewport', 'auto'); }
+          el.dataset.ready = 'true';
+        });
       })
       .catch(function (e) { el.innerHTML = '<p class="error">' + failure + String(e.message || e).replace(/[<>&]/g, '') + '</p>'; });
   }
