@@ -123,7 +123,7 @@ BAD_RULES = """<?xml version="1.0" encoding="UTF-8"?>
   <bpmn:process id="bad_rules" isExecutable="true">
     <bpmn:startEvent id="S"><bpmn:outgoing>F1</bpmn:outgoing></bpmn:startEvent>
     <bpmn:userTask id="T" name="送达" camunda:candidateGroups="supervision.deliver">
-      <bpmn:extensionElements><camunda:formData>
+      <bpmn:extensionElements><camunda:properties><camunda:property name="excludeActorsOf" value="T,who,Task_nowhere" /></camunda:properties><camunda:formData>
         <camunda:formField id="served_on" label="送达日期" type="date"><camunda:validation>
           <camunda:constraint name="notBefore" config="decision_date" />
           <camunda:constraint name="equals" config="served_on if (" />
@@ -153,8 +153,10 @@ def test_deploy_names_rules_that_refer_to_nothing_or_do_not_fit_the_field(db, or
     assert "校验规则 equals 的条件无法解析" in text
     assert "校验规则 daytime 只适用于 string 类型的字段，字段 “served_on” 是 date" in text
     assert "校验规则 confirmed 只适用于 boolean 类型的字段，字段 “ok” 是 string" in text
+    assert "excludeActorsOf 中的 “Task_nowhere” 既不是本文件的用户任务 id" in text
     fixed = BAD_RULES.replace('config="decision_date"', 'config="today"').replace("served_on if (", "served_on")
     fixed = fixed.replace('<camunda:constraint name="daytime" />', "").replace('name="confirmed"', 'name="required"')
+    fixed = fixed.replace(",Task_nowhere", "")
     assert "no.such_post" in deploy_problems(db, fixed)  # the posts of an officers field must exist
 
 

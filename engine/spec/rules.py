@@ -211,11 +211,21 @@ class _Checker:
             self.check_form(ut)
             self.check_assignment(ut)
             for prop in self.xp("bpmn:extensionElements/camunda:properties/camunda:property", ut):
+                if prop.get("name") == "excludeActorsOf":
+                    self.check_exclusions(prop)
                 check = hooks.property_checks.get(prop.get("name") or "")
                 for message in check(prop.get("value") or "") if check else []:
                     self.problem(prop, message)
         for se in self.xp("//bpmn:startEvent"):
             self.check_form(se)
+
+    def check_exclusions(self, prop: etree._Element) -> None:
+        """Separation of duties names user tasks and officers fields of this file."""
+        steps = {t.get("id") for t in self.xp("//bpmn:userTask")}
+        officers = {f.get("id") for f in self.xp("//camunda:formField[@type='officers']")}
+        for name in (n.strip() for n in (prop.get("value") or "").split(",")):
+            if name and name not in steps | officers:
+                self.problem(prop, f"excludeActorsOf 中的 “{name}” 既不是本文件的用户任务 id，也不是 officers 类型字段的 id")
 
     def check_assignment(self, ut: etree._Element) -> None:
         """Someone must be able to see the task: candidate groups, users, an assignee, or a lane
