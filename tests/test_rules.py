@@ -229,6 +229,11 @@ def test_officers_must_be_two_different_people_holding_a_valid_certificate_of_th
     with db.reading() as session:
         done = tasks.view(session, task_id, user("supervision_investigate1"))
     assert sorted(done.people.values()) == ["程调查1（执法证 豫环执41042300130）", "袁审查1（执法证 豫环执41042300132）"]
+    from engine.inbox import case_view
+    with db.reading() as session:
+        found = case_view.case_file(session, instance_id, user("supervision_investigate1"))
+    shown = dict(next(e.values for e in found.timeline if e.event.action == "complete"))
+    assert shown["调查人员"] == "程调查1（执法证 豫环执41042300130）、袁审查1（执法证 豫环执41042300132）"
 
 
 def test_certificates_are_kept_with_both_dates_in_order(db, org, user):

@@ -6,10 +6,12 @@ import uuid
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
+from engine.access import identity
 from engine.deploy import repository
 from engine.execution import runtime
 from engine.execution.errors import EngineStepFailed
 from engine.inbox import attachments, case_view, tasks
+from engine.sandbox.scripting import today
 from engine.spec import forms
 from engine.store import files
 
@@ -35,9 +37,10 @@ def _start_page(key: str, values=None, errors=None, status=200):
             abort(404)
         spec, _ = repository.specs_of(session, definition)
         form = runtime.start_form(spec)
+        officers = {f.id: identity.certified(session, f.posts, today()) for f in form.fields if f.type == "officers"}
     return render_template("start_form.html", definition=definition, form=form, start_token=uuid.uuid4().hex,
                            values=values if values is not None else forms.initial_values(form, {}),
-                           errors=errors or {}), status
+                           errors=errors or {}, officers=officers), status
 
 
 @bp.route("/start/<key>")
