@@ -225,7 +225,7 @@ def _check_rules(f: Field, value: Any, case: Mapping[str, Any], labels: Mapping[
                 return f"{f.label}（{clock}）须在白天（{start}至{end}之前），不得在夜间实施"
         else:
             ref, condition = parse_reference(config)
-            if condition is not None and not _SANDBOX.evaluate(condition, dict(case)):
+            if condition is not None and not _holds(condition, case):
                 continue
             if ref == "today":
                 other, other_label = scripting.today(), "今天"
@@ -245,6 +245,14 @@ def _check_rules(f: Field, value: Any, case: Mapping[str, Any], labels: Mapping[
             except TypeError:
                 continue
     return None
+
+
+def _holds(condition: str, case: Mapping[str, Any]) -> bool:
+    """A rule's ``if`` condition; one that cannot be evaluated yet (a variable not set) does not hold."""
+    try:
+        return bool(_SANDBOX.evaluate(condition, dict(case)))
+    except Exception:
+        return False
 
 
 def variable_labels(specs) -> dict[str, str]:
