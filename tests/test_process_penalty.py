@@ -198,8 +198,11 @@ def test_citizen_5000_is_reviewed_heard_discussed_and_enforced_by_the_court(db, 
     case.do("UserTask_statement", "supervision_notify1", statement(hearing=True), group="supervision.notify")
 
     # a hearing notice less than 7 working days ahead is sent back (行政处罚法第64条第2项)
-    case.do("UserTask_hearing_notice", "supervision_notify1", hearing_notice(5), group="supervision.notify")
+    back = case.do("UserTask_hearing_notice", "supervision_notify1", hearing_notice(5), group="supervision.notify")
     assert case.ready_ids() == ["UserTask_hearing_notice"]
+    why = (f"听证通知书送达日（{TODAY}）距听证日（{calendar.add_working_days(TODAY, 5)}）不足7个工作日（行政处罚法第64条"
+           "第2项），请重新确定听证日期并送达")
+    assert back.explanations == (why,) and case.task("UserTask_hearing_notice").return_reason == why
     case.do("UserTask_hearing_notice", "supervision_notify1", hearing_notice(7), group="supervision.notify")
     case.do("UserTask_hold_hearing", "supervision_notify1", HOLD, group="supervision.notify")
     case.do("UserTask_recheck", "supervision_review2", recheck(5000), group="supervision.review")
@@ -275,8 +278,9 @@ def test_inspection_message_starts_a_case_organisation_below_50000_pays_after_de
     case.do("UserTask_statement", "supervision_notify1", statement(hearing=True), group="supervision.notify")
     assert case.ready_ids() == ["UserTask_recheck"]                       # no hearing right: request ignored
     # 复核 may not increase the fine (行政处罚法第45条第2款)
-    case.do("UserTask_recheck", "supervision_review1", recheck(60000), group="supervision.review")
+    back = case.do("UserTask_recheck", "supervision_review1", recheck(60000), group="supervision.review")
     assert case.ready_ids() == ["UserTask_recheck"]
+    assert back.explanations[0].startswith("复核的罚款金额（60000.00元）高于事先告知的金额（")
     case.do("UserTask_recheck", "supervision_review1", recheck(40000, "adjust"), group="supervision.review")
     case.do("UserTask_draft_decision", "supervision_decide1", draft(40000), group="supervision.decide")
     assert case.ready_ids() == ["UserTask_decide"]                        # no 集体讨论
