@@ -373,6 +373,7 @@ def test_web_refused_submit_keeps_values_and_the_loop_back_is_explained(app, db,
     html = response.get_data(as_text=True)
     assert "已退回：法制审核退回补充调查：缺现场照片" in html and "已办理" not in html
     again = ready(db, instance_id)[0]
+    assert 'title="法制审核退回补充调查：缺现场照片">被退回</span>' in browser.get("/inbox?tab=group").get_data(as_text=True)
     html = browser.get(f"/tasks/{again.id}").get_data(as_text=True)
     assert "案件被退回到本环节：" in html and "法制审核退回补充调查：缺现场照片" in html and "邓审查2" in html
 
