@@ -21,6 +21,7 @@ from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
 
 from engine.execution import jobs, runtime
 from engine.inbox import tasks
+from engine.spec import forms
 from engine.store import history
 from tests.casework import Case
 from workdays import calendar
@@ -52,6 +53,14 @@ def fire_after(db, clock, day: date, case: Case) -> None:
 
 def iso(d: date) -> str:
     return d.isoformat()
+
+
+def refused(case: Case, element_id: str, username: str, values: dict) -> dict[str, str]:
+    """The form errors of a completion the rules refuse (the task stays ready)."""
+    with pytest.raises(forms.FormInvalid) as e:
+        case.do(element_id, username, values)
+    assert element_id in case.ready_ids()
+    return e.value.errors
 
 
 CITIZEN = {"party_name": "王某", "party_type": "citizen", "credit_code": "", "id_number": "410423198001010011",
@@ -261,6 +270,9 @@ def test_inspection_message_starts_a_case_organisation_below_50000_pays_after_de
             "extension_reason": "需委托监测"}, group="supervision.investigate")
     case.do("UserTask_approve_extension", "leadership_deputy", {"extension_approved": True, "extension_opinion": "同意"},
             group=LEAD)
+    # issue #11: the tick-box is a confirmation, not a question
+    assert refused(case, "UserTask_investigate", "supervision_investigate2", {**INVESTIGATE, "certificates_shown": False}) \
+        == {"certificates_shown": "已向当事人出示执法证件：必须确认（勾选）后才能提交"}
     assert case.data()["decide_due"] == calendar.add_days(calendar.add_days(TODAY, 90), 30)
     case.do("UserTask_investigate", "supervision_investigate2", INVESTIGATE, group="supervision.investigate")
     case.do("UserTask_investigation_report", "supervision_investigate1", report("49999.99"), group="supervision.investigate")
@@ -285,13 +297,22 @@ def test_inspection_message_starts_a_case_organisation_below_50000_pays_after_de
     case.do("UserTask_draft_decision", "supervision_decide1", draft(40000), group="supervision.decide")
     assert case.ready_ids() == ["UserTask_decide"]                        # no 集体讨论
     case.do("UserTask_decide", "leadership_chief", decide("redraft"), group=LEAD)
-    decide_and_serve(case, 40000)
+    case.do("UserTask_draft_decision", "supervision_decide1", draft(40000), group="supervision.decide")
+    case.do("UserTask_decide", "leadership_deputy", decide(), group=LEAD)
+    # issue #11: served before the decision was made, or in the future: refused, naming both dates
+    early = TODAY - timedelta(days=3)
+    assert refused(case, "UserTask_deliver_decision", "supervision_deliver1", {**DELIVER, "decision_served_on": iso(early)}) \
+        == {"decision_served_on": f"送达日期（公告送达填公告发布日期）（{early}）不能早于决定日期（{TODAY}）"}
+    case.do("UserTask_deliver_decision", "supervision_deliver1", DELIVER, group="supervision.deliver")
 
     case.do("UserTask_monitor_payment", "supervision_execute1", payment("deferral_requested"), group="supervision.execute")
     deferred = calendar.add_days(TODAY, 60)
     case.do("UserTask_approve_deferral", "leadership_chief", {"deferral_approved": True, "deferred_until": iso(deferred),
             "installment_plan": "分两期", "deferral_opinion": "同意"}, group=LEAD)
     assert case.data()["payment_due"] == deferred
+    # issue #11: "已全额缴纳" with part of the fine does not close the case
+    assert refused(case, "UserTask_monitor_payment", "supervision_execute1", payment("paid", 20000)) \
+        == {"paid_amount": "缴纳金额（元）（20000）应当等于罚款金额（元）（40000）"}
     case.do("UserTask_monitor_payment", "supervision_execute1", payment("paid", 40000), group="supervision.execute")
     close_and_archive(case)
 
