@@ -155,11 +155,12 @@ def test_deploy_names_rules_that_refer_to_nothing_or_do_not_fit_the_field(db, or
     assert "校验规则 equals 的条件无法解析" in text
     assert "校验规则 daytime 只适用于 string 类型的字段，字段 “served_on” 是 date" in text
     assert "校验规则 confirmed 只适用于 boolean 类型的字段，字段 “ok” 是 string" in text
-    assert "excludeActorsOf 中的 “Task_nowhere” 既不是本文件的用户任务 id" in text
     fixed = BAD_RULES.replace('config="decision_date"', 'config="today"').replace("served_on if (", "served_on")
     fixed = fixed.replace('<camunda:constraint name="daytime" />', "").replace('name="confirmed"', 'name="required"')
-    fixed = fixed.replace(",Task_nowhere", "")
-    assert "no.such_post" in deploy_problems(db, fixed)  # the posts of an officers field must exist
+    problems = deploy_problems(db, fixed)
+    assert "no.such_post" in problems  # the posts of an officers field must exist
+    assert "excludeActorsOf 中的 “Task_nowhere” 既不是用户任务 id，也不是 officers 类型字段的 id" in problems
+    assert "“who”" not in problems and "“T”" not in problems
 
 
 # --- 2. loop-backs explain themselves ----------------------------------------------------------

@@ -162,6 +162,7 @@ def _cross_checks(session: Session, models: list[_Model]) -> list[Problem]:
     processes = {pid for m in models if m.kind == "bpmn" for pid in m.facts.processes}
     decision_ids = {key for m in models if m.kind == "dmn" for key in m.decisions}
     groups = set(session.scalars(select(Group.code)))
+    actor_sources = {name for m in models if m.kind == "bpmn" for name in m.facts.actor_sources}
     problems = []
     for m in models:
         if m.kind != "bpmn" or m.resource is not None:
@@ -173,6 +174,9 @@ def _cross_checks(session: Session, models: list[_Model]) -> list[Problem]:
                      for el, line, ref in m.facts.decision_refs if ref not in decision_ids]
         problems += [Problem(f, line, el, f"候选岗位 “{code}” 不存在，请使用组织机构中的岗位代码")
                      for el, line, code in m.facts.candidate_groups if code not in groups]
+        problems += [Problem(f, line, el, f"excludeActorsOf 中的 “{name}” 既不是用户任务 id，也不是 officers 类型字段的 id"
+                                          "（本文件和已部署的流程中都没有）")
+                     for el, line, name in m.facts.exclusion_refs if name not in actor_sources]
     seen: dict[tuple[str, str], str] = {}  # processes and decisions have separate id spaces
     for m in models:
         for key in (m.facts.processes if m.kind == "bpmn" else m.decisions):

@@ -49,6 +49,8 @@ class BpmnFacts:
     called_processes: list[tuple[str, int, str]] = field(default_factory=list)  # (element id, line, called id)
     decision_refs: list[tuple[str, int, str]] = field(default_factory=list)
     candidate_groups: list[tuple[str, int, str]] = field(default_factory=list)
+    exclusion_refs: list[tuple[str, int, str]] = field(default_factory=list)  # (element id, line, excludeActorsOf name)
+    actor_sources: set[str] = field(default_factory=set)  # user task ids and officers field ids it may name
 
 
 class _Checker:
@@ -220,12 +222,12 @@ class _Checker:
             self.check_form(se)
 
     def check_exclusions(self, prop: etree._Element) -> None:
-        """Separation of duties names user tasks and officers fields of this file."""
-        steps = {t.get("id") for t in self.xp("//bpmn:userTask")}
-        officers = {f.get("id") for f in self.xp("//camunda:formField[@type='officers']")}
+        """Separation of duties names user tasks and officers fields — of this file or of the deployed
+        files (a called process such as 法制审核 names the caller's steps): checked across files."""
+        owner = prop.getparent().getparent().getparent()
         for name in (n.strip() for n in (prop.get("value") or "").split(",")):
-            if name and name not in steps | officers:
-                self.problem(prop, f"excludeActorsOf 中的 “{name}” 既不是本文件的用户任务 id，也不是 officers 类型字段的 id")
+            if name:
+                self.facts.exclusion_refs.append((owner.get("id"), prop.sourceline, name))
 
     def check_assignment(self, ut: etree._Element) -> None:
         """Someone must be able to see the task: candidate groups, users, an assignee, or a lane
@@ -303,6 +305,8 @@ class _Checker:
                 self.problem(c, f"校验规则 {name} 的条件不被允许或有语法错误：{error}")
 
     def collect_facts(self) -> None:
+        self.facts.actor_sources = ({t.get("id") for t in self.xp("//bpmn:userTask")}
+                                    | {f.get("id") for f in self.xp("//camunda:formField[@type='officers']")})
         for proc in self.xp("//bpmn:process"):
             if proc.get("isExecutable", "true") != "false":
                 self.facts.processes[proc.get("id")] = proc.get("name") or proc.get("id")
