@@ -606,3 +606,13 @@ def test_the_version_diff_shows_new_rules_and_loop_back_reasons():
     texts = [f"{c.category}|{c.before}|{c.after}" for c in changes]
     assert any(t.startswith("顺序流|") and "〔退回说明：法制审核退回补充调查：请补充：{review_opinion}〕" in t for t in texts)
     assert any("查处分离（不得办理者）：Task_investigate,investigators" in t for t in texts)
+
+
+def test_a_written_waiver_replaces_the_recording_of_the_statement():
+    from types import SimpleNamespace
+
+    from recording import evidence
+    spec = SimpleNamespace(extensions={"recordItem": "陈述申辩", "recordBy": "defense_waived", "recordFor": "false",
+                                       "proof.true": "waiver_file"})
+    assert evidence.proof_rule(spec, {"defense_waived": False}) is None  # heard: recorded as usual
+    assert evidence.proof_rule(spec, {"defense_waived": True}) == ("defense_waived", True, ["waiver_file"])
