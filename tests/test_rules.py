@@ -386,7 +386,9 @@ def test_web_recusal_and_certificates_admin(app, db, user, flow):
     assert "记录回避" in html and "邓审查2" in html
     response = browser.post_form(f"/cases/{instance_id}", {"officer": "supervision_review2", "reason": "当事人申请：系其亲属"},
                                  action=f"/cases/{instance_id}/recusal", follow_redirects=True)
-    assert "已记录 邓审查2 回避" in response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    assert "已记录 邓审查2 回避" in html
+    assert '<span class="act">回避</span>' in html and "<span>邓审查2</span>" in html  # in the case history
     reviewer = browser_of(app, "supervision_review2")
     assert "法制审核" not in reviewer.get("/inbox?tab=group").get_data(as_text=True)
     response = reviewer.post_form(f"/cases/{instance_id}", {}, action=f"/tasks/{review.id}/claim", follow_redirects=True)
