@@ -18,11 +18,13 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Mapping
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.access.identity import VIEW_ALL, NotPermitted, group_codes, has_permission, require_instance_visible
+from engine.spec import forms
 from engine.store import files, history
 from engine.store.config import Settings
 from engine.store.models import Attachment, Base, Chained, HumanTask, ProcessInstance, User, utcnow
@@ -94,6 +96,13 @@ class RecordingMissing(EvidenceError):
         else:
             text += "请先上传记录，或填写无法记录的情况说明并报主要负责人审批。"
         super().__init__(text)
+
+
+class ProofMissing(EvidenceError):
+    """The act needs no audio/video, but its own proof (a receipt, a consent, a waiver) is not attached."""
+
+    def __init__(self, field: str, value: Any, missing: list[str]):
+        super().__init__(f"{field}为“{value}”时不需要音像记录，但须上传：{'、'.join(missing)}")
 
 
 class UnknownRecordItem(EvidenceError):
@@ -180,15 +189,57 @@ def exceptions_of_task(session: Session, task_id: str) -> list[RecordingExceptio
                                 .order_by(RecordingException.requested_at, RecordingException.id)))
 
 
-def check_complete(session: Session, task: HumanTask, spiff_task) -> None:
-    """Raise ``RecordingMissing`` unless the step has its recordings or an approved exception.
+RECORD_BY = "recordBy"            # the form field whose value decides what proof the act needs
+RECORD_FOR = "recordFor"          # its values that need the item's recordings (comma-separated)
+PROOF_PREFIX = "proof."           # proof.<value> = the file fields that prove the act instead
 
-    Called by ``tasks.complete`` inside its transaction; records the step for 评查.
+
+def proof_rule(task_spec, values: Mapping[str, Any]) -> tuple[str, Any, list[str]] | None:
+    """When the step's ``recordBy`` field has a value not in ``recordFor``: (field, value, the
+    file fields that must hold the proof instead of audio/video). None: the recordings are needed."""
+    props = getattr(task_spec, "extensions", None) or {}
+    field = props.get(RECORD_BY)
+    if not field or field not in values:
+        return None
+    value = values[field]
+    key = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    needing = {v.strip() for v in (props.get(RECORD_FOR) or "").split(",") if v.strip()}
+    if key in needing:
+        return None
+    return field, value, [f.strip() for f in (props.get(PROOF_PREFIX + key) or "").split(",") if f.strip()]
+
+
+def form_recordings(session: Session, task_id: str, values: Mapping[str, Any]) -> list[Attachment]:
+    """Audio/video attached through the task's own file fields (they count as recordings)."""
+    ids = [i for v in values.values() if isinstance(v, list) for i in v if isinstance(i, int)]
+    if not ids:
+        return []
+    return list(session.scalars(select(Attachment).where(Attachment.task_id == task_id, Attachment.id.in_(ids),
+                                                         Attachment.media_kind.in_(AV))))
+
+
+def check_complete(session: Session, task: HumanTask, spiff_task, values: Mapping[str, Any]) -> None:
+    """Raise ``RecordingMissing`` unless the step has its recordings or an approved exception —
+    or, for an act whose ``recordBy`` field says it needs other proof (邮寄送达: the postal
+    receipt), raise ``ProofMissing`` unless that proof is attached.
+
+    Called by ``tasks.complete`` (after the form is valid) inside its transaction; records the step for 评查.
     """
     item = item_of_spec(spiff_task.task_spec)
     if item is None:
         return
-    missing = missing_for(item, recordings_of_task(session, task.id))
+    rule = proof_rule(spiff_task.task_spec, {**spiff_task.data, **values})
+    if rule is not None:
+        field, value, proofs = rule
+        form = forms.form_of(spiff_task.task_spec)
+        labels = {f.id: f for f in form.fields}
+        empty = [labels[p].label if p in labels else p for p in proofs if not ({**spiff_task.data, **values}.get(p))]
+        if empty:
+            chosen = labels[field].option_labels.get(value, value) if field in labels else value
+            shown = "是" if chosen is True else "否" if chosen is False else chosen
+            raise ProofMissing(labels[field].label if field in labels else field, shown, empty)
+        return
+    missing = missing_for(item, recordings_of_task(session, task.id) + form_recordings(session, task.id, values))
     excs = exceptions_of_task(session, task.id)
     approved = next((e for e in excs if e.status == "approved"), None)
     if missing and approved is None:

@@ -39,7 +39,7 @@ def test_import_plan_draw_recuse_confirm_through_the_web(db, deployed, tmp_path)
     with db.transaction() as session:
         for n in range(3, 7):
             identity.add_user(session, f"supervision_investigate{n}", "pw", f"检查员{n}", ["supervision.investigate"],
-                              certificate_no=f"豫环执4104230090{n}")
+                              cert_no=f"豫环执4104230090{n}")
     web = Browser(make_app(db, tmp_path))
     web.login("supervision_file1")
     bad = web.post_form("/spot-checks/", {"file": (io.BytesIO(b"\xff\xfe not a table"), "x.xlsx")},

@@ -49,9 +49,9 @@ def inspectors(db, org):
     with db.transaction() as session:
         for n in range(3, 7):
             identity.add_user(session, f"supervision_investigate{n}", "pw", f"检查员{n}", ["supervision.investigate"],
-                              certificate_no=f"豫环执4104230090{n}")
+                              cert_no=f"豫环执4104230090{n}")
         expired = identity.add_user(session, "supervision_investigate9", "pw", "过期员", ["supervision.investigate"],
-                                    certificate_no="豫环执41042300999")
+                                    cert_no="豫环执41042300999")
         expired.cert_valid_until = date(2025, 12, 31)
 
 

@@ -8,6 +8,7 @@ from engine import hooks
 from engine.store import chain
 from paperwork import document_numbers, numbering
 from recording import evidence, retention
+from workdays import calendar
 from workdays import helpers as workday_helpers
 
 _installed = False
@@ -26,4 +27,5 @@ def install() -> None:
     hooks.periodic.append(retention.run_monthly)  # monthly purge of expired recordings
     hooks.periodic.append(chain.anchor_daily)  # the audit chain's head into the write-once store
     hooks.periodic.append(annual.publish_when_due)  # 年度行政执法数据 by 31 January
+    hooks.set_working_day(calendar.is_workday_provisional)  # the workingDay form rule
     _installed = True

@@ -118,7 +118,9 @@ def users() -> None:
 @click.option("--name", "full_name", required=True, help="姓名")
 @click.option("--groups", required=True, help="岗位代码，逗号分隔")
 @click.option("--certificate", default=None, help="执法证号")
-def users_add(username, password, full_name, groups, certificate) -> None:
+@click.option("--cert-from", type=click.DateTime(["%Y-%m-%d"]), default=None, help="执法证有效期起 YYYY-MM-DD")
+@click.option("--cert-until", type=click.DateTime(["%Y-%m-%d"]), default=None, help="执法证有效期至 YYYY-MM-DD")
+def users_add(username, password, full_name, groups, certificate, cert_from, cert_until) -> None:
     """添加用户（部门由岗位决定）。"""
     problems = login_guard.password_problems(password, username)
     if problems:
@@ -126,8 +128,26 @@ def users_add(username, password, full_name, groups, certificate) -> None:
     try:
         with _db().transaction() as session:
             user = identity.add_user(session, username, password, full_name,
-                                     [g.strip() for g in groups.split(",") if g.strip()], certificate)
+                                     [g.strip() for g in groups.split(",") if g.strip()], certificate,
+                                     cert_valid=(cert_from and cert_from.date(), cert_until and cert_until.date()))
             click.echo(f"已添加用户 {user.username}（{user.full_name}），部门 {user.department_code}")
+    except ValueError as e:
+        raise click.ClickException(str(e))
+
+
+@users.command("cert")
+@click.argument("username")
+@click.option("--number", default=None, help="执法证号（省略则清除执法证）")
+@click.option("--from", "valid_from", type=click.DateTime(["%Y-%m-%d"]), default=None, help="有效期起 YYYY-MM-DD")
+@click.option("--until", "valid_until", type=click.DateTime(["%Y-%m-%d"]), default=None, help="有效期至 YYYY-MM-DD")
+def users_cert(username, number, valid_from, valid_until) -> None:
+    """登记或更新执法证号及有效期。"""
+    try:
+        with _db().transaction() as session:
+            user = _user(session, username)
+            identity.set_certificate(user, number, valid_from and valid_from.date(), valid_until and valid_until.date())
+            click.echo(f"{user.full_name}：" + (f"执法证 {user.cert_no}，有效期 {user.cert_valid_from} 至 "
+                                               f"{user.cert_valid_until}" if user.cert_no else "已清除执法证"))
     except ValueError as e:
         raise click.ClickException(str(e))
 
@@ -230,7 +250,8 @@ def complete(task_id, username, data) -> None:
     try:
         with _db().transaction() as session:
             task = tasks.complete(session, task_id, _user(session, username), _json_arg(data))
-            _print_json({"id": task.id, "completed_by": task.completed_by})
+            _print_json({"id": task.id, "completed_by": task.completed_by,
+                         **({"returned": list(task.explanations)} if task.explanations else {})})
     except FormInvalid as e:
         _form_errors(e)
     except (tasks.TaskNotFound, tasks.TaskAlreadyCompleted, tasks.TaskClaimed, identity.NotPermitted,
@@ -303,11 +324,15 @@ def calendar_import(file, username) -> None:
     try:
         spec = json.load(file)
         with _db().transaction() as session:
+            who = _user(session, username) if username else None
             calendar.set_year(session, int(spec["year"]), [tuple(h) for h in spec.get("holidays", [])],
-                              spec.get("workdays", []), _user(session, username) if username else None)
+                              spec.get("workdays", []), who)
+            moved = calendar.entered(session, date(int(spec["year"]) - 1, 12, 1), who)
     except (ValueError, KeyError, TypeError) as e:
         raise click.ClickException(f"日历文件无效：{e}")
     click.echo(f"已录入 {spec['year']} 年的节假日安排")
+    for m in moved:
+        click.echo(f"期限重算：{m['business_key']} {m['what']} {m['old']} → {m['new']}")
 
 
 @calendar_group.command("show")
@@ -336,9 +361,12 @@ def calendar_set_day(day, is_workday, clear, note) -> None:
     try:
         with _db().transaction() as session:
             calendar.set_day(session, date.fromisoformat(day), None if clear else is_workday, note, None)
+            moved = calendar.entered(session, date.fromisoformat(day))
     except ValueError as e:
         raise click.ClickException(str(e))
     click.echo(f"{day} 已{'清除更正' if clear else ('设为上班' if is_workday else '设为休息')}")
+    for m in moved:
+        click.echo(f"期限重算：{m['business_key']} {m['what']} {m['old']} → {m['new']}")
 
 
 @main.command()

@@ -24,12 +24,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, undefer
 
 from engine import hooks
-from engine.access.identity import NotPermitted, group_codes
+from engine.access.identity import NotPermitted, group_codes, officer_problems
 from engine.deploy import repository
 from engine.execution import projection
 from engine.execution.errors import EngineStepFailed
 from engine.execution.helpers import helpers_for
-from engine.sandbox.scripting import make_script_engine
+from engine.sandbox.scripting import format_text, make_script_engine, today
 from engine.spec import forms
 from engine.spec.serialization import instance_from_json, instance_to_json
 from engine.store import history
@@ -74,6 +74,7 @@ class Action:
     warnings: list[str] = field(default_factory=list)  # e.g. a deadline counted on a provisional calendar
     depth: int = 0
     is_new: bool = False  # the action that starts the case
+    explanation: str | None = None  # why the case went back (a flow's returnReason, a typed 退回 reason)
 
     def attach_engine(self) -> None:
         self.workflow.script_engine = make_script_engine(helpers_for(self))
@@ -130,7 +131,11 @@ def start(session: Session, process_key: str, user: User | None, data: dict[str,
     if message is None and user is not None and not may_start(user, definition):
         raise NotPermitted(f"您的岗位不能发起“{definition.name}”")
     if message is None:  # by hand: the start form's fields are checked and typed like a task form
-        data = {**(data or {}), **forms.validate(start_form(spec), data or {}, {})}
+        form = start_form(spec)
+        data = {**(data or {}), **forms.validate(form, data or {}, {})}
+        problems = officer_problems(session, form, data, today())
+        if problems:
+            raise forms.FormInvalid(problems, data)
     business_key = business_key or hooks.business_key(session, process_key)
     instance = ProcessInstance(definition_id=definition.id, process_key=process_key, business_key=business_key,
                                title="", state="", started_by=user.id if user else None,
@@ -388,6 +393,26 @@ def linked_instances(session: Session, instance_id: int) -> list[tuple[str, Inst
         outgoing = link.source_id == instance_id
         other = session.get(ProcessInstance, link.target_id if outgoing else link.source_id)
         out.append(("to" if outgoing else "from", link, other))
+    return out
+
+
+def completed_ids(workflow: BpmnWorkflow) -> set[UUID]:
+    return {t.id for t in workflow.get_tasks(state=TaskState.COMPLETED)}
+
+
+def flow_reasons(workflow: BpmnWorkflow, before: set[UUID]) -> list[str]:
+    """The ``returnReason`` of every flow taken since ``before`` (the completed task ids), filled with case data."""
+    out = []
+    for task in workflow.get_tasks(state=TaskState.COMPLETED):
+        reasons = (getattr(task.task_spec, "extensions", None) or {}).get("flowReasons")
+        if task.id in before or not reasons:
+            continue
+        for child in task.children:
+            template = reasons.get(getattr(child.task_spec, "bpmn_id", None))
+            if template and not child.has_state(TaskState.CANCELLED):
+                text = format_text(template, task.data)
+                if text not in out:
+                    out.append(text)
     return out
 
 

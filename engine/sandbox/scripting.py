@@ -124,6 +124,19 @@ def _field_name_split(field_name: str):
 _MISSING = object()
 
 
+class _KeepMissing(dict):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def format_text(template: str, values: Mapping[str, Any]) -> str:
+    """A model's message with ``{variable}`` filled from case data; unknown names stay as written."""
+    try:
+        return _FORMATTER.vformat(template, (), _KeepMissing(values))
+    except (ValueError, AttributeError, LookupError, TypeError, ScriptRejected):
+        return template
+
+
 def _getattr(obj: Any, name: str, default: Any = _MISSING) -> Any:
     if name.startswith("_") or name in INSPECT_ATTRIBUTES:
         raise ScriptRejected(f"attribute {name!r} is not accessible")

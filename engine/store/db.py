@@ -57,7 +57,7 @@ def _make_engine(url: str, immediate: bool) -> Engine:
 COLUMN_NAMES = {
     "business_key": "案件编号", "title": "案件名称", "name": "名称", "original_name": "文件名", "full_name": "姓名",
     "username": "用户名", "text": "内容", "purpose": "事由", "reason": "理由", "note": "备注", "number": "编号",
-    "model": "型号", "content_type": "文件类型", "certificate_no": "执法证号",
+    "model": "型号", "content_type": "文件类型", "cert_no": "执法证号",
 }
 
 

@@ -72,7 +72,7 @@ class User(Base):
     full_name: Mapped[str] = mapped_column(String(100))
     password_hash: Mapped[str] = mapped_column(String(300))
     department_code: Mapped[str | None] = mapped_column(ForeignKey("departments.code"))
-    certificate_no: Mapped[str | None] = mapped_column(String(100))  # 执法证号
+    cert_no: Mapped[str | None] = mapped_column(String(50))  # 执法证号
     cert_valid_from: Mapped[date | None] = mapped_column(Date)  # 执法证有效期 (None: not recorded)
     cert_valid_until: Mapped[date | None] = mapped_column(Date)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -236,6 +236,12 @@ class HumanTask(Base):
     completed_at: Mapped[datetime | None]
     submitted: Mapped[str | None] = mapped_column(Text)  # JSON of the submitted form values
     problem: Mapped[str | None] = mapped_column(String(500))  # e.g. a due date that could not be computed
+    # Why the case came back to this step (a loop-back flow's returnReason, or a typed 退回 reason), by whom, when.
+    return_reason: Mapped[str | None] = mapped_column(Text)
+    returned_by: Mapped[str | None] = mapped_column(String(100))
+    returned_at: Mapped[datetime | None]
+    draft: Mapped[str | None] = mapped_column(Text)  # JSON of the values saved with 暂存 by the holder
+    explanations = ()  # set by tasks.complete: why the case went back, for the submitter (not stored)
 
 
 class TaskCandidate(Base):
@@ -245,6 +251,25 @@ class TaskCandidate(Base):
     kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # group | user
     value: Mapped[str] = mapped_column(String(100), primary_key=True)
     __table_args__ = (Index("ix_candidates_value", "kind", "value"),)
+
+
+class TaskExclusion(Base):
+    """A user who may not act on a ready task (separation of duties, 回避), with the reason shown to them."""
+    __tablename__ = "task_exclusions"
+    task_id: Mapped[str] = mapped_column(ForeignKey("human_tasks.id", ondelete="CASCADE"), primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)
+    reason: Mapped[str] = mapped_column(String(500))
+
+
+class Recusal(Base):
+    """回避: an officer removed from a case's remaining tasks at a party's request, recorded."""
+    __tablename__ = "recusals"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id", ondelete="CASCADE"), index=True)
+    username: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Job(Base):

@@ -79,7 +79,7 @@ def test_a_draw_from_plan_to_public_record_in_the_browser(db, deployed, org, chr
     with db.transaction() as session:
         for n in range(3, 7):
             identity.add_user(session, f"supervision_investigate{n}", "zhifa2026", f"检查员{n}",
-                              ["supervision.investigate"], certificate_no=f"豫环执4104230090{n}")
+                              ["supervision.investigate"], cert_no=f"豫环执4104230090{n}")
         directory.import_rows(session, rows(4, 10, 1), "supervision_file1")
         plans.seed_items(session)
     page = chromium.new_page(viewport=DESKTOP, locale="zh-CN")
