@@ -12,12 +12,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from engine.execution.errors import EngineStepFailed
 from engine.sandbox.expressions import due_value
-from engine.store.models import CaseDepartment, Group, HumanTask, Notification, TaskCandidate
+from engine.store.models import NO_DUE, CaseDepartment, Group, HumanTask, Notification, TaskCandidate
 
 if TYPE_CHECKING:
     from engine.execution.runtime import Action
@@ -86,12 +86,12 @@ def sync(action: Action, now: datetime, title_changed: bool = False) -> None:
     vanished = known - ready.keys()
     if vanished:
         session.execute(update(HumanTask).where(HumanTask.id.in_(vanished)).values(state="cancelled", completed_at=now))
+        ended(session, vanished)
     new_groups: set[str] = set()
     for task_id in ready.keys() - known:
         row, groups, users = _row(action, ready[task_id], now)
         session.add(row)  # ids are ours, so the candidates need no flush in between
-        session.add_all([TaskCandidate(task_id=row.id, kind="group", value=g) for g in dict.fromkeys(groups)]
-                        + [TaskCandidate(task_id=row.id, kind="user", value=u) for u in dict.fromkeys(users)])
+        session.add_all(candidates(row, groups, users))
         new_groups.update(groups)
     if new_groups or action.is_new:
         _involve_departments(session, instance, new_groups)
@@ -100,6 +100,24 @@ def sync(action: Action, now: datetime, title_changed: bool = False) -> None:
                         .values(title=instance.title))
     session.add_all(Notification(recipient=r, text=t, instance_id=instance.id) for r, t in action.notifications)
     action.notifications.clear()
+
+
+def candidates(row: HumanTask, groups: list[str], users: list[str]) -> list[TaskCandidate]:
+    """The 岗位待办 index rows of a ready task, carrying its sort keys."""
+    keys = {"claimable": row.assignee is None and not row.suspended, "due_key": row.due_at or NO_DUE,
+            "created_at": row.created_at}
+    return ([TaskCandidate(task_id=row.id, kind="group", value=g, **keys) for g in dict.fromkeys(groups)]
+            + [TaskCandidate(task_id=row.id, kind="user", value=u, **keys) for u in dict.fromkeys(users)])
+
+
+def ended(session: Session, task_ids) -> None:
+    """A task completed or cancelled leaves the 岗位待办 index (its row keeps its candidates for display)."""
+    session.execute(delete(TaskCandidate).where(TaskCandidate.task_id.in_(task_ids)))
+
+
+def set_claimable(session: Session, task_id: str, claimable: bool) -> None:
+    """Claimed, delegated or given back: the task leaves or re-enters its posts' 岗位待办."""
+    session.execute(update(TaskCandidate).where(TaskCandidate.task_id == task_id).values(claimable=claimable))
 
 
 def _involve_departments(session: Session, instance, groups: set[str]) -> None:
@@ -113,3 +131,6 @@ def _involve_departments(session: Session, instance, groups: set[str]) -> None:
 def set_suspended(session: Session, instance_id: int, suspended: bool) -> None:
     session.execute(update(HumanTask).where(HumanTask.instance_id == instance_id, HumanTask.state == "ready")
                     .values(suspended=suspended))
+    unclaimed = select(HumanTask.id).where(HumanTask.instance_id == instance_id, HumanTask.state == "ready",
+                                           HumanTask.assignee.is_(None))
+    session.execute(update(TaskCandidate).where(TaskCandidate.task_id.in_(unclaimed)).values(claimable=not suspended))
