@@ -33,6 +33,7 @@ from engine.sandbox.scripting import make_script_engine
 from engine.spec import forms
 from engine.spec.serialization import instance_from_json, instance_to_json
 from engine.store import history
+from engine.store.db import announce_jobs
 from engine.store.models import InstanceLink, Job, MessageSubscription, ProcessDefinition, ProcessInstance, User, utcnow
 
 log = logging.getLogger(__name__)
@@ -299,7 +300,10 @@ def _sync_timer(session: Session, instance: ProcessInstance, workflow: BpmnWorkf
             session.delete(job)
     elif job is None:
         session.add(Job(kind="timer", instance_id=instance.id, due_at=instance.next_timer_at))
+        announce_jobs(session)
     else:
+        if job.due_at != instance.next_timer_at:
+            announce_jobs(session)
         job.due_at, job.status, job.locked_by, job.locked_until = instance.next_timer_at, "pending", None, None
 
 

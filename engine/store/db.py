@@ -9,9 +9,18 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Iterator
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+
+
+JOBS_CHANNEL = "zhifa_jobs"  # PostgreSQL NOTIFY channel: a job was added or moved (engine/execution/jobs.py)
+
+
+def announce_jobs(session: Session) -> None:
+    """Wake sleeping workers once this transaction commits (PostgreSQL; SQLite workers poll)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"NOTIFY {JOBS_CHANNEL}"))
 
 
 def _make_engine(url: str, immediate: bool) -> Engine:
