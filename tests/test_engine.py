@@ -208,12 +208,13 @@ def test_a_worker_killed_mid_job_leaves_it_to_another_after_the_lease(db, flow, 
 
 def test_the_worker_sleeps_until_the_next_timer_and_a_new_timer_wakes_it(db, flow, user, clock):
     """The worker's next wake is the earliest due job; on PostgreSQL the transaction that adds
-    a timer job wakes a listening worker (SQLite workers poll: no announcement to wait for)."""
+    a timer job due soon wakes a listening worker (SQLite workers poll: nothing to wait for)."""
     assert jobs.next_wake(db) is None
     waiter = jobs.Waiter(db)
     try:
         waiter.wait(0)  # starts listening (PostgreSQL)
-        case = _due_timer_case(db, user)  # its review deadline: a timer job due in 3 days
+        clock.advance(days=-3, seconds=2)  # the 3-day review deadline falls due in 2 seconds: announced
+        case = _due_timer_case(db, user)
         woken = waiter.wait(30)
         assert woken is (not db.is_sqlite)
         with db.reading() as session:

@@ -22,7 +22,7 @@ from engine import hooks
 from engine.execution import runtime
 from engine.execution.errors import EngineStepFailed
 from engine.store import history
-from engine.store.db import JOBS_CHANNEL, Database
+from engine.store.db import JOBS_ANNOUNCE_WITHIN, JOBS_CHANNEL, Database
 from engine.store.models import Job, ProcessInstance, utcnow
 
 log = logging.getLogger(__name__)
@@ -146,15 +146,15 @@ class Waiter:
 
 
 def run_forever(db: Database, interval: float = 5.0, stop: threading.Event | None = None) -> None:
-    """Run jobs as they fall due: sleep until the next one (or ``interval`` at most, for the
-    periodic work) and wake early when a transaction announces a new one."""
+    """Run jobs as they fall due: sleep until the next one (at most ``interval`` or
+    JOBS_ANNOUNCE_WITHIN) and wake early when a transaction announces one due sooner."""
     worker = worker_id()
     waiter = Waiter(db)
     log.info("worker %s started", worker)
     periodic_at = 0.0
     try:
         while stop is None or not stop.is_set():
-            pause = interval
+            pause = min(interval, JOBS_ANNOUNCE_WITHIN)
             try:
                 if time.monotonic() - periodic_at >= interval:
                     periodic_at = time.monotonic()

@@ -12,7 +12,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, literal, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from engine.execution.errors import EngineStepFailed
@@ -81,8 +83,11 @@ def _row(action: Action, task, now: datetime) -> tuple[HumanTask, list[str], lis
 def sync(action: Action, now: datetime, title_changed: bool = False) -> None:
     session, instance = action.session, action.instance
     ready = {str(t.id): t for t in ready_human_tasks(action.workflow)}
-    known = set(session.scalars(select(HumanTask.id).where(HumanTask.instance_id == instance.id,
-                                                           HumanTask.state == "ready")))
+    if action.ready_at_load is not None:  # rows are ready iff the loaded state's tasks were: no need to read them
+        known = action.ready_at_load - action.finished
+    else:
+        known = set(session.scalars(select(HumanTask.id).where(HumanTask.instance_id == instance.id,
+                                                               HumanTask.state == "ready")))
     vanished = known - ready.keys()
     if vanished:
         session.execute(update(HumanTask).where(HumanTask.id.in_(vanished)).values(state="cancelled", completed_at=now))
@@ -94,7 +99,7 @@ def sync(action: Action, now: datetime, title_changed: bool = False) -> None:
         session.add_all(candidates(row, groups, users))
         new_groups.update(groups)
     if new_groups or action.is_new:
-        _involve_departments(session, instance, new_groups)
+        _involve_departments(session, instance, new_groups, action.is_new)
     if title_changed and instance.title:
         session.execute(update(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.title != instance.title)
                         .values(title=instance.title))
@@ -120,12 +125,17 @@ def set_claimable(session: Session, task_id: str, claimable: bool) -> None:
     session.execute(update(TaskCandidate).where(TaskCandidate.task_id == task_id).values(claimable=claimable))
 
 
-def _involve_departments(session: Session, instance, groups: set[str]) -> None:
-    departments = set(session.scalars(select(Group.department_code).where(Group.code.in_(groups)))) if groups else set()
-    if instance.department_code:
-        departments.add(instance.department_code)
-    have = set(session.scalars(select(CaseDepartment.department_code).where(CaseDepartment.instance_id == instance.id)))
-    session.add_all(CaseDepartment(instance_id=instance.id, department_code=d) for d in sorted(departments - have))
+def _involve_departments(session: Session, instance, groups: set[str], is_new: bool) -> None:
+    """The departments of the task's posts (and the starter's) may see the case: added if not there, in
+    one statement per kind without reading what is there."""
+    upsert = (postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(CaseDepartment)
+    if groups:
+        session.execute(upsert.from_select(["instance_id", "department_code"], select(
+            literal(instance.id), Group.department_code).where(Group.code.in_(groups)).distinct())
+            .on_conflict_do_nothing())
+    if is_new and instance.department_code:
+        session.execute(upsert.values(instance_id=instance.id, department_code=instance.department_code)
+                        .on_conflict_do_nothing())
 
 
 def set_suspended(session: Session, instance_id: int, suspended: bool) -> None:

@@ -204,6 +204,7 @@ def _finish(session: Session, task: HumanTask, instance: ProcessInstance, action
     """Complete ``spiff`` with ``values``, run the case on, project, audit, save."""
     task.state, task.assignee, task.completed_by, task.completed_at = "completed", user.username, user.username, utcnow()
     task.submitted = data_to_json(values)
+    action.finished.add(task.id)
     projection.ended(session, [task.id])
 
     def finish(workflow):

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 
 JOBS_CHANNEL = "zhifa_jobs"  # PostgreSQL NOTIFY channel: a job was added or moved (engine/execution/jobs.py)
+JOBS_ANNOUNCE_WITHIN = 5.0  # seconds: workers never sleep longer, so only a job due sooner is announced
 
 
 def announce_jobs(session: Session) -> None:
