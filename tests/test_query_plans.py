@@ -20,6 +20,7 @@ from engine.execution import runtime
 from engine.inbox import tasks
 from engine.store.models import NO_DUE, HumanTask, TaskCandidate
 from tests.conftest import FIXTURES
+from tests.webclient import Browser, make_app
 
 OPEN, MINE, DONE = 20_000, 30, 3_000
 READ_LIMIT = 2 * (tasks.PAGE_CAP * tasks.PER_PAGE + 1) + 100  # counted pages of two candidate keys, and a page
@@ -150,3 +151,21 @@ def test_deep_pages_follow_cursors_in_order(db, seeded):
         assert [t.created_at for t in last.rows] == sorted(t.created_at for t in last.rows)
         bogus = tasks.task_page(session, seeded, tasks.TaskQuery(tab="group", after="2026~x"))
         assert [t.id for t in bogus.rows] == [t.id for t in first.rows]  # a cursor not ours: the first page
+
+
+def test_the_inbox_page_past_the_counted_pages(db, seeded, tmp_path):
+    """Badges read 99+, the total "1000 余条"; 下一页 and 末页 follow cursors and keep the filters."""
+    browser = Browser(make_app(db, tmp_path))
+    assert browser.login(USER).status_code == 302
+    html = browser.get("/inbox?tab=group").get_data(as_text=True)
+    assert f'id="nav-inbox-count">{tasks.COUNT_CAP}+<' in html
+    assert f"共 {tasks.PAGE_CAP * tasks.PER_PAGE} 余条，第 1 页" in html and "末页" in html
+    first = re.findall(r'href="/tasks/([0-9a-f-]{36})"', html)
+    following = re.search(r'href="([^"]+)" rel="next"', html)[1].replace("&amp;", "&")
+    assert "after=" in following and "tab=group" in following
+    html = browser.get(following).get_data(as_text=True)
+    second = re.findall(r'href="/tasks/([0-9a-f-]{36})"', html)
+    assert "第 2 页" in html and len(second) == tasks.PER_PAGE and not set(first) & set(second)
+    last = re.search(r'href="([^"]+)">末页', html)[1].replace("&amp;", "&")
+    html = browser.get(last).get_data(as_text=True)
+    assert "，末页" in html and 'rel="next"' not in html and 'rel="prev"' in html
