@@ -16,7 +16,9 @@ with the menu counts over the post's N tasks), GET the task page, POST its form
 
 Prints completions/s, p50/p95/p99 of each request kind in ms, errors, and the CPU seconds
 of the server (gunicorn master and workers) and of the database (the PostgreSQL backends
-serving the server, found by application_name), with the load average.
+serving the server, found by application_name), then each inbox page's median time for
+one client alone (我的待办, 岗位待办 pages 1 and 2, the last page, overdue, a search), with the
+load average.
 """
 from __future__ import annotations
 
@@ -235,6 +237,30 @@ class Client:
                 self._error(f"POST {status}")
 
 
+PAGES = {"我的待办": "/inbox?tab=mine", "岗位待办 page 1": "/inbox?tab=group", "岗位待办 page 2": None,
+         "岗位待办 last page": "/inbox?tab=group&before=end", "岗位待办 overdue": "/inbox?tab=group&due=overdue",
+         "岗位待办 search": "/inbox?tab=group&q=" + urllib.parse.quote("待办企业1999")}
+
+
+def inbox_pages(base: str, username: str, repeat: int = 15) -> dict[str, float]:
+    """Median ms of each inbox page, one client alone (after the load), ``repeat`` times each."""
+    stats = Stats()
+    client = Client(base, username, stats)
+    client.login()
+    out = {}
+    for name, path in PAGES.items():
+        if path is None:  # the 下一页 link of page 1: a cursor
+            _, page = client._call("inbox", PAGES["岗位待办 page 1"])
+            path = re.search(r'href="([^"]+)" rel="next"', page)[1].replace("&amp;", "&")
+        stats.ms["inbox"] = []
+        for _ in range(repeat):
+            status, _ = client._call("inbox", path)
+            if status != 200:
+                client._error(f"{name}: {status}")
+        out[name] = statistics.median(stats.ms["inbox"])
+    return out
+
+
 def run_size(pg_url: str, open_tasks: int, clients: int, workers: int, duration: float,
              max_completions: int) -> dict:
     name = f"http_{uuid.uuid4().hex[:12]}"
@@ -275,7 +301,7 @@ def run_size(pg_url: str, open_tasks: int, clients: int, workers: int, duration:
         summary = {k: _summary(v) for k, v in stats.ms.items() if k != "login"}
         return {"open": open_tasks, "seed_s": seeded_s, "wall_s": wall, "completions": stats.completions,
                 "per_s": stats.completions / wall, "ms": summary, "errors": stats.errors + warm.errors,
-                "server_cpu_s": server_cpu, "db_cpu_s": db_cpu}
+                "server_cpu_s": server_cpu, "db_cpu_s": db_cpu, "pages": inbox_pages(base, users[0])}
     finally:
         if server is not None:
             stop_server(server)
@@ -320,6 +346,13 @@ def main(argv: list[str] | None = None) -> int:
               f"{cell('task'):>18}{r['server_cpu_s']:>10.1f} s{r['db_cpu_s']:>7.1f} s")
         for e in r["errors"][:5]:
             print(f"    error: {e}")
+    print(f"\ninbox pages, one client after the load, median ms of 15 requests each")
+    print(f"{'page':<22}" + "".join(f"{r['open']:>10,}" for r in results)
+          + (f"{'ratio':>8}" if len(results) > 1 else ""))
+    for name in PAGES:
+        cells = [r["pages"][name] for r in results]
+        print(f"{name:<22}" + "".join(f"{c:>10.1f}" for c in cells)
+              + (f"{cells[-1] / cells[0]:>7.2f}×" if len(results) > 1 else ""))
     if len(results) > 1:
         first, last = results[0], results[-1]
         print(f"{last['open']:,} ÷ {first['open']:,} open tasks: completions/s {last['per_s'] / first['per_s']:.2f}×, "

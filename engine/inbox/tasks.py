@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from datetime import datetime, time, timedelta
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, exists, func, literal, or_, select, true, tuple_, update
+from sqlalchemy import and_, bindparam, exists, func, literal, or_, select, true, tuple_, update
 from sqlalchemy.orm import Session, undefer
 
 from engine import hooks
@@ -475,23 +476,31 @@ def counts(session: Session, user: User, now: datetime | None = None) -> dict[st
     """Navigation counts in one statement, each up to COUNT_CAP + 1: mine, group (unclaimed of my
     posts), overdue and today (of both). Every part is an index range read for at most 100 rows."""
     now = now or utcnow()
-    tomorrow = day_bounds(now)[1]
-    mine = select(HumanTask.id).where(HumanTask.state == "ready", HumanTask.assignee == user.username,
-                                      HumanTask.suspended.is_(False))
     keys = _candidate_keys(user)
+    params = {"user": user.username, "now": now, "tomorrow": day_bounds(now)[1]}
+    for i, (kind, value) in enumerate(keys):
+        params.update({f"kind{i}": kind, f"value{i}": value})
+    row = session.execute(_counts_statement(len(keys)), params).one()
+    return dict(zip(("mine", "group", "overdue", "today"), (min(n, COUNT_CAP + 1) for n in row)))
+
+
+@lru_cache(maxsize=16)
+def _counts_statement(n_keys: int):
+    """The counts statement for users with ``n_keys`` candidate keys, built once (it runs on every page)."""
+    now, tomorrow = bindparam("now", type_=TaskCandidate.due_key.type), bindparam("tomorrow", type_=TaskCandidate.due_key.type)
+    mine = select(HumanTask.id).where(HumanTask.state == "ready", HumanTask.assignee == bindparam("user"),
+                                      HumanTask.suspended.is_(False))
+    keys = [(bindparam(f"kind{i}"), bindparam(f"value{i}")) for i in range(n_keys)]
 
     def both(*mine_extra, group_extra):  # ordered by due_key so that the range is read from its index
         return _capped_count([mine.where(*mine_extra)] + [
             _claimable(k, v).where(*group_extra).order_by(TaskCandidate.due_key) for k, v in keys], COUNT_CAP)
-    row = session.execute(select(
+    return select(
         _capped_count([mine], COUNT_CAP),
         _capped_count([_claimable(k, v) for k, v in keys], COUNT_CAP),
         both(HumanTask.due_at < now, group_extra=[TaskCandidate.due_key < now]),
         both(HumanTask.due_at >= now, HumanTask.due_at < tomorrow,
-             group_extra=[TaskCandidate.due_key >= now, TaskCandidate.due_key < tomorrow]),
-    )).one()
-    return {"mine": min(row[0], COUNT_CAP + 1), "group": min(row[1], COUNT_CAP + 1),
-            "overdue": min(row[2], COUNT_CAP + 1), "today": min(row[3], COUNT_CAP + 1)}
+             group_extra=[TaskCandidate.due_key >= now, TaskCandidate.due_key < tomorrow]))
 
 
 def process_names(session: Session) -> dict[str, str]:
