@@ -160,10 +160,14 @@ class AgeResult:
     high_ms: list[float] = field(default_factory=list)
     low_bytes: int = 0
     high_bytes: int = 0
+    low_cpu: list[float] = field(default_factory=list)
+    high_cpu: list[float] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         low, high = statistics.median(self.low_ms), statistics.median(self.high_ms)
-        out = {"age_1_ms": low, "age_50_ms": high, "growth": high / low, "samples": len(self.low_ms)}
+        cpu_low, cpu_high = statistics.median(self.low_cpu), statistics.median(self.high_cpu)
+        out = {"age_1_ms": low, "age_50_ms": high, "growth": high / low, "samples": len(self.low_ms),
+               "age_1_cpu_ms": cpu_low, "age_50_cpu_ms": cpu_high, "cpu_growth": cpu_high / cpu_low}
         if self.high_bytes:
             out.update(age_1_bytes=self.low_bytes, age_50_bytes=self.high_bytes)
         return out
@@ -371,10 +375,13 @@ def measure_ages(label: str, run: Callable[..., list[float]], size_of: Callable[
     run(loop_until=AGE_HIGH + 1, on_step=age_probe({}, size_of))  # warm-up
     for _ in range(samples):
         sizes: dict[int, int] = {}
-        times = run(loop_until=AGE_HIGH + 1, on_step=age_probe(sizes, size_of))
+        cpu = Series(label)
+        times = run(loop_until=AGE_HIGH + 1, on_step=age_probe(sizes, size_of), series=cpu)
         assert len(times) == AGE_HIGH + 1
         result.low_ms.append(times[AGE_LOW])    # completion AGE_LOW + 1
         result.high_ms.append(times[AGE_HIGH])  # completion AGE_HIGH + 1
+        result.low_cpu.append(cpu.cpu_ms[AGE_LOW])
+        result.high_cpu.append(cpu.cpu_ms[AGE_HIGH])
         result.low_bytes, result.high_bytes = sizes[AGE_LOW], sizes[AGE_HIGH]
     return result
 
@@ -533,10 +540,12 @@ def render(r: dict[str, Any], series: dict[str, Series], ages: dict[str, AgeResu
         lines.append(f"{series[key].label + ' ÷ raw serialize+reload':<58}{q['vs_raw_serialized_median']:>7.1f}× median"
                      f"{q['vs_raw_serialized_mean']:>7.1f}× mean{q['cpu_vs_raw_serialized_median']:>7.1f}× CPU median")
     lines += ["", f"one action by instance age (median of {r['age_samples']} cases; both complete {LOOP_TASK} 立案审查)",
-              f"{'ms per completion':<40}{'age 1':>9}{'age 50':>9}{'50 ÷ 1':>9}"]
+              f"{'ms per completion':<40}{'age 1':>9}{'age 50':>9}{'50 ÷ 1':>9}{'CPU age 1':>11}{'age 50':>9}"
+              f"{'50 ÷ 1':>9}"]
     for key, a in ages.items():
         m = r["age"][key]
-        lines.append(f"{a.label:<40}{m['age_1_ms']:>9.2f}{m['age_50_ms']:>9.2f}{m['growth']:>8.2f}×")
+        lines.append(f"{a.label:<40}{m['age_1_ms']:>9.2f}{m['age_50_ms']:>9.2f}{m['growth']:>8.2f}×"
+                     f"{m['age_1_cpu_ms']:>11.2f}{m['age_50_cpu_ms']:>9.2f}{m['cpu_growth']:>8.2f}×")
     lines += ["", f"{'stored bytes':<40}{'age 1':>9}{'age 50':>9}"]
     for key, a in ages.items():
         if key == "raw_memory":

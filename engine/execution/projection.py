@@ -83,8 +83,8 @@ def _row(action: Action, task, now: datetime) -> tuple[HumanTask, list[str], lis
 def sync(action: Action, now: datetime, title_changed: bool = False) -> None:
     session, instance = action.session, action.instance
     ready = {str(t.id): t for t in ready_human_tasks(action.workflow)}
-    if action.ready_at_load is not None:  # rows are ready iff the loaded state's tasks were: no need to read them
-        known = action.ready_at_load - action.finished
+    if action.ready_rows is not None:  # rows are ready iff the loaded state's tasks were: no need to read them
+        known = action.ready_rows - action.finished
     else:
         known = set(session.scalars(select(HumanTask.id).where(HumanTask.instance_id == instance.id,
                                                                HumanTask.state == "ready")))
@@ -105,6 +105,7 @@ def sync(action: Action, now: datetime, title_changed: bool = False) -> None:
                         .values(title=instance.title))
     session.add_all(Notification(recipient=r, text=t, instance_id=instance.id) for r, t in action.notifications)
     action.notifications.clear()
+    action.ready_rows, action.finished = set(ready), set()  # what the rows are now, should it be saved again
 
 
 def candidates(row: HumanTask, groups: list[str], users: list[str]) -> list[TaskCandidate]:

@@ -77,7 +77,7 @@ class Action:
     warnings: list[str] = field(default_factory=list)  # e.g. a deadline counted on a provisional calendar
     depth: int = 0
     is_new: bool = False  # the action that starts the case
-    ready_at_load: set[str] | None = None  # ids of the ready human tasks as loaded (= the ready inbox rows)
+    ready_rows: set[str] | None = None  # ids of the ready inbox rows: as loaded, then as saved (None: read them)
     finished: set[str] = field(default_factory=set)  # human tasks this action completed (their rows are written)
 
     def attach_engine(self) -> None:
@@ -150,7 +150,7 @@ def start(session: Session, process_key: str, user: User | None, data: dict[str,
             raise AlreadyStarted(start_token) from e
         raise
     workflow = BpmnWorkflow(spec, subprocess_specs)
-    action = Action(session, instance, workflow, user, depth=depth, is_new=True, ready_at_load=set())
+    action = Action(session, instance, workflow, user, depth=depth, is_new=True, ready_rows=set())
     action.attach_engine()
     initial = {**(data or {}), "business_key": business_key}
     workflow.task_tree.data.update(initial)
@@ -293,7 +293,7 @@ def load(session: Session, instance: ProcessInstance, user: User | None, depth: 
     if workflow is None:
         workflow = instance_from_json(state, spec, subprocess_specs)
     action = Action(session, instance, workflow, user, depth=depth,
-                    ready_at_load={str(t.id) for t in projection.ready_human_tasks(workflow)})
+                    ready_rows={str(t.id) for t in projection.ready_human_tasks(workflow)})
     action.attach_engine()
     return action
 
