@@ -407,10 +407,12 @@ def _capped_count(selects: list, cap: int) -> int:
     return select(func.count()).select_from(union).scalar_subquery()
 
 
-def _claimable(kind: str, value: str, *columns):
-    """The 岗位待办 index range of one post (or one candidate user): unclaimed, not suspended, ready."""
+def _claimable(username, kind, value, *columns):
+    """The 岗位待办 index range of one post (or one candidate user): unclaimed, not suspended, ready,
+    and not barred from ``username`` (separation of duties, 回避: a primary-key probe per row)."""
     return select(TaskCandidate.task_id, *columns).where(
-        TaskCandidate.kind == kind, TaskCandidate.value == value, TaskCandidate.claimable == true())
+        TaskCandidate.kind == kind, TaskCandidate.value == value, TaskCandidate.claimable == true(),
+        ~exists().where(TaskExclusion.task_id == TaskCandidate.task_id, TaskExclusion.username == username))
 
 
 def _due_range(column, due: str | None, now: datetime) -> list:
@@ -484,7 +486,7 @@ def _group_page(session: Session, user: User, query: TaskQuery, now: datetime) -
 
     def ranges(*extra):
         for kind, value in _candidate_keys(user):
-            stmt = _claimable(kind, value, *columns[:-1]).where(*conditions, *extra)
+            stmt = _claimable(user.username, kind, value, *columns[:-1]).where(*conditions, *extra)
             yield stmt.join(HumanTask, HumanTask.id == TaskCandidate.task_id).where(*joined) if joined else stmt
 
     cap = PAGE_CAP * query.per_page
@@ -550,10 +552,10 @@ def _counts_statement(n_keys: int):
 
     def both(*mine_extra, group_extra):  # ordered by due_key so that the range is read from its index
         return _capped_count([mine.where(*mine_extra)] + [
-            _claimable(k, v).where(*group_extra).order_by(TaskCandidate.due_key) for k, v in keys], COUNT_CAP)
+            _claimable(bindparam("user"), k, v).where(*group_extra).order_by(TaskCandidate.due_key) for k, v in keys], COUNT_CAP)
     return select(
         _capped_count([mine], COUNT_CAP),
-        _capped_count([_claimable(k, v) for k, v in keys], COUNT_CAP),
+        _capped_count([_claimable(bindparam("user"), k, v) for k, v in keys], COUNT_CAP),
         both(HumanTask.due_at < now, group_extra=[TaskCandidate.due_key < now]),
         both(HumanTask.due_at >= now, HumanTask.due_at < tomorrow,
              group_extra=[TaskCandidate.due_key >= now, TaskCandidate.due_key < tomorrow]))
