@@ -152,7 +152,7 @@ def test_html_or_svg_declared_as_video_is_never_served_as_a_page(app, db, user):
     with db.transaction() as session:
         from engine.store import files
         stored = files.store(session, BytesIO(EVIL_SVG), "图.svg", "image/svg+xml", "supervision_investigate1",
-                             None)
+                             None, settings=app.config["ZHIFA_SETTINGS"])
     chief = logged_in(app, "leadership_chief")
     for action in ("view", "download"):
         response = open_recording(chief, stored.id, action)
