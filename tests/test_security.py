@@ -12,12 +12,10 @@ import stat
 import subprocess
 import sys
 import threading
-import urllib.error
 import urllib.parse
 import urllib.request
 from http.cookiejar import CookieJar
 from io import BytesIO
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
@@ -32,7 +30,6 @@ from engine.sandbox import limits
 from engine.sandbox.scripting import RestrictedEnvironment
 from engine.store import chain, history
 from engine.store.config import load_settings
-from engine.store.db import Database
 from engine.store.models import AuditEvent, Comment, HumanTask, ProcessDefinition, ProcessInstance
 from organisation.demo import DEMO_PASSWORD
 from recording import evidence
@@ -152,7 +149,7 @@ def test_html_or_svg_declared_as_video_is_never_served_as_a_page(app, db, user):
     with db.transaction() as session:
         from engine.store import files
         stored = files.store(session, BytesIO(EVIL_SVG), "图.svg", "image/svg+xml", "supervision_investigate1",
-                             None)
+                             None, settings=app.config["ZHIFA_SETTINGS"])
     chief = logged_in(app, "leadership_chief")
     for action in ("view", "download"):
         response = open_recording(chief, stored.id, action)
@@ -393,7 +390,8 @@ def test_password_change_ends_every_other_session_and_follows_the_policy(app, db
     laptop, phone = logged_in(app, "legal_review1"), logged_in(app, "legal_review1")
     weak = laptop.post_form("/account/password", {"current": DEMO_PASSWORD, "new": "short", "repeat": "short"})
     assert weak.status_code == 400 and "密码至少 10 位" in weak.get_data(as_text=True)
-    demo = laptop.post_form("/account/password", {"current": DEMO_PASSWORD, "new": "zhifa2026!x", "repeat": "zhifa2026!x"})
+    demo = laptop.post_form("/account/password",
+                            {"current": DEMO_PASSWORD, "new": "zhifa2026!x", "repeat": "zhifa2026!x"})
     assert "不能使用演示密码" in demo.get_data(as_text=True)
     changed = laptop.post_form("/account/password",
                                {"current": DEMO_PASSWORD, "new": "Legal-review-9", "repeat": "Legal-review-9"})
@@ -500,19 +498,37 @@ def test_lengths_the_database_limits_are_checked_first(app, db, tmp_path):
     assert re.search(r"runaway\.bpmn:\d+: Task_fill: 元素名称过长", result.stdout + result.stderr)
 
 
+START_FORM = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="Defs_sf" targetNamespace="http://zhifa.test">
+  <bpmn:process id="start_form_flow" name="发起表单测试流程" isExecutable="true">
+    <bpmn:startEvent id="Ev_start"><bpmn:extensionElements><camunda:formData>
+        <camunda:formField id="fine_amount" label="拟罚款金额" type="money" />
+        <camunda:formField id="witness_count" label="在场人数" type="long" />
+      </camunda:formData></bpmn:extensionElements><bpmn:outgoing>F1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="Task_a" name="办理" camunda:candidateGroups="supervision.investigate">
+      <bpmn:incoming>F1</bpmn:incoming><bpmn:outgoing>F2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:endEvent id="Ev_end"><bpmn:incoming>F2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="F1" sourceRef="Ev_start" targetRef="Task_a" />
+    <bpmn:sequenceFlow id="F2" sourceRef="Task_a" targetRef="Ev_end" />
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
 def test_zhifa_start_with_invalid_fields_prints_messages(db, org, tmp_path):
-    deploy_runaway(db, tmp_path)
-    result = subprocess.run([str(ROOT / ".venv" / "bin" / "zhifa"), "start", "runaway", "--as",
-                             "supervision_investigate1", "--data", json.dumps({"amount": "1e30"})],
-                            capture_output=True, text=True,
-                            env={**os.environ, "ZHIFA_DATABASE_URL": db.url, "ZHIFA_DATA_DIR": str(tmp_path / "c")})
-    # (the runaway model has no start form: the values go to the case, nothing to validate)
-    assert "Traceback" not in result.stderr
-    too_long = subprocess.run([str(ROOT / ".venv" / "bin" / "zhifa"), "start", "runaway", "--as",
-                               "supervision_investigate1", "--data", json.dumps({"title": "x\x00"})],
-                              capture_output=True, text=True,
-                              env={**os.environ, "ZHIFA_DATABASE_URL": db.url, "ZHIFA_DATA_DIR": str(tmp_path / "c")})
-    assert "Traceback" not in too_long.stderr
+    path = tmp_path / "start_form_flow.bpmn"
+    path.write_text(START_FORM, encoding="utf-8")
+    with db.transaction() as session:
+        repository.deploy(session, repository.read_paths([path]), source="cli")
+    env = {**os.environ, "ZHIFA_DATABASE_URL": db.url, "ZHIFA_DATA_DIR": str(tmp_path / "c")}
+    data = {"witness_count": "9" * 5000, "fine_amount": "1e30"}
+    result = subprocess.run([str(ROOT / ".venv" / "bin" / "zhifa"), "start", "start_form_flow", "--as",
+                             "supervision_investigate1", "--data", json.dumps(data)], capture_output=True, text=True,
+                            env=env)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "整数超出范围" in result.stderr and "请输入金额" in result.stderr
+    with db.reading() as session:
+        assert session.scalar(select(func.count()).select_from(ProcessInstance)) == 0
 
 
 def test_a_stranger_cannot_make_the_server_read_a_large_body(app):
@@ -522,8 +538,8 @@ def test_a_stranger_cannot_make_the_server_read_a_large_body(app):
 
 def test_case_list_csv_never_holds_a_formula(app, db, user, tmp_path):
     path = tmp_path / "formula.bpmn"
-    path.write_text(RUNAWAY.replace('id="runaway"', 'id="formula"').replace("{name}", '=HYPERLINK(&quot;http://x&quot;)'),
-                    encoding="utf-8")
+    formula = RUNAWAY.replace('id="runaway"', 'id="formula"').replace("{name}", '=HYPERLINK(&quot;http://x&quot;)')
+    path.write_text(formula, encoding="utf-8")
     with db.transaction() as session:
         repository.deploy(session, repository.read_paths([path]), source="cli")
     start(db, user, "formula")

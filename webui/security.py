@@ -119,7 +119,9 @@ def send_stored(attachment: Attachment, handle, *, inline: bool, **kwargs) -> Re
     """
     inline = inline and attachment.detected_type in files.INLINE_TYPES
     response = send_file(handle, mimetype=attachment.detected_type if inline else "application/octet-stream",
-                         as_attachment=not inline, download_name=attachment.original_name, **kwargs)
+                         as_attachment=not inline,
+                         # (a name stored before names were cleaned may hold control characters)
+                         download_name=files.safe_name(attachment.original_name) or attachment.sha256[:16], **kwargs)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = FILE_CSP
     return response

@@ -201,7 +201,8 @@ def before_binop(op: str, left: Any, right: Any) -> None:
             if left.bit_length() * right > LIMITS.max_int_bits:
                 refuse("整数")
     elif op == "<<":
-        if isinstance(left, int) and isinstance(right, int) and left and left.bit_length() + right > LIMITS.max_int_bits:
+        if isinstance(left, int) and isinstance(right, int) and left \
+                and left.bit_length() + right > LIMITS.max_int_bits:
             refuse("整数")
     elif op == "*":
         if isinstance(left, int) and isinstance(right, int):
