@@ -587,10 +587,8 @@ def _reason(reason: str | None, what: str) -> str:
 
 def colleagues(session: Session, task: HumanTask, user: User) -> list[User]:
     """Active users other than ``user`` who hold one of the task's posts (or are its candidate users)."""
-    groups = [c.value for c in session.scalars(select(TaskCandidate).where(
-        TaskCandidate.task_id == task.id, TaskCandidate.kind == "group"))]
-    named = [c.value for c in session.scalars(select(TaskCandidate).where(
-        TaskCandidate.task_id == task.id, TaskCandidate.kind == "user"))]
+    groups = [g for g in task.candidate_groups.split(",") if g]  # the row carries its candidates
+    named = [u for u in task.candidate_users.split(",") if u]
     clause = or_(User.id.in_(select(Membership.user_id).where(Membership.group_code.in_(groups))) if groups else False,
                  User.username.in_(named) if named else False)
     barred = select(TaskExclusion.username).where(TaskExclusion.task_id == task.id)
