@@ -72,3 +72,8 @@ def template_problems(key: str, names: set[str], text: str) -> list[tuple[str, s
 def missing_elements(key: str, context: Mapping[str, Any]) -> list[str]:
     """Chinese messages for each required element the case's values leave out."""
     return [f"缺少{e.label}（{e.rule}）" for e in REQUIRED.get(key, []) if e.missing(context)]
+
+# The customary order of a 行政处罚 案卷 (documents by template key without the process
+# prefix); anything else follows in the order issued.
+CASE_FILE_ORDER = ["filing", "record", "report", "discussion", "notice", "hearing", "decision", "approval",
+                   "denial", "rejection", "supplement", "substitute", "demand", "enforce", "closure"]
