@@ -15,11 +15,16 @@ from .models import DocumentTemplate
 
 
 class TemplatesInvalid(ValueError):
-    """Lines ``FILE: placeholder: message``; nothing was deployed."""
+    """Every problem as (file, placeholder, message); nothing was deployed."""
 
-    def __init__(self, lines: list[str]):
-        self.lines = lines
-        super().__init__("\n".join(lines))
+    def __init__(self, problems: list[tuple[str, str, str]]):
+        self.problems = problems
+        super().__init__("\n".join(self.lines))
+
+    @property
+    def lines(self) -> list[str]:
+        """``FILE: placeholder: message``, as ``zhifa deploy`` prints them."""
+        return [f"{file}: {placeholder or '-'}: {message}" for file, placeholder, message in self.problems]
 
 
 @dataclass
@@ -37,8 +42,11 @@ def _task_specs(spec_tuple):
 def process_data(session: Session, process_key: str) -> ProcessData | None:
     """What the newest version of a process collects; None when it is not deployed."""
     definition = repository.latest_definition(session, process_key)
-    if definition is None:
-        return None
+    return None if definition is None else definition_data(session, definition)
+
+
+def definition_data(session: Session, definition) -> ProcessData:
+    """What one version of a process collects."""
     merged: dict[str, forms.Field] = {}
     numbered: set[str] = set()
     for task_spec in _task_specs(repository.specs_of(session, definition)):
@@ -50,8 +58,8 @@ def process_data(session: Session, process_key: str) -> ProcessData | None:
     return ProcessData(list(merged.values()), numbered)
 
 
-def check(session: Session, files: list[templates.TemplateFile]) -> list[str]:
-    """Every problem of the files, as ``FILE: placeholder: message``."""
+def check(session: Session, files: list[templates.TemplateFile]) -> list[tuple[str, str, str]]:
+    """Every problem of the files, as (file, placeholder, message)."""
     cache: dict[str, ProcessData | None] = {}
 
     def known(process_key: str):
@@ -59,11 +67,8 @@ def check(session: Session, files: list[templates.TemplateFile]) -> list[str]:
             cache[process_key] = process_data(session, process_key)
         return cache[process_key]
 
-    lines = []
-    for template in files:
-        for placeholder, message in templates.problems(template, known):
-            lines.append(f"{template.name}: {placeholder or '-'}: {message}")
-    return lines
+    return [(template.name, placeholder, message)
+            for template in files for placeholder, message in templates.problems(template, known)]
 
 
 def latest(session: Session, key: str) -> DocumentTemplate | None:
@@ -80,9 +85,9 @@ def deploy(session: Session, files: list[templates.TemplateFile], *, user: User 
     """New versions of the templates whose content changed; TemplatesInvalid (deploying
     nothing) when any file has a problem. Call after deploying the processes of the same
     upload, in the same transaction, so templates can use their new fields."""
-    lines = check(session, files)
-    if lines:
-        raise TemplatesInvalid(lines)
+    problems = check(session, files)
+    if problems:
+        raise TemplatesInvalid(problems)
     created = []
     for template in files:
         old = latest(session, template.key)

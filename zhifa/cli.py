@@ -16,6 +16,7 @@ from engine.errors import EngineStepFailed
 from engine.forms import FormInvalid
 from engine.problems import ModelInvalid
 from engine.serialization import data_to_json
+from paperwork import library, templates
 
 
 def _db():
@@ -160,21 +161,29 @@ def tokens_revoke(token_id, username) -> None:
 @click.option("--as", "username", default=None, help="部署人")
 @click.option("--name", default=None, help="部署名称")
 def deploy(paths, username, name) -> None:
-    """校验并部署 .bpmn/.dmn 文件或目录；有任何问题则全部不部署。"""
-    sources = repository.read_paths(list(paths))
+    """校验并部署 .bpmn/.dmn 模型和 .docx 文书模板（文件或目录）；有任何问题则全部不部署。"""
+    sources = repository.read_paths([p for p in paths if not templates.is_template(p)])
+    docs = templates.read_paths(paths)
     try:
         with _db().transaction() as session:
             user = _user(session, username) if username else None
-            result = repository.deploy(session, sources, source="cli", user=user, name=name)
-            if not result.changed:
+            result = repository.deploy(session, sources, source="cli", user=user, name=name) if sources else None
+            created = library.deploy(session, docs, user=user, deployment=result.deployment if result else None)
+            if not (result and result.changed) and not created:
                 click.echo("没有变化，未产生新版本")
-            for d in result.processes:
+            for d in result.processes if result else []:
                 click.echo(f"流程 {d.key} 版本 {d.version}（{d.name}）")
-            for d in result.decisions:
+            for d in result.decisions if result else []:
                 click.echo(f"决策表 {d.key} 版本 {d.version}（{d.name}）")
+            for t in created:
+                click.echo(f"文书模板 {t.key} 版本 {t.version}（{t.title}）")
     except ModelInvalid as e:
         for p in e.problems:
             click.echo(str(p), err=True)
+        sys.exit(1)
+    except library.TemplatesInvalid as e:
+        for line in e.lines:
+            click.echo(line, err=True)
         sys.exit(1)
 
 
