@@ -8,9 +8,9 @@ before the document is served; completion then fills the case variable with it.
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import json
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Mapping
 
@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import documents, expressions, files, forms, history, numbering, runtime, tasks
+from engine.identity import require_instance_visible
 from engine.models import Attachment, HumanTask, ProcessInstance, User, utcnow
 from engine.serialization import data_to_json
 
@@ -95,16 +96,15 @@ def _document(session: Session, instance_id: int, key: str) -> CaseDocument | No
                                                      CaseDocument.key == key))
 
 
+@dataclass
 class Draft:
     """What a task page shows: the document the task produces, as it stands."""
-
-    def __init__(self, key: str, template: DocumentTemplate, document: CaseDocument | None, docx: bytes,
-                 missing: list[str]):
-        self.key, self.template, self.document, self.docx, self.missing = key, template, document, docx, missing
-
-    @property
-    def title(self) -> str:
-        return self.template.title
+    key: str
+    title: str
+    document: CaseDocument | None = None
+    docx: bytes | None = None
+    missing: list[str] = field(default_factory=list)
+    error: str | None = None    # why it cannot be produced (template not deployed …)
 
     @property
     def status(self) -> str:
@@ -113,6 +113,15 @@ class Draft:
     @property
     def status_label(self) -> str:
         return STATUS_LABELS[self.status]
+
+    def __getattr__(self, name: str):  # number, issued_at, sha256, docx_id, pdf_id … of the issued document
+        if name in ("number", "issued_at", "issued_by", "sha256", "docx_id", "pdf_id", "draft_id"):
+            return getattr(self.document, name) if self.document is not None else None
+        raise AttributeError(name)
+
+    @property
+    def has_draft(self) -> bool:
+        return bool(self.draft_id)
 
 
 def _task_state(session: Session, task_id: str, user: User):
@@ -133,15 +142,21 @@ def draft(session: Session, task_id: str, user: User, submitted: Mapping[str, An
     key = declared(spiff.task_spec, values, action.workflow.script_engine)
     if key is None:
         return None
-    template = _template(session, instance, key)
+    try:
+        template = _template(session, instance, key)
+    except DocumentError as e:
+        return Draft(key, key, error=str(e))
     document = _document(session, instance.id, key)
     if document is not None and document.docx_id:
         with files.open_file(session.get(Attachment, document.docx_id)) as f:
-            return Draft(key, template, document, f.read(), [])
-    ctx = _context(session, instance, template, values, issued_on=values.get("decision_date") or date.today())
+            return Draft(key, template.title, document, f.read())
+    ctx = _context(session, instance, template, values, issued_on=date.today())
     keep_number = {"doc_no": "{{ doc_no }}"}  # the number is printed at 签发, also into an edited draft
-    docx = render.render(_source(session, document, template), {**ctx, **keep_number})
-    return Draft(key, template, document, docx, catalog.missing_elements(key, ctx))
+    try:
+        docx = render.render(_source(session, document, template), {**ctx, **keep_number})
+    except render.TemplateInvalid as e:
+        return Draft(key, template.title, document, error=str(e))
+    return Draft(key, template.title, document, docx, catalog.missing_elements(key, ctx))
 
 
 def upload_draft(session: Session, task_id: str, user: User, stream, name: str) -> CaseDocument:
@@ -290,10 +305,18 @@ def receipt(session: Session, document_id: int, user: User) -> tuple[CaseDocumen
     return document, docx
 
 
+def issued_file(session: Session, document_id: int, user: User) -> tuple[Attachment, object]:
+    """The issued PDF of a document of a case the user may see, and its path."""
+    document = session.get(CaseDocument, document_id)
+    if document is None or not document.pdf_id:
+        raise DocumentError("文书尚未签发")
+    instance = session.get(ProcessInstance, document.instance_id)
+    require_instance_visible(session, user, instance)
+    attachment = session.get(Attachment, document.pdf_id)
+    return attachment, files.path_of(attachment)
+
+
 def of_case(session: Session, instance_id: int) -> list[CaseDocument]:
     return list(session.scalars(select(CaseDocument).where(CaseDocument.instance_id == instance_id)
                                 .order_by(CaseDocument.issued_at.is_(None), CaseDocument.issued_at, CaseDocument.id)))
 
-
-def fingerprint(content: bytes) -> str:
-    return hashlib.sha256(content).hexdigest()

@@ -50,7 +50,6 @@ class CaseDocument(Base):
     served_id: Mapped[int | None] = mapped_column(ForeignKey("attachments.id"))  # signed/sealed scan of the served copy
     served_at: Mapped[datetime | None]
     served_by: Mapped[str | None] = mapped_column(String(100))
-    proves_id: Mapped[int | None] = mapped_column(ForeignKey("case_documents.id"))  # a 送达回证: the document it proves
     template: Mapped[DocumentTemplate] = relationship(lazy="joined")
 
 

@@ -48,8 +48,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     login_manager.init_app(app)
     filters.register(app)
 
-    from . import admin, auth, cases, dashboard, evidence, inbox, rest, vendor
-    for module in (auth, inbox, cases, vendor, rest, dashboard, evidence, admin):
+    from . import admin, auth, cases, dashboard, evidence, inbox, paperwork, rest, vendor
+    for module in (auth, inbox, cases, vendor, rest, dashboard, evidence, admin, paperwork):
         app.register_blueprint(module.bp)
 
     @app.context_processor

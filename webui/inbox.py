@@ -7,6 +7,7 @@ from werkzeug.routing import BuildError
 
 from engine import files, forms, notices, runtime, task_files, tasks
 from engine.errors import EngineStepFailed
+from paperwork import issuing as paperwork_issuing
 
 from .database import get_db
 
@@ -50,6 +51,8 @@ def _render_task(task_id: str, values=None, errors=None, status=200):
             view = tasks.view(session, task_id, current_user.user)
         except tasks.TaskNotFound:
             abort(404)
+        document = paperwork_issuing.draft(session, task_id, current_user.user, values) \
+            if view.actionable else None
     if values is not None:
         view.values = values
     try:  # the recordings page of a 执法全过程记录 step (engine/evidence.py, webui/evidence.py)
@@ -57,7 +60,7 @@ def _render_task(task_id: str, values=None, errors=None, status=200):
     except BuildError:
         evidence_url = None
     return render_template("task.html", view=view, errors=errors or {}, due_status=tasks.due_status,
-                           evidence_url=evidence_url), status
+                           evidence_url=evidence_url, document=document, task_id=task_id), status
 
 
 @bp.route("/tasks/<task_id>")

@@ -33,6 +33,8 @@ def _draft(task_id: str):
             abort(404)
     if found is None:
         abort(404)
+    if found.error:
+        raise issuing.DocumentError(found.error)
     return found
 
 
@@ -49,7 +51,9 @@ def preview(task_id: str):
         found = _draft(task_id)
         data = found.docx if found.document and found.document.docx_id else \
             render.render(found.docx, {"doc_no": "（签发时编号）"})
-        return _send(pdf.to_pdf(data), f"{found.title}（预览）.pdf", "application/pdf", inline=True)
+        response = _send(pdf.to_pdf(data), f"{found.title}（预览）.pdf", "application/pdf", inline=True)
+        response.headers["X-Frame-Options"] = "SAMEORIGIN"  # shown in the task page's frame
+        return response
     except (pdf.PdfError, issuing.DocumentError, render.TemplateInvalid) as e:
         return _send(str(e).encode(), "error.txt", "text/plain; charset=utf-8", inline=True), 422
     except _TASK_ERRORS as e:
@@ -126,6 +130,21 @@ def _document_action(document_id: int, do):
     except NotPermitted as e:
         flash(str(e), "error")
     return None
+
+
+@bp.route("/documents/<int:document_id>/issued.pdf")
+@login_required
+def issued_pdf(document_id: int):
+    """The issued PDF, inline (the task page's frame, printing)."""
+    with get_db().reading() as session:
+        try:
+            attachment, path = issuing.issued_file(session, document_id, current_user.user)
+        except (issuing.DocumentError, NotPermitted):
+            abort(404)
+    response = send_file(path, mimetype="application/pdf", download_name=attachment.original_name)
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @bp.route("/documents/<int:document_id>/served", methods=["POST"])
