@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 
 from engine import casefile, files, forms, repository, runtime, task_files, tasks
 from engine.errors import EngineStepFailed
+from paperwork import case_file, issuing
 
 from .database import get_db
 from .filters import localtime
@@ -82,7 +83,10 @@ def case(instance_id: int):
                       if e.event.element_id and isinstance(e.details.get("task"), str)}
         step_names.update({t.element_id: t.name for t in found.ready})
         return render_template("case.html", case=found, instance=found.instance, definition=found.definition,
-                               due_status=tasks.due_status, step_names=step_names)
+                               due_status=tasks.due_status, step_names=step_names,
+                               documents=issuing.of_case(session, instance_id),
+                               case_file_build=case_file.latest(session, instance_id),
+                               may_serve=bool(found.actionable))
 
 
 @bp.route("/cases/<int:instance_id>/diagram.bpmn")
