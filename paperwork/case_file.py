@@ -101,13 +101,14 @@ def _table_pdf(title: str, heading: str, header: list[str], rows: list[list[str]
         run = p.add_run(text)
         run.font.size, run.font.bold = Pt(size), True
     table = document.add_table(rows=1, cols=len(header))
-    table.style = "Table Grid"
-    for cell, text, width in zip(table.rows[0].cells, header, widths):
-        cell.text, cell.width = text, Mm(width)
-    for row in rows:
-        cells = table.add_row().cells
-        for cell, text, width in zip(cells, row, widths):
-            cell.text, cell.width = str(text), Mm(width)
+    table.style, table.autofit = "Table Grid", False
+    for column, width in zip(table.columns, widths):
+        column.width = Mm(width)
+    for cells, texts in [(table.rows[0].cells, header), *((table.add_row().cells, r) for r in rows)]:
+        for cell, text, width in zip(cells, texts, widths):
+            cell.width = Mm(width)
+            run = cell.paragraphs[0].add_run(str(text))
+            run.font.size = Pt(9)
     for note in notes:
         document.add_paragraph(note)
     out = io.BytesIO()
@@ -190,11 +191,12 @@ def _assemble(db: Database, build_id: int) -> None:
         _set_progress(db, build_id, 82, "证据清单")
         documents_ids = {i for d in documents for i in (d.docx_id, d.pdf_id, d.served_id)}
         evidence_rows = [[str(n), a.original_name, a.record_item or a.field_id or "", a.uploaded_by,
-                          a.uploaded_at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M"), a.sha256]
+                          a.uploaded_at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M"),
+                          " ".join(a.sha256[i:i + 16] for i in range(0, 64, 16))]  # lines break at the spaces
                          for n, a in enumerate((a for a in attachments if a.id not in documents_ids), 1)]
         parts.append(Part("证据材料清单", "", "", _table_pdf(
             "证据材料清单", f"{business_key}　{title}", ["序号", "名称", "类别", "提交人", "时间（UTC）", "SHA-256"],
-            evidence_rows, [10, 40, 22, 20, 26, 52])))
+            evidence_rows, [10, 36, 22, 22, 24, 56])))
         originals += [(f"证据/{a.id}_{a.original_name}", a) for a in attachments if a.id not in documents_ids]
         for part in parts:
             part.pages = _pages(part.pdf, work)
@@ -240,7 +242,7 @@ def _contents(parts: list[Part], business_key: str, title: str, work: Path) -> b
             rows.append([str(n), part.number, part.title, part.date, str(page)])
             page += part.pages
         data = _table_pdf("卷内目录", f"{business_key}　{title}", ["序号", "文号", "题名", "日期", "页号"], rows,
-                          [12, 50, 60, 26, 16], [f"备考表：第 {page} 页"])
+                          [12, 48, 66, 28, 16], [f"备考表：第 {page} 页"])
         pages = _pages(data, work)
         if pages == own_pages:
             return data

@@ -43,9 +43,12 @@ def _evaluate(text: str, data: Mapping[str, Any], script_engine) -> str | None:
 
 
 def declared(task_spec, data: Mapping[str, Any], script_engine) -> str | None:
-    """The template key the task produces with these values, or None."""
+    """The template key the task produces with these values, or None; a field of the
+    task not filled in yet counts as empty (the page shows the document while typing)."""
     text = ((getattr(task_spec, "extensions", None) or {}).get(PROPERTY) or "").strip()
-    return _evaluate(text, data, script_engine) if text else None
+    if not text:
+        return None
+    return _evaluate(text, {**{f.id: None for f in forms.form_of(task_spec).fields}, **data}, script_engine)
 
 
 def declaration_problems(text: str) -> list[str]:
@@ -159,10 +162,12 @@ def draft(session: Session, task_id: str, user: User, submitted: Mapping[str, An
     return Draft(key, template.title, document, docx, catalog.missing_elements(key, ctx))
 
 
-def upload_draft(session: Session, task_id: str, user: User, stream, name: str) -> CaseDocument:
+def upload_draft(session: Session, task_id: str, user: User, submitted: Mapping[str, Any], stream,
+                 name: str) -> CaseDocument:
     """An edited .docx uploaded back: it becomes the text issued (its placeholders still filled)."""
     task, instance, action, spiff = _task_state(session, task_id, user)
-    key = declared(spiff.task_spec, spiff.data, action.workflow.script_engine)
+    values = {**spiff.data, **forms.partial_values(forms.form_of(spiff.task_spec), submitted, spiff.data)}
+    key = declared(spiff.task_spec, values, action.workflow.script_engine)
     if key is None:
         raise DocumentError("此步骤不制作文书")
     if not (name or "").lower().endswith(".docx"):

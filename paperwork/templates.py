@@ -60,9 +60,9 @@ def particulars(content: bytes) -> Particulars:
     return Particulars(title=(props.title or "").strip(), process=(props.category or "").strip(), text="\n".join(parts))
 
 
-def problems(template: TemplateFile, fields_of_process) -> list[tuple[str, str]]:
-    """(placeholder, message) pairs; fields_of_process(key) gives a process's form fields
-    or None when no such process is deployed."""
+def problems(template: TemplateFile, data_of_process) -> list[tuple[str, str]]:
+    """(placeholder, message) pairs; data_of_process(key) gives what a process collects
+    (its form fields and numbered variables) or None when no such process is deployed."""
     try:
         info = particulars(template.content)
         names = render.placeholders(template.content)
@@ -72,10 +72,10 @@ def problems(template: TemplateFile, fields_of_process) -> list[tuple[str, str]]
         return [("", "文书名称未填写：请在 Word 的“文件—属性—标题”中填写文书名称")]
     if not info.process:
         return [("", "未指明数据来源流程：请在 Word 的“文件—属性—类别”中填写流程标识，例如 penalty")]
-    fields = fields_of_process(info.process)
-    if fields is None:
+    data = data_of_process(info.process)
+    if data is None:
         return [("", f"流程“{info.process}”尚未部署，无法核对占位符（“文件—属性—类别”应为已部署流程的标识）")]
-    known = context.known_names(fields)
+    known = context.known_names(data.fields, data.numbered)
     found = [(name, f"流程“{info.process}”中没有此数据（表单字段、枚举字段名加 _text，或 "
                     f"{'、'.join(sorted(context.BUILTINS))}）")
              for name in sorted(names - known)]

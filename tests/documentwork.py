@@ -12,6 +12,18 @@ def pdf_text(data: bytes) -> str:
     return re.sub(r"\s+", "", out)
 
 
+def pdf_pages(data: bytes) -> list[str]:
+    """Each page's text without whitespace."""
+    out = subprocess.run(["pdftotext", "-", "-"], input=data, capture_output=True, check=True).stdout.decode()
+    return [re.sub(r"\s+", "", page) for page in out.split("\f")[:-1]]
+
+
+def pdf_layout(data: bytes, page: int) -> str:
+    """One page's text laid out as printed (table rows on their lines)."""
+    return subprocess.run(["pdftotext", "-layout", "-f", str(page), "-l", str(page), "-", "-"], input=data,
+                          capture_output=True, check=True).stdout.decode()
+
+
 def docx_text(data: bytes) -> str:
     """Paragraphs, table cells and footers of a .docx, without whitespace."""
     document = docx.Document(io.BytesIO(data))

@@ -91,13 +91,14 @@ def upload_draft(task_id: str):
         return _task_error(task_id, "请选择修改后的 Word 文档（.docx）")
     try:
         with get_db().transaction() as session:
-            document = issuing.upload_draft(session, task_id, current_user.user, storage.stream, storage.filename)
+            document = issuing.upload_draft(session, task_id, current_user.user, _submitted(), storage.stream,
+                                            storage.filename)
     except (issuing.DocumentError, files.FileStoreError, *_TASK_ERRORS) as e:
         return _task_error(task_id, str(e))
     except tasks.TaskNotFound:
         abort(404)
     flash(f"已上传{document.title}修改稿，签发时以此为准", "info")
-    return redirect(url_for("inbox.task", task_id=task_id) + "#document")
+    return _render_task(task_id, values=_submitted())
 
 
 @bp.route("/tasks/<task_id>/document/issue", methods=["POST"])

@@ -1,0 +1,306 @@
+"""文书 generated from cases run through the engine: every document of a 行政处罚 case,
+read back with python-docx and, as PDF, with pdftotext; 签发 rules; the 案卷."""
+from __future__ import annotations
+
+import io
+import json
+import threading
+import zipfile
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import docx as python_docx
+import pytest
+
+from engine import files, runtime, tasks
+from engine.models import Attachment, AuditEvent
+from paperwork import case_file, issuing, library, templates
+from paperwork.models import CaseDocument
+from tests.casework import Case
+from tests.conftest import ROOT
+from tests.documentwork import docx_text, pdf_layout, pdf_pages, pdf_text
+from tests.test_process_penalty import (
+    APPROVE_CLOSURE, ARCHIVE, CLOSE, DELIVER, HOLD, LEAD, NOTICE, ORGANIZATION, TODAY, decide, discussion, draft,
+    hearing_notice, investigate_and_review, legal, payment, recheck, register, statement,
+)
+from tests.test_process_penalty import timer_clock  # noqa: F401  (the cases' dates need the clock)
+
+YEAR = datetime.now(ZoneInfo("Asia/Shanghai")).year
+
+
+@pytest.fixture
+def documents(db, deployed, org):
+    with db.transaction() as session:
+        return library.deploy(session, templates.read_paths([ROOT / "documents"]), user=None)
+
+
+class DocCase(Case):
+    """A case whose steps 签发 the document they produce before completing, as officers do."""
+
+    def do(self, element_id, username, values, group=None):
+        task = self.task(element_id)
+        with self.db.reading() as session:
+            found = issuing.draft(session, task.id, self.user(username), values)
+        if found is not None:
+            assert found.error is None, found.error
+            with self.db.transaction() as session:
+                issuing.issue(session, task.id, self.user(username), values)
+        return super().do(element_id, username, values, group)
+
+    def documents(self) -> dict[str, CaseDocument]:
+        with self.db.reading() as session:
+            return {d.key: d for d in issuing.of_case(session, self.id)}
+
+    def read(self, attachment_id: int) -> bytes:
+        with self.db.reading() as session:
+            with files.open_file(session.get(Attachment, attachment_id)) as f:
+                return f.read()
+
+
+FINE = "200000"
+
+
+def heard_case(db, user) -> DocCase:
+    """An organisation fined 200,000 yuan: 法制审核, hearing, 集体讨论, up to the 负责人决定."""
+    case = DocCase.start(db, user, "penalty", "supervision_file1")
+    case.do("UserTask_register_source", "supervision_file1", register(ORGANIZATION), group="supervision.file")
+    case.do("UserTask_approve_filing", "leadership_chief", {"filing_decision": "file", "case_reason": "擅自排放水污染物案",
+            "filed_on": TODAY.isoformat(), "filing_opinion": "同意立案"}, group=LEAD)
+    investigate_and_review(case, "organization", FINE)
+    case.do("UserTask_legal_review", "legal_review1", legal(), group="legal.review")
+    case.do("UserTask_prior_notice", "supervision_notify1", NOTICE, group="supervision.notify")
+    case.do("UserTask_statement", "supervision_notify1", statement(hearing=True), group="supervision.notify")
+    case.do("UserTask_hearing_notice", "supervision_notify1", hearing_notice(7), group="supervision.notify")
+    case.do("UserTask_hold_hearing", "supervision_notify1", HOLD, group="supervision.notify")
+    case.do("UserTask_recheck", "supervision_review2", recheck(FINE), group="supervision.review")
+    case.do("UserTask_draft_decision", "supervision_decide1", draft(FINE), group="supervision.decide")
+    case.do("UserTask_collective_discussion", "leadership_chief", discussion(), group="leadership.chief")
+    return case
+
+
+def test_every_document_of_a_penalty_case_states_the_case(db, documents, user, timer_clock):  # noqa: F811
+    case = heard_case(db, user)
+    case.do("UserTask_decide", "leadership_deputy", decide(), group=LEAD)
+    case.do("UserTask_deliver_decision", "supervision_deliver1", DELIVER, group="supervision.deliver")
+    case.do("UserTask_monitor_payment", "supervision_execute1", payment("paid", FINE), group="supervision.execute")
+    case.do("UserTask_close_case", "supervision_execute1", CLOSE, group="supervision.execute")
+    case.do("UserTask_approve_closure", "leadership_chief", APPROVE_CLOSURE, group=LEAD)
+    case.do("UserTask_archive", "supervision_records1", ARCHIVE, group="supervision.records")
+    assert case.status == "completed"
+
+    found = case.documents()
+    assert set(found) == {"penalty.filing", "penalty.report", "penalty.notice", "penalty.hearing",
+                          "penalty.discussion", "penalty.decision", "penalty.closure"}
+    data = case.data()
+    assert data["notice_no"] == found["penalty.notice"].number == f"鲁环罚告字〔{YEAR}〕第001号"
+    assert data["decision_no"] == found["penalty.decision"].number == f"鲁环罚决字〔{YEAR}〕第001号"
+    assert data["hearing_notice_no"] == found["penalty.hearing"].number
+    for key, document in found.items():
+        assert document.status == "issued" and len(document.sha256) == 64, key
+        word, printed = docx_text(case.read(document.docx_id)), pdf_text(case.read(document.pdf_id))
+        for text in (word, printed):
+            assert "鲁山县环境保护局" in text and document.title in text, key
+            assert ORGANIZATION["party_name"] in text, key
+            assert "＿＿" not in text, (key, "a placeholder left blank")
+            if document.number:
+                assert document.number in text, key
+
+    decision = pdf_text(case.read(found["penalty.decision"].pdf_id))
+    for part in ("鲁山县产业集聚区", "91410423MA00000001", "经查，当事人擅自排放含油废水",  # party, facts
+                 "现场检查笔录、询问笔录、监测报告、照片", "水污染防治法第83条第3项",          # evidence, basis
+                 "罚款人民币200,000.00元（大写：贰拾万元整）", "十五日内",                       # amount, performance
+                 "六十日内向鲁山县人民政府申请行政复议", "六个月内向鲁山县人民法院提起行政诉讼",  # 复议, 诉讼
+                 f"{TODAY.year}年{TODAY.month}月{TODAY.day}日"):                             # date
+        assert part in decision, part
+    notice = pdf_text(case.read(found["penalty.notice"].pdf_id))
+    assert "贰拾万元整" in notice and "要求听证" in notice and "陈述和申辩" in notice
+    hearing = docx_text(case.read(found["penalty.hearing"].docx_id))
+    assert "局三楼会议室" in hearing and "周股长" in hearing
+
+    with db.reading() as session:
+        issued = [json.loads(e.details) for e in session.query(AuditEvent).filter_by(
+            instance_id=case.id, action="document_issue")]
+    assert {d["sha256"] for d in issued} == {d.sha256 for d in found.values()}
+
+
+def test_the_decision_cannot_be_issued_without_what_article_59_requires(db, documents, user, timer_clock,  # noqa: F811
+                                                                        monkeypatch):
+    case = heard_case(db, user)
+    task = case.task("UserTask_decide")
+    monkeypatch.setenv("ZHIFA_REVIEW_BODY", "")
+    with db.transaction() as session, pytest.raises(issuing.DocumentError) as refused:
+        issuing.issue(session, task.id, user("leadership_deputy"), decide())
+    assert "申请行政复议的途径" in str(refused.value) and "行政处罚法第五十九条" in str(refused.value)
+    monkeypatch.delenv("ZHIFA_REVIEW_BODY")
+    # nor completed without being issued: the number would be given to a text nobody signed
+    with db.transaction() as session, pytest.raises(issuing.DocumentError, match="请先签发行政处罚决定书"):
+        tasks.complete(session, task.id, user("leadership_deputy"), decide())
+    assert "penalty.decision" not in case.documents() or case.documents()["penalty.decision"].status == "draft"
+    assert "decision_no" not in case.data()
+
+
+def test_a_fine_of_nothing_is_not_a_decision(db, documents, user, timer_clock):  # noqa: F811
+    case = heard_case(db, user)
+    # the 负责人 decides on the drafted fine; a fine of 0 states no amount (第五十九条第一款第（三）项)
+    with db.transaction() as session:
+        instance = runtime.lock_instance(session, case.id)
+        action = runtime.load(session, instance, None)
+        runtime.spiff_task(action, case.task("UserTask_decide").id).data["fine_amount"] = 0
+        runtime.save(action)
+    with db.transaction() as session, pytest.raises(issuing.DocumentError, match="罚款的，数额"):
+        issuing.issue(session, case.task("UserTask_decide").id, user("leadership_deputy"), decide())
+
+
+def test_an_issued_text_is_frozen(db, documents, user, timer_clock):  # noqa: F811
+    case = heard_case(db, user)
+    task = case.task("UserTask_decide")
+    with db.transaction() as session:
+        first = issuing.issue(session, task.id, user("leadership_deputy"), decide())
+    with db.transaction() as session, pytest.raises(issuing.DocumentError, match="已于.*签发"):
+        issuing.issue(session, task.id, user("leadership_deputy"), decide())
+    changed = {**decide(), "decision_date": "2026-03-09"}
+    with db.transaction() as session, pytest.raises(issuing.DocumentError, match="签发后修改了：决定日期"):
+        tasks.complete(session, task.id, user("leadership_deputy"), changed)
+    with db.transaction() as session:
+        tasks.complete(session, task.id, user("leadership_deputy"), decide())
+    assert case.data()["decision_no"] == first.number
+
+
+def test_an_edited_word_file_is_issued_with_its_number(db, documents, user, timer_clock):  # noqa: F811
+    case = heard_case(db, user)
+    task = case.task("UserTask_decide")
+    with db.reading() as session:
+        word = issuing.draft(session, task.id, user("leadership_deputy"), decide()).docx
+    assert "{{doc_no}}" in docx_text(word)  # the number is printed at 签发, into the edited file too
+    edited = python_docx.Document(io.BytesIO(word))
+    edited.add_paragraph("（本决定书经集体讨论决定）")
+    out = io.BytesIO()
+    edited.save(out)
+    with db.transaction() as session:
+        issuing.upload_draft(session, task.id, user("leadership_deputy"), decide(), io.BytesIO(out.getvalue()),
+                             "决定书修改.docx")
+    with db.transaction() as session:
+        issued = issuing.issue(session, task.id, user("leadership_deputy"), decide())
+    text = pdf_text(case.read(issued.pdf_id))
+    assert "（本决定书经集体讨论决定）" in text and issued.number in text
+
+
+def test_a_case_keeps_the_template_version_it_used(db, documents, user, timer_clock):  # noqa: F811
+    case = heard_case(db, user)
+    with db.reading() as session:
+        used = {d.key: d.template.version for d in issuing.of_case(session, case.id)}
+    source = (ROOT / "documents" / "penalty.notice.docx").read_bytes()
+    changed = python_docx.Document(io.BytesIO(source))
+    changed.add_paragraph("新版本增加的一段")
+    out = io.BytesIO()
+    changed.save(out)
+    with db.transaction() as session:
+        created = library.deploy(session, [templates.from_file("penalty.notice.docx", out.getvalue())], user=None)
+    assert [t.version for t in created] == [2]
+    with db.transaction() as session:  # the same content again makes no version
+        assert library.deploy(session, [templates.from_file("penalty.notice.docx", out.getvalue())], user=None) == []
+    with db.reading() as session:
+        assert issuing.of_case(session, case.id)[0].template.version == used["penalty.filing"] == 1
+        notice = [d for d in issuing.of_case(session, case.id) if d.key == "penalty.notice"][0]
+    assert notice.template.version == 1 and "新版本增加的一段" not in pdf_text(case.read(notice.pdf_id))
+
+
+def test_a_template_with_an_unknown_placeholder_is_refused_at_deploy(db, deployed, org):
+    document = python_docx.Document(io.BytesIO((ROOT / "documents" / "penalty.decision.docx").read_bytes()))
+    document.add_paragraph("违法所得：{{ illegal_income }}；{{ fine_amount|yuan }}")
+    out = io.BytesIO()
+    document.save(out)
+    bad = templates.from_file("penalty.decision.docx", out.getvalue())
+    with db.transaction() as session, pytest.raises(library.TemplatesInvalid) as refused:
+        library.deploy(session, [bad, *templates.read_paths([ROOT / "documents"])], user=None)
+    assert refused.value.lines[0].startswith("penalty.decision.docx: illegal_income: 流程“penalty”中没有此数据")
+    with db.reading() as session:
+        assert library.versions(session) == []  # nothing deployed
+
+
+def test_a_decision_template_must_keep_the_appeal_channels(db, deployed, org):
+    document = python_docx.Document(io.BytesIO((ROOT / "documents" / "penalty.decision.docx").read_bytes()))
+    for paragraph in document.paragraphs:
+        if "review_body" in paragraph.text:
+            paragraph.text = ""
+    out = io.BytesIO()
+    document.save(out)
+    with db.transaction() as session:
+        problems = library.check(session, [templates.from_file("penalty.decision.docx", out.getvalue())])
+    assert ("penalty.decision.docx", "review_body",
+            "申请行政复议的途径（复议机关）是必须载明的事项（行政处罚法第五十九条第一款第（五）项），模板中缺少该占位符") in problems
+    assert any(p[1] == "六十日" for p in problems)
+
+
+def test_decisions_are_issued_at_the_same_time_with_distinct_numbers(db, documents, user, timer_clock):  # noqa: F811
+    cases = [heard_case(db, user) for _ in range(3)]
+    results, errors = {}, []
+
+    def issue(case):
+        try:
+            with db.transaction() as session:
+                results[case.id] = issuing.issue(session, case.task("UserTask_decide").id,
+                                                 user("leadership_deputy"), decide()).number
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+    threads = [threading.Thread(target=issue, args=(c,)) for c in cases]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sorted(results.values()) == [f"鲁环罚决字〔{YEAR}〕第00{n}号" for n in (1, 2, 3)]
+    for case in cases:
+        document = case.documents()["penalty.decision"]
+        assert results[case.id] in pdf_text(case.read(document.pdf_id))
+
+
+def test_the_case_file_of_a_finished_case(db, documents, user, timer_clock):  # noqa: F811
+    case = heard_case(db, user)
+    case.do("UserTask_decide", "leadership_deputy", decide(), group=LEAD)
+    decision = case.documents()["penalty.decision"]
+    with db.transaction() as session:
+        issuing.mark_served(session, decision.id, user("supervision_deliver1"),
+                            io.BytesIO(b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj 3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"),
+                            "送达回证签收件.pdf", "application/pdf")
+    assert case.documents()["penalty.decision"].status == "served"
+    with db.transaction() as session:
+        build = case_file.request(session, case.id, user("supervision_records1"))
+    case_file.build(db, build.id)
+    with db.reading() as session:
+        done = case_file.latest(session, case.id)
+        assert done.status == "done" and done.progress == 100, done.error
+        pdf_attachment, zip_attachment = session.get(Attachment, done.pdf_id), session.get(Attachment, done.zip_id)
+        audit = [json.loads(e.details) for e in session.query(AuditEvent).filter_by(instance_id=case.id,
+                                                                                    action="case_file")]
+    assert audit[0]["pdf_sha256"] == pdf_attachment.sha256
+    combined = case.read(pdf_attachment.id)
+    text = pdf_text(combined)
+    pages = pdf_pages(combined)
+    assert "卷内目录" in pages[0] and pages[-1].startswith(f"{case.business_key}") and "备考表" in pages[-1]
+    contents = [line.split() for line in pdf_layout(combined, page=1).splitlines() if line.strip()[:1].isdigit() and len(line.split()) >= 3]
+    listed = {row[-3] if row[-2][:4].isdigit() else row[-2]: int(row[-1]) for row in contents}
+    order = ["立案审批表", "案件调查终结报告", "行政处罚事先（听证）告知书", "行政处罚听证通知书", "案件集体讨论记录",
+             "行政处罚决定书", "证据材料清单"]
+    assert [listed[title] for title in order] == sorted(listed[title] for title in order)
+    for title in order:  # each listed page is where that part begins
+        assert title in pages[listed[title] - 1][:60], (title, listed[title])
+    assert decision.number in text and "送达回证" in text
+    evidence = [a for a in case_file_attachments(db, case.id)
+                if not (a.field_id or "").startswith(("document:", "served:", "case_file"))]
+    assert evidence and all(a.sha256 in text for a in evidence)
+    with zipfile.ZipFile(io.BytesIO(case.read(zip_attachment.id))) as z:
+        manifest = json.loads(z.read("manifest.json"))
+        assert any(name.startswith("文书/行政处罚决定书") for name in z.namelist())
+        served = next(n for n in z.namelist() if n.startswith("送达/"))
+    with db.reading() as session:
+        assert manifest["files"][served] == session.get(Attachment, decision_served_id(db, case)).sha256
+
+
+def decision_served_id(db, case) -> int:
+    return case.documents()["penalty.decision"].served_id
+
+
+def case_file_attachments(db, instance_id):
+    with db.reading() as session:
+        return list(session.query(Attachment).filter_by(instance_id=instance_id))
