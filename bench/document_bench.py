@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.forms import Field  # noqa: E402
+from engine.spec.forms import Field  # noqa: E402
 from paperwork import context, pdf, render  # noqa: E402
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "documents" / "penalty.decision.docx"

@@ -21,10 +21,11 @@ from docx.shared import Mm, Pt
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from engine import evidence, files, history
-from engine.db import Database
-from engine.identity import require_instance_visible
-from engine.models import Attachment, ProcessInstance, User, utcnow
+from engine.access.identity import require_instance_visible
+from engine.store import files, history
+from engine.store.db import Database
+from engine.store.models import Attachment, ProcessInstance, User, utcnow
+from recording import evidence
 
 from . import catalog, pdf
 from .issuing import DocumentError, of_case
@@ -260,8 +261,23 @@ def _unite(pdfs: list[bytes], work: Path) -> bytes:
     return out.read_bytes()
 
 
+def queue_finished(session: Session) -> int:
+    """立卷归档: every finished case with issued documents gets its 案卷 once."""
+    finished = session.scalars(
+        select(ProcessInstance.id).where(ProcessInstance.status == "completed",
+                                         ProcessInstance.id.in_(select(CaseDocument.instance_id)
+                                                                .where(CaseDocument.status != "draft")),
+                                         ~ProcessInstance.id.in_(select(CaseFileBuild.instance_id))))
+    ids = list(finished)
+    for instance_id in ids:
+        request(session, instance_id, "system")
+    return len(ids)
+
+
 def run_pending(db: Database) -> int:
-    """The worker's job: build every queued 案卷."""
+    """The worker's job: queue the 案卷 of finished cases, build every queued one."""
+    with db.transaction() as session:
+        queue_finished(session)
     with db.reading() as session:
         queued = list(session.scalars(select(CaseFileBuild.id).where(CaseFileBuild.status == "queued")
                                       .order_by(CaseFileBuild.id)))

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from engine import modeling, repository
-from engine.models import User
-from engine.problems import ModelInvalid, Problem
+from engine.admin import catalog as modeling
+from engine.deploy import repository
+from engine.spec.problems import ModelInvalid, Problem
+from engine.store.models import User
 
 from . import library, templates
 from .models import DocumentTemplate

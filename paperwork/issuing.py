@@ -17,12 +17,16 @@ from typing import Any, Mapping
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import documents, expressions, files, forms, history, numbering, runtime, tasks
-from engine.identity import require_instance_visible
-from engine.models import Attachment, HumanTask, ProcessInstance, User, utcnow
-from engine.serialization import data_to_json
+from engine.access.identity import require_instance_visible
+from engine.execution import runtime
+from engine.inbox import tasks
+from engine.sandbox import expressions
+from engine.spec import forms
+from engine.store.history import data_to_json
+from engine.store import files, history
+from engine.store.models import Attachment, HumanTask, ProcessInstance, User, utcnow
 
-from . import catalog, context, pdf, render
+from . import catalog, context, document_numbers as documents, numbering, pdf, render
 from .library import latest, process_data
 from .models import CaseDocument, DocumentTemplate
 
@@ -235,6 +239,9 @@ def issue(session: Session, task_id: str, user: User, submitted: Mapping[str, An
     document.issued_at, document.issued_by, document.task_id = utcnow(), user.username, task.id
     document.docx_id, document.pdf_id, document.sha256 = docx_file.id, pdf_file.id, docx_file.sha256
     document.values = data_to_json({k: values[k] for k in values if k in _printed(session, document)})
+    if variable and number:  # the case has it now: completing the task keeps it (document_numbers.issue)
+        spiff.data[variable] = number
+        runtime.save(action)
     history.record(session, "document_issue", user, instance=instance, task_id=task.id, element_id=task.element_id,
                    details={"document": template.title, "template": f"{template.key}:{template.version}",
                             "number": number, "sha256": document.sha256, "pdf_sha256": pdf_file.sha256})
@@ -245,28 +252,26 @@ def _printed(session: Session, document: CaseDocument) -> set[str]:
     return render.placeholders(_source(session, document, document.template))
 
 
-def numbers(session: Session, instance_id: int, task_spec) -> dict[str, str]:
-    """Case variables filled at completion with the numbers issued on this task's documents."""
-    rows = session.scalars(select(CaseDocument).where(CaseDocument.instance_id == instance_id,
-                                                      CaseDocument.number_variable.is_not(None)))
-    return {d.number_variable: d.number for d in rows if d.number_variable in documents.targets(task_spec)}
-
-
-def check_complete(session: Session, task: HumanTask, task_spec, values: Mapping[str, Any], script_engine) -> None:
-    """A task that produces a document completes only once it is issued, with the values it was issued with."""
-    key = declared(task_spec, values, script_engine)
+def check_complete(session: Session, task: HumanTask, spiff, values: Mapping[str, Any]) -> None:
+    """A task that produces a document completes only once it is issued, with the values
+    it was issued with (engine value check). A document whose template is not deployed
+    is not required: the bureau has not adopted it."""
+    key = declared(spiff.task_spec, {**spiff.data, **values}, spiff.workflow.script_engine)
     if key is None:
         return
     document = _document(session, task.instance_id, key)
-    title = document.title if document else key
     if document is None or document.status == "draft":
-        template = latest(session, key)
-        raise DocumentError(f"请先签发{template.title if template else title}（本步骤制作的文书），再办结")
+        template = document.template if document else latest(session, key)
+        if template is not None:
+            raise DocumentError(f"请先签发{template.title}（本步骤制作的文书），再提交办理")
+        return
     issued = json.loads(document.values or "{}")
-    form = {f.id: f for f in forms.form_of(task_spec).fields}
-    changed = [form[k].label for k, v in issued.items() if k in form and json.loads(data_to_json({k: values.get(k)}))[k] != v]
+    form = {f.id: f for f in forms.form_of(spiff.task_spec).fields}
+    now = json.loads(data_to_json({k: values.get(k) for k in issued}))
+    changed = [form[k].label for k, v in issued.items() if k in form and now[k] != v]
     if changed:
-        raise DocumentError(f"{title}签发后修改了：{'、'.join(changed)}。已签发文书的内容不能改变，请按签发时的内容办结")
+        raise DocumentError(f"{document.title}签发后修改了：{'、'.join(changed)}。"
+                            "已签发文书的内容不能改变，请按签发时的内容办结")
 
 
 def mark_served(session: Session, document_id: int, user: User, stream, name: str, content_type: str | None,

@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine import documents, forms, history, repository
-from engine.models import Deployment, User
+from engine.deploy import repository
+from engine.spec import forms
+from engine.store import history
+from engine.store.models import Deployment, User
 
-from . import templates
+from . import document_numbers, templates
 from .models import DocumentTemplate
 
 
@@ -50,7 +52,7 @@ def definition_data(session: Session, definition) -> ProcessData:
     merged: dict[str, forms.Field] = {}
     numbered: set[str] = set()
     for task_spec in _task_specs(repository.specs_of(session, definition)):
-        numbered |= documents.targets(task_spec)
+        numbered |= document_numbers.targets(task_spec)
         for f in forms.form_of(task_spec).fields:
             known = merged.setdefault(f.id, forms.Field(f.id, f.label, f.type, options=[]))
             seen = known.option_labels

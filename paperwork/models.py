@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
-from engine.models import Base, utcnow
+from engine.store.models import Base, utcnow
 
 
 class DocumentTemplate(Base):

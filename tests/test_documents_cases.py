@@ -12,8 +12,10 @@ from zoneinfo import ZoneInfo
 import docx as python_docx
 import pytest
 
-from engine import files, runtime, tasks
-from engine.models import Attachment, AuditEvent
+from engine.execution import runtime
+from engine.inbox import tasks
+from engine.store import files
+from engine.store.models import Attachment, AuditEvent
 from paperwork import case_file, issuing, library, templates
 from paperwork.models import CaseDocument
 from tests.casework import Case

@@ -7,11 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from engine import calendar, decide, runtime
+from engine.execution import decide, runtime
 from tests.casework import Case
-from tests.test_process_penalty import (
-    CITIZEN, ORGANIZATION, investigate_and_review, move_to, start_case,
-)
+from tests.test_process_penalty import CITIZEN, ORGANIZATION, investigate_and_review, move_to, start_case
+from workdays import calendar
 
 TODAY = date(2026, 3, 2)
 

@@ -7,8 +7,11 @@ import io
 from flask import Blueprint, abort, flash, jsonify, redirect, request, send_file, url_for
 from flask_login import current_user, login_required
 
-from engine import files, forms, runtime, tasks
-from engine.identity import NotPermitted
+from engine.access.identity import NotPermitted
+from engine.execution import runtime
+from engine.inbox import tasks
+from engine.spec import forms
+from engine.store import files
 from paperwork import case_file, issuing, pdf, render
 
 from .database import get_db
