@@ -31,7 +31,7 @@ office:
 run: deps office
 	$(BIN)/zhifa db upgrade
 	$(BIN)/zhifa seed-demo
-	$(BIN)/zhifa deploy --as legal_head dmn bpmn
+	$(BIN)/zhifa deploy --as legal_head dmn bpmn documents
 	@echo "服务地址：http://127.0.0.1:5000 （Ctrl-C 停止）"
 	@trap 'kill 0' EXIT; $(BIN)/zhifa worker & $(BIN)/zhifa serve --host 127.0.0.1 --port 5000
 

@@ -31,6 +31,7 @@ from .library import latest, process_data
 from .models import CaseDocument, DocumentTemplate
 
 PROPERTY = "document"
+DECISION = "penalty.decision"  # the 行政处罚决定书: its number is shown on case lists
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 STATUS_LABELS = {"draft": "草稿", "issued": "已签发", "served": "已送达"}
 

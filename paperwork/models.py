@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.store.models import Base, utcnow
 
@@ -20,7 +20,7 @@ class DocumentTemplate(Base):
     process_key: Mapped[str] = mapped_column(String(200))
     file_name: Mapped[str] = mapped_column(String(300))
     sha256: Mapped[str] = mapped_column(String(64))
-    content: Mapped[bytes] = deferred(mapped_column(LargeBinary))
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     deployment_id: Mapped[int | None] = mapped_column(ForeignKey("deployments.id"))
     deployed_by: Mapped[str | None] = mapped_column(String(100))
     deployed_at: Mapped[datetime] = mapped_column(default=utcnow)
