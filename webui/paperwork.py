@@ -3,6 +3,8 @@ page (served copies, 送达回证) and the 案卷 (request, progress, download).
 from __future__ import annotations
 
 import io
+import json
+from urllib.parse import quote
 
 from flask import Blueprint, abort, flash, jsonify, redirect, request, send_file, url_for
 from flask_login import current_user, login_required
@@ -56,6 +58,8 @@ def preview(task_id: str):
             render.render(found.docx, {"doc_no": "（签发时编号）"})
         response = _send(pdf.to_pdf(data), f"{found.title}（预览）.pdf", "application/pdf", inline=True)
         response.headers["X-Frame-Options"] = "SAMEORIGIN"  # shown in the task page's frame
+        # what 签发 still needs, for the list beside the preview (headers are Latin-1: percent-encoded JSON)
+        response.headers["X-Document-Missing"] = quote(json.dumps(found.missing, ensure_ascii=False))
         return response
     except (pdf.PdfError, issuing.DocumentError, render.TemplateInvalid) as e:
         return _send(str(e).encode(), "error.txt", "text/plain; charset=utf-8", inline=True), 422

@@ -31,11 +31,16 @@ def test_the_head_previews_downloads_and_issues_the_decision_then_the_case_file(
     assert head.inner_text("#document-status") == "草稿"
     head.select_option("#f_decide_outcome", "approve")
     head.fill("#f_head_opinion", "同意，签发")
-    with head.expect_response(lambda r: r.url.endswith("/document/preview")) as previewed:
-        head.fill("#f_decision_date", "2026-03-02")
-    preview = previewed.value
-    assert preview.ok and preview.headers["content-type"] == "application/pdf"
-    text = pdf_text(preview.body())
+    with head.expect_response(lambda r: r.url.endswith("/document/preview")) as live:
+        head.fill("#f_decision_date", "2026-03-02")  # the live preview follows the typing
+    assert live.value.ok and live.value.headers["content-type"] == "application/pdf"
+    head.wait_for_selector("#document-preview[data-status=ok]")
+    head.wait_for_selector("#document-missing", state="hidden")  # the date was the last thing missing
+    entered = head.evaluate("""() => Object.fromEntries([...new FormData(document.getElementById('task-form'))]
+                                   .filter(([k, v]) => typeof v === 'string'))""")
+    preview = head.context.request.post(f"{base}/tasks/{task.id}/document/preview", form=entered)
+    assert preview.ok
+    text = pdf_text(preview.body())  # what the frame shows: the PDF of the values in the browser's form
     assert ORGANIZATION["party_name"] in text and "（大写：贰拾万元整）" in text and "签发时编号" in text
     assert "2026年3月2日" in text and "六十日内向鲁山县人民政府申请行政复议" in text
     screenshots(head, "decision-preview")
