@@ -17,7 +17,7 @@ from typing import Any, Mapping
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.access.identity import require_instance_visible
+from engine.access.identity import NotPermitted, require_instance_visible
 from engine.execution import runtime
 from engine.inbox import tasks
 from engine.sandbox import expressions
@@ -284,7 +284,7 @@ def mark_served(session: Session, document_id: int, user: User, stream, name: st
     instance = runtime.lock_instance(session, document.instance_id)
     ready = tasks.ready_tasks(session, instance.id)
     if not any(tasks.may_act(session, t, user) for t in ready):
-        raise tasks.NotPermitted("只有本案当前步骤的承办人可以登记送达")
+        raise NotPermitted("只有本案当前步骤的承办人可以登记送达")
     if document.status == "draft":
         raise DocumentError(f"{document.title}尚未签发，不能登记送达")
     attachment = files.store(session, stream, name, content_type, user, instance, None, f"served:{document.key}")

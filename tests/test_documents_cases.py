@@ -306,3 +306,28 @@ def decision_served_id(db, case) -> int:
 def case_file_attachments(db, instance_id):
     with db.reading() as session:
         return list(session.query(Attachment).filter_by(instance_id=instance_id))
+
+
+def test_zhifa_deploy_takes_the_documents_folder_and_names_a_bad_placeholder(db, org, cli_env, tmp_path):
+    from tests.test_cli import zhifa
+    first = zhifa(cli_env, "deploy", ROOT / "dmn", ROOT / "bpmn", ROOT / "documents")
+    assert first.returncode == 0, first.stderr
+    assert "文书模板 penalty.decision 版本 1（行政处罚决定书）" in first.stdout
+    assert "没有变化" in zhifa(cli_env, "deploy", ROOT / "documents").stdout
+    document = python_docx.Document(io.BytesIO((ROOT / "documents" / "permit.approval.docx").read_bytes()))
+    document.add_paragraph("有效期：{{ valid_years }}年")
+    document.save(tmp_path / "permit.approval.docx")
+    bad = zhifa(cli_env, "deploy", tmp_path / "permit.approval.docx")
+    assert bad.returncode == 1
+    assert bad.stderr.startswith("permit.approval.docx: valid_years: 流程“permit”中没有此数据")
+
+
+def test_the_service_receipt_names_the_document_it_proves(db, documents, user, timer_clock):  # noqa: F811
+    case = heard_case(db, user)
+    notice = case.documents()["penalty.notice"]
+    with db.reading() as session:
+        proved, word = issuing.receipt(session, notice.id, user("supervision_notify1"))
+    text = docx_text(word)
+    assert proved.id == notice.id
+    assert "送达回证" in text and "行政处罚事先（听证）告知书" in text and notice.number in text
+    assert ORGANIZATION["party_name"] in text and ORGANIZATION["party_address"] in text

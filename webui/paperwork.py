@@ -129,17 +129,6 @@ def issue(task_id: str):
     return _render_task(task_id, values=submitted)
 
 
-def _document_action(document_id: int, do):
-    try:
-        with get_db().transaction() as session:
-            return do(session)
-    except (issuing.DocumentError, files.FileStoreError) as e:
-        flash(str(e), "error")
-    except NotPermitted as e:
-        flash(str(e), "error")
-    return None
-
-
 @bp.route("/documents/<int:document_id>/issued.pdf")
 @login_required
 def issued_pdf(document_id: int):
@@ -163,10 +152,13 @@ def served(document_id: int):
     if not storage or not storage.filename:
         flash("请选择送达回证或签收件的扫描件、照片", "error")
     else:
-        done = _document_action(document_id, lambda s: issuing.mark_served(
-            s, document_id, current_user.user, storage.stream, storage.filename, storage.mimetype))
-        if done:
+        try:
+            with get_db().transaction() as session:
+                done = issuing.mark_served(session, document_id, current_user.user, storage.stream, storage.filename,
+                                           storage.mimetype)
             flash(f"已登记送达：{done.title}（{done.number or '无文号'}）", "info")
+        except (issuing.DocumentError, files.FileStoreError, NotPermitted) as e:
+            flash(str(e), "error")
     return redirect(url_for("cases.case", instance_id=instance_id) + "#documents" if instance_id else url_for("inbox.inbox"))
 
 
