@@ -208,7 +208,9 @@ def issue(session: Session, task_id: str, user: User, submitted: Mapping[str, An
     task, instance, action, spiff = tasks.open_for_action(session, task_id, user)
     form = forms.form_of(spiff.task_spec)
     numbered = documents.targets(spiff.task_spec)
-    values = forms.validate(form, {k: v for k, v in submitted.items() if k not in numbered}, spiff.data)
+    # numbered fields are filled in below, whatever was typed (required ones are not missing)
+    values = forms.validate(form, {**submitted, **{v: "（签发时编号）" for v in numbered}}, spiff.data)
+    values = {k: v for k, v in values.items() if k not in numbered}
     merged = {**spiff.data, **values}
     script_engine = action.workflow.script_engine
     key = declared(spiff.task_spec, merged, script_engine)

@@ -331,3 +331,72 @@ def test_the_service_receipt_names_the_document_it_proves(db, documents, user, t
     assert proved.id == notice.id
     assert "送达回证" in text and "行政处罚事先（听证）告知书" in text and notice.number in text
     assert ORGANIZATION["party_name"] in text and ORGANIZATION["party_address"] in text
+
+
+def test_permit_documents_state_the_application_and_the_remedies(db, documents, user):
+    from tests import test_process_permit as permit
+    case = DocCase(db, user, permit.start(db, user, "discharge_permit", "total_accept1",
+                                          discharge_management="simplified").instance)
+    case.do("check_application", "total_accept1", {"acceptance_result": "supplement", "check_opinion": "缺少自行监测方案",
+            "correction_items": "1. 自行监测方案；2. 排污口规范化设置说明"})
+    case.do("issue_correction_notice", "total_accept1", {"correction_notice_on": "2026-03-03",
+            "correction_items": "1. 自行监测方案；2. 排污口规范化设置说明"})
+    case.do("receive_supplement", "total_accept1", {"supplement_result": "supplemented",
+                                                    "supplement_received_on": "2026-03-10"})
+    case.do("check_application", "total_accept1", {**permit.ACCEPT, "accepted_on": "2026-03-10"})
+    case.do("substantive_review", "total_review1", permit.REVIEW_PLAIN)
+    case.do("notify_hearing_right", "total_review1", permit.NO_HEARING_RIGHT)
+    case.do("record_hearing_request", "total_review1", permit.NO_HEARING)
+    case.do("decide_permit", "total_decide1", permit.decide("deny", decision_reason="排放浓度不能稳定达标。"))
+    found = case.documents()
+    assert set(found) == {"permit.supplement", "permit.denial"}
+    supplement = pdf_text(case.read(found["permit.supplement"].pdf_id))
+    assert found["permit.supplement"].number == f"鲁环审补字〔{YEAR}〕第001号" and found["permit.supplement"].number in supplement
+    assert "鲁山县某建材有限公司" in supplement and "1.自行监测方案；" in supplement and "2.排污口规范化设置说明" in supplement
+    denial = pdf_text(case.read(found["permit.denial"].pdf_id))
+    assert found["permit.denial"].number == case.data()["decision_no"] and found["permit.denial"].number in denial
+    for part in ("鲁山县某建材有限公司", "排放浓度不能稳定达标", "2026年3月10日", "2026年5月18日", "第三十八条第二款",
+                 "六十日内向鲁山县人民政府申请行政复议", "六个月内向鲁山县人民法院提起行政诉讼"):
+        assert part in denial, part
+
+
+def test_substitute_performance_documents_state_the_obligation_and_the_budget(db, documents, user):
+    from tests import test_process_coercion as coercion
+    case = DocCase(db, user, coercion.start(db, user).instance)
+    coercion.through_legal_review(case)
+    case.do("leader_approval", "leadership_chief", {"leader_decision": "approve", "leader_opinion": "同意"})
+    case.do("select_substitute_unit", "supervision_execute1", coercion.UNIT)
+    case.do("issue_substitute_decision", "supervision_decide1", coercion.DECISION)
+    found = case.documents()
+    demand = pdf_text(case.read(found["coercion.demand"].pdf_id))
+    assert found["coercion.demand"].number == case.data()["demand_notice_no"] and found["coercion.demand"].number in demand
+    for part in ("鲁山县某造纸有限公司", "清除排入沙河支流的造纸废液", "鲁环责改字〔2026〕第003号", "2026年2月27日",
+                 "2026年3月9日前履行", "陈述和申辩"):
+        assert part in demand, part
+    decision = pdf_text(case.read(found["coercion.substitute"].pdf_id))
+    for part in (found["coercion.substitute"].number, "平顶山某环保工程有限公司", "清除废液约30吨，修复收集池",
+                 "人民币48,000.00元（大写：肆万捌仟元整）", "2026年3月12日", "六十日内向鲁山县人民政府申请行政复议"):
+        assert part in decision, part
+
+
+def test_inspection_documents_state_what_was_found_and_the_order(db, documents, user):
+    from tests import test_process_inspection as inspection
+    case = DocCase(db, user, Case.start(db, user, "inspection", "supervision_file1", inspection.COMPLAINT_START).instance)
+    case.do("register_inspection_task", "supervision_file1", inspection.COMPLAINT_TARGET)
+    case.do("onsite_inspection", "supervision_investigate2", inspection.onsite(case, "violation",
+            inspection_record="活性炭吸附装置停运，VOCs直排"))
+    case.do("propose_violation_handling", "supervision_investigate1", {
+        **inspection.VIOLATION, "order_correction": True, "correction_requirements": "立即恢复活性炭吸附装置正常运行",
+        "correction_deadline": "2026-04-15", "transfer_to_penalty": False})
+    case.do("approve_correction_order", "supervision_decide1", {
+        "correction_order_date": "2026-04-02", "correction_requirements": "立即恢复活性炭吸附装置正常运行",
+        "correction_deadline": "2026-04-15", "correction_remedy_notice": True})
+    found = case.documents()
+    record = docx_text(case.read(found["inspection.record"].docx_id))
+    for part in ("鲁山县丁塑料制品厂", "2026年4月1日09:30至11:00", "李一豫环执41042300101", "活性炭吸附装置停运，VOCs直排"):
+        assert part in record, part
+    order = pdf_text(case.read(found["correction"].pdf_id))
+    assert found["correction"].number == case.data()["correction_order_no"] == f"鲁环责改字〔{YEAR}〕第001号"
+    for part in (found["correction"].number, "鲁山县丁塑料制品厂", "VOCs未经处理直接排放", "《大气污染防治法》第20条第2款",
+                 "2026年4月15日前改正", "2026年4月2日", "六个月内向鲁山县人民法院提起行政诉讼"):
+        assert part in order, part
