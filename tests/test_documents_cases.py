@@ -400,3 +400,13 @@ def test_inspection_documents_state_what_was_found_and_the_order(db, documents, 
     for part in (found["correction"].number, "鲁山县丁塑料制品厂", "VOCs未经处理直接排放", "《大气污染防治法》第20条第2款",
                  "2026年4月15日前改正", "2026年4月2日", "六个月内向鲁山县人民法院提起行政诉讼"):
         assert part in order, part
+
+
+def test_a_malformed_document_declaration_is_refused_at_deploy(db, org):
+    from engine.deploy import repository
+    from engine.spec.problems import ModelInvalid
+    text = (ROOT / "bpmn" / "inspection.bpmn").read_text(encoding="utf-8")
+    broken = text.replace('name="document" value="correction"', 'name="document" value="责令 改正"')
+    with db.transaction() as session, pytest.raises(ModelInvalid) as refused:
+        repository.deploy(session, [repository.Source("inspection.bpmn", broken.encode())], source="cli")
+    assert any("文书模板标识“责令 改正”只能由字母、数字、点和下划线组成" in p.message for p in refused.value.problems)
