@@ -298,6 +298,38 @@ def mark_served(session: Session, document_id: int, user: User, stream, name: st
     return document
 
 
+SERVED = "servedDocument"
+
+
+def service_problems(text: str) -> list[str]:
+    """Deploy-time check of a ``servedDocument`` property: ``template key:file field``."""
+    key, sep, field_id = (text or "").strip().rpartition(":")
+    if not sep or not key or not field_id.isidentifier():
+        return [f"送达声明“{text}”应为 文书模板标识:文件字段，例如 penalty.decision:decision_receipt"]
+    return declaration_problems(key)
+
+
+def record_service(session: Session, task: HumanTask, spiff, values: Mapping[str, Any]) -> None:
+    """A 送达 step declaring ``servedDocument`` = ``key:file field`` (engine value check): the
+    signed 送达回证 or served copy it completes with is attached to that issued document."""
+    text = ((getattr(spiff.task_spec, "extensions", None) or {}).get(SERVED) or "").strip()
+    key_text, _, field_id = text.rpartition(":")
+    ids = values.get(field_id) if text else None
+    if not ids:
+        return
+    key = _evaluate(key_text, {**spiff.data, **values}, spiff.workflow.script_engine)
+    document = _document(session, task.instance_id, key) if key else None
+    if document is None or document.status == "draft":
+        return  # nothing issued here (the bureau has not adopted this template)
+    served = session.get(Attachment, ids[0])
+    document.status, document.served_id, document.served_by, document.served_at = \
+        "served", served.id, served.uploaded_by, utcnow()
+    history.record(session, "document_served", served.uploaded_by,
+                   instance=session.get(ProcessInstance, task.instance_id), task_id=task.id,
+                   element_id=task.element_id, details={"document": document.title, "number": document.number,
+                                                        "file": served.original_name, "sha256": served.sha256})
+
+
 RECEIPT = "receipt"
 
 

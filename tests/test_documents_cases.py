@@ -70,7 +70,8 @@ def heard_case(db, user) -> DocCase:
             "filed_on": TODAY.isoformat(), "filing_opinion": "同意立案"}, group=LEAD)
     investigate_and_review(case, "organization", FINE)
     case.do("UserTask_legal_review", "legal_review1", legal(), group="legal.review")
-    case.do("UserTask_prior_notice", "supervision_notify1", NOTICE, group="supervision.notify")
+    case.do("UserTask_prior_notice", "supervision_notify1", {**NOTICE, "notice_receipt": [1]},  # signed 送达回证
+            group="supervision.notify")
     case.do("UserTask_statement", "supervision_notify1", statement(hearing=True), group="supervision.notify")
     case.do("UserTask_hearing_notice", "supervision_notify1", hearing_notice(7), group="supervision.notify")
     case.do("UserTask_hold_hearing", "supervision_notify1", HOLD, group="supervision.notify")
@@ -83,7 +84,8 @@ def heard_case(db, user) -> DocCase:
 def test_every_document_of_a_penalty_case_states_the_case(db, documents, user, timer_clock):  # noqa: F811
     case = heard_case(db, user)
     case.do("UserTask_decide", "leadership_deputy", decide(), group=LEAD)
-    case.do("UserTask_deliver_decision", "supervision_deliver1", DELIVER, group="supervision.deliver")
+    case.do("UserTask_deliver_decision", "supervision_deliver1", {**DELIVER, "decision_receipt": [1]},
+            group="supervision.deliver")
     case.do("UserTask_monitor_payment", "supervision_execute1", payment("paid", FINE), group="supervision.execute")
     case.do("UserTask_close_case", "supervision_execute1", CLOSE, group="supervision.execute")
     case.do("UserTask_approve_closure", "leadership_chief", APPROVE_CLOSURE, group=LEAD)
@@ -97,8 +99,10 @@ def test_every_document_of_a_penalty_case_states_the_case(db, documents, user, t
     assert data["notice_no"] == found["penalty.notice"].number == f"鲁环罚告字〔{YEAR}〕第001号"
     assert data["decision_no"] == found["penalty.decision"].number == f"鲁环罚决字〔{YEAR}〕第001号"
     assert data["hearing_notice_no"] == found["penalty.hearing"].number
+    served = {"penalty.notice", "penalty.decision"}  # their 送达 steps completed with the signed 送达回证
     for key, document in found.items():
-        assert document.status == "issued" and len(document.sha256) == 64, key
+        assert document.status == ("served" if key in served else "issued") and len(document.sha256) == 64, key
+        assert bool(document.served_id) == (key in served), key
         word, printed = docx_text(case.read(document.docx_id)), pdf_text(case.read(document.pdf_id))
         for text in (word, printed):
             assert "鲁山县环境保护局" in text and document.title in text, key

@@ -21,6 +21,8 @@ def install() -> None:
     hooks.property_checks[document_numbers.PROPERTY] = document_numbers.problems
     hooks.value_checks.append(issuing.check_complete)  # a task's 文书 issued, and unchanged since
     hooks.property_checks[issuing.PROPERTY] = issuing.declaration_problems
+    hooks.value_checks.append(issuing.record_service)  # the served copy attached to its document
+    hooks.property_checks[issuing.SERVED] = issuing.service_problems
     hooks.periodic.append(case_file.run_pending)  # 案卷 of finished cases, and those requested
     hooks.periodic.append(retention.run_monthly)  # monthly purge of expired recordings
     _installed = True
