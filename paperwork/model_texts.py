@@ -13,7 +13,9 @@ the names paperwork.context.BUILTINS lists (机关名称, 文号, 复议机关 �
 """
 from __future__ import annotations
 
+import io
 import sys
+import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -44,6 +46,7 @@ class Text:
     process: str        # the process whose data fills it
     body: list = field(default_factory=list)   # str paragraph | ("table", [(label, value)]) | ("sign", lines)
     numbered: bool = True
+    number: str = "{{ doc_no }}"   # the 文号 line: the number given at 签发, or a number typed on the form
 
 
 TEXTS = [
@@ -87,6 +90,21 @@ TEXTS = [
         "你（单位）可以委托一至二人代理参加听证，委托代理人参加听证的，应当提交授权委托书。"
         "你（单位）认为听证主持人与本案有直接利害关系的，有权申请回避。无正当理由拒不出席听证的，视为放弃听证权利。",
         ("sign", SEAL),
+    ]),
+    Text("penalty.statement", "陈述申辩笔录", "penalty", numbered=False, body=[
+        ("table", [("案件编号", "{{ case_no }}"), ("案由", "{{ case_reason }}"), ("陈述申辩人", "{{ party_name }}"),
+                   ("地址", "{{ party_address }}"), ("告知书文号", "{{ notice_no }}"),
+                   ("陈述申辩内容", "{{ statement_record }}"),
+                   ("是否要求听证", "{{ hearing_requested|yes_no }}"),
+                   ("陈述申辩人签名", "\n年　　月　　日"), ("记录人签名", "\n年　　月　　日")]),
+    ]),
+    Text("penalty.hearing_record", "听证笔录", "penalty", numbered=False, body=[
+        ("table", [("案件编号", "{{ case_no }}"), ("案由", "{{ case_reason }}"), ("当事人", "{{ party_name }}"),
+                   ("听证时间", "{{ hearing_held_on|cn_date }}"), ("听证地点", "{{ hearing_place }}"),
+                   ("听证主持人", "{{ hearing_host }}"), ("听证通知书文号", "{{ hearing_notice_no }}"),
+                   ("当事人出席情况", "{{ hearing_attendance_text }}"),
+                   ("听证情况及主持人意见", "{{ hearing_report }}"),
+                   ("当事人签名或盖章", "\n年　　月　　日"), ("主持人、记录人签名", "\n年　　月　　日")]),
     ]),
     Text("penalty.discussion", "案件集体讨论记录", "penalty", numbered=False, body=[
         ("table", [("案件编号", "{{ case_no }}"), ("案由", "{{ case_reason }}"), ("当事人", "{{ party_name }}"),
@@ -143,6 +161,18 @@ TEXTS = [
                    ("执行情况", "{{ performance_note }}"), ("结案情形", "{{ closure_reason_text }}"),
                    ("负责人审批意见", "{{ closure_opinion }}\n签名：　　　　　　年　　月　　日")]),
     ]),
+    # ---------------------------------------------------------------- 法制审核 (called by 处罚 and 强制)
+    Text("legal_review.opinion", "重大执法决定法制审核意见书", "legal_review", numbered=False, body=[
+        ("table", [("案件编号", "{{ case_no }}"), ("当事人", "{{ party_name }}"),
+                   ("拟罚款金额", "{{ fine_amount|yuan }}元（{{ fine_amount|capitals }}）"),
+                   ("送审理由", "{{ legal_review_reason }}"),
+                   ("执法主体合法，执法人员具备执法资格", "{{ check_subject|yes_no }}"),
+                   ("主要事实清楚，证据准确、充分", "{{ check_facts|yes_no }}"),
+                   ("适用依据准确", "{{ check_basis|yes_no }}"), ("裁量适当", "{{ check_discretion|yes_no }}"),
+                   ("程序合法，充分保障当事人权利", "{{ check_procedure|yes_no }}"),
+                   ("审核意见", "{{ legal_review_opinion }}"), ("审核结论", "{{ legal_review_outcome_text }}"),
+                   ("审核人签名", "\n年　　月　　日")]),
+    ]),
     # ---------------------------------------------------------------- 行政许可
     Text("permit.supplement", "补正材料通知书", "permit", body=[
         "{{ party_name }}：",
@@ -174,6 +204,13 @@ TEXTS = [
         REMEDY,
         ("sign", ["{{ agency_name }}", "（印章）", "{{ decision_date|cn_date }}"]),
     ]),
+    Text("permit.extension", "延长审批期限告知书", "permit", numbered=False, body=[
+        "{{ party_name }}：",
+        "你（单位）提出的{{ project_name }}（{{ permit_type_text }}）行政许可申请，我局已于{{ accepted_on|cn_date }}受理。"
+        "因{{ extension_reason }}，二十个工作日内不能作出决定。根据《中华人民共和国行政许可法》第四十二条第一款的规定，"
+        "经本机关负责人批准，审批期限延长十个工作日。",
+        ("sign", ["{{ agency_name }}", "（印章）", "{{ extension_notice_on|cn_date }}"]),
+    ]),
     # ---------------------------------------------------------------- 代履行
     Text("coercion.demand", "催告书", "coercion_substitute", body=[
         *PARTY,
@@ -196,6 +233,21 @@ TEXTS = [
         "代履行三日前，我局将再次催告你（单位）履行；你（单位）履行的，停止代履行。",
         REMEDY,
         ("sign", ["{{ agency_name }}", "（印章）", "{{ substitute_decision_date|cn_date }}"]),
+    ]),
+    Text("coercion.reminder", "代履行催告书", "coercion_substitute", numbered=False, body=[
+        "{{ party_name }}：",
+        "我局已向你（单位）送达{{ substitute_decision_no }}《代履行决定书》。根据《中华人民共和国行政强制法》第五十一条第一款第（二）项的规定，"
+        "我局定于{{ scheduled_date|cn_date }}{{ scheduled_time }}由{{ substitute_unit_name }}代履行：{{ substitute_object }}。",
+        "你（单位）在此之前自行履行的，停止代履行。代履行的费用由你（单位）承担。",
+        ("sign", ["{{ agency_name }}", "（印章）", "{{ reminder_served_on|cn_date }}"]),
+    ]),
+    Text("coercion.cost", "代履行费用缴纳通知书", "coercion_substitute", number="{{ cost_notice_no }}", body=[
+        "{{ party_name }}：",
+        "我局依据{{ substitute_decision_no }}《代履行决定书》，于{{ executed_on|cn_date }}委托{{ substitute_unit_name }}实施了代履行。"
+        "根据《中华人民共和国行政强制法》第五十一条第二款的规定，代履行的费用由你（单位）承担。",
+        "代履行费用：人民币{{ cost_amount|yuan }}元（大写：{{ cost_amount|capitals }}）。计算依据：{{ cost_basis }}",
+        "请你（单位）自收到本通知书之日起十五日内缴纳至{{ payment_place }}。逾期不缴纳的，我局将依法申请人民法院强制执行。",
+        ("sign", ["{{ agency_name }}", "（印章）", "{{ cost_notice_served_on|cn_date }}"]),
     ]),
     # ---------------------------------------------------------------- 检查
     Text("inspection.record", "现场检查笔录", "inspection", numbered=False, body=[
@@ -260,7 +312,7 @@ def build(text: Text) -> Document:
     _paragraph(document, "{{ agency_name }}", font=TITLE_FONT, size=22, align=center, indent=False)
     _paragraph(document, text.title, font=TITLE_FONT, size=22, align=center, indent=False)
     if text.numbered:
-        _paragraph(document, "{{ doc_no }}", align=WD_ALIGN_PARAGRAPH.RIGHT, indent=False)
+        _paragraph(document, text.number, align=WD_ALIGN_PARAGRAPH.RIGHT, indent=False)
     _paragraph(document, "", indent=False)
     for item in text.body:
         if isinstance(item, str):
@@ -288,11 +340,22 @@ def build(text: Text) -> Document:
     return document
 
 
+def save(document: Document, path: Path) -> None:
+    """Byte for byte the same file every run (fixed zip timestamps), so git shows real changes only."""
+    buffer = io.BytesIO()
+    document.save(buffer)
+    out = io.BytesIO()
+    with zipfile.ZipFile(buffer) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            target.writestr(zipfile.ZipInfo(item.filename, date_time=(2026, 1, 1, 0, 0, 0)), source.read(item))
+    path.write_bytes(out.getvalue())
+
+
 def main(argv: list[str]) -> None:
     out = Path(argv[0] if argv else "documents")
     out.mkdir(parents=True, exist_ok=True)
     for text in TEXTS:
-        build(text).save(out / f"{text.key}.docx")
+        save(build(text), out / f"{text.key}.docx")
         print(out / f"{text.key}.docx", text.title)
 
 

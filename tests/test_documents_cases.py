@@ -93,8 +93,9 @@ def test_every_document_of_a_penalty_case_states_the_case(db, documents, user, t
     assert case.status == "completed"
 
     found = case.documents()
-    assert set(found) == {"penalty.filing", "penalty.report", "penalty.notice", "penalty.hearing",
-                          "penalty.discussion", "penalty.decision", "penalty.closure"}
+    assert set(found) == {"penalty.filing", "penalty.report", "legal_review.opinion", "penalty.notice",
+                          "penalty.statement", "penalty.hearing", "penalty.hearing_record", "penalty.discussion",
+                          "penalty.decision", "penalty.closure"}
     data = case.data()
     assert data["notice_no"] == found["penalty.notice"].number == f"鲁环罚告字〔{YEAR}〕第001号"
     assert data["decision_no"] == found["penalty.decision"].number == f"鲁环罚决字〔{YEAR}〕第001号"
@@ -122,6 +123,11 @@ def test_every_document_of_a_penalty_case_states_the_case(db, documents, user, t
     assert "贰拾万元整" in notice and "要求听证" in notice and "陈述和申辩" in notice
     hearing = docx_text(case.read(found["penalty.hearing"].docx_id))
     assert "局三楼会议室" in hearing and "周股长" in hearing
+    transcript = pdf_text(case.read(found["penalty.hearing_record"].pdf_id))
+    assert "当事人（代理人）出席" in transcript and "当事人对事实无异议，请求从轻" in transcript
+    assert "当事人称已停止排放" in pdf_text(case.read(found["penalty.statement"].pdf_id))
+    opinion = pdf_text(case.read(found["legal_review.opinion"].pdf_id))
+    assert "200,000.00元（贰拾万元整）" in opinion and "审核意见" in opinion
 
     with db.reading() as session:
         issued = [json.loads(e.details) for e in session.query(AuditEvent).filter_by(
@@ -351,9 +357,15 @@ def test_permit_documents_state_the_application_and_the_remedies(db, documents, 
     case.do("substantive_review", "total_review1", permit.REVIEW_PLAIN)
     case.do("notify_hearing_right", "total_review1", permit.NO_HEARING_RIGHT)
     case.do("record_hearing_request", "total_review1", permit.NO_HEARING)
+    case.do("decide_permit", "total_decide1", permit.decide("extend", extension_reason="需现场复核监测数据"))
+    case.do("approve_extension", "leadership_deputy", {"extension_approved": True, "extension_opinion": "同意延长十日",
+                                                       "extension_notice_on": "2026-03-25"})
     case.do("decide_permit", "total_decide1", permit.decide("deny", decision_reason="排放浓度不能稳定达标。"))
     found = case.documents()
-    assert set(found) == {"permit.supplement", "permit.denial"}
+    assert set(found) == {"permit.supplement", "permit.extension", "permit.denial"}
+    extension = pdf_text(case.read(found["permit.extension"].pdf_id))
+    for part in ("鲁山县某建材有限公司年产10万吨石灰项目", "因需现场复核监测数据", "延长十个工作日", "2026年3月25日"):
+        assert part in extension, part
     supplement = pdf_text(case.read(found["permit.supplement"].pdf_id))
     assert found["permit.supplement"].number == f"鲁环审补字〔{YEAR}〕第001号" and found["permit.supplement"].number in supplement
     assert "鲁山县某建材有限公司" in supplement and "1.自行监测方案；" in supplement and "2.排污口规范化设置说明" in supplement
@@ -381,6 +393,18 @@ def test_substitute_performance_documents_state_the_obligation_and_the_budget(db
     for part in (found["coercion.substitute"].number, "平顶山某环保工程有限公司", "清除废液约30吨，修复收集池",
                  "人民币48,000.00元（大写：肆万捌仟元整）", "2026年3月12日", "六十日内向鲁山县人民政府申请行政复议"):
         assert part in decision, part
+    case.do("serve_substitute_decision", "supervision_deliver1", coercion.SERVE)
+    case.do("substitute_reminder", "supervision_notify1", coercion.REMINDER)
+    case.do("carry_out_substitute", "supervision_execute1", coercion.EXECUTE)
+    case.do("sign_execution_document", "supervision_execute1", coercion.SIGN)
+    case.do("issue_cost_notice", "supervision_execute1", coercion.COST)
+    found = case.documents()
+    assert found["coercion.substitute"].status == "served"  # its 送达 step's receipt is attached
+    reminder = pdf_text(case.read(found["coercion.reminder"].pdf_id))
+    assert "2026年3月23日09:00—17:00" in reminder and found["coercion.substitute"].number in reminder
+    cost = pdf_text(case.read(found["coercion.cost"].pdf_id))
+    for part in ("鲁环代费字〔2026〕第001号", "人民币46,500.00元（大写：肆万陆仟伍佰元整）", "2026年3月23日", "按实际成本"):
+        assert part in cost, part
 
 
 def test_inspection_documents_state_what_was_found_and_the_order(db, documents, user):

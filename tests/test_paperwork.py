@@ -69,7 +69,7 @@ def test_every_committed_template_names_its_title_and_process():
     assert len(found) >= 18
     for template in found:
         info = templates.particulars(template.content)
-        assert info.title and info.process in {"penalty", "permit", "coercion_substitute", "inspection"}, template.name
+        assert info.title and info.process in {"penalty", "permit", "coercion_substitute", "inspection", "legal_review"}, template.name
 
 
 def test_pdf_conversions_run_side_by_side_with_chinese_fonts():
