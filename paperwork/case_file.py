@@ -90,6 +90,15 @@ def _pages(data: bytes, work: Path) -> int:
     return int(next(line.split()[-1] for line in out.splitlines() if line.startswith("Pages:")))
 
 
+def _readable(data: bytes, work: Path) -> bool:
+    """A PDF poppler can read (a damaged scan is kept in the zip, not bound into the volume)."""
+    try:
+        _pages(data, work)
+    except subprocess.CalledProcessError:
+        return False
+    return True
+
+
 def _table_pdf(title: str, heading: str, header: list[str], rows: list[list[str]], widths: list[int],
                notes: list[str] = ()) -> bytes:
     document = docx.Document()
@@ -174,6 +183,7 @@ def _assemble(db: Database, build_id: int) -> None:
     try:
         parts: list[Part] = []
         originals: list[tuple[str, Attachment]] = []
+        unbound: list[str] = []
         steps = len(documents) + 3
         for n, document in enumerate(documents, 1):
             _set_progress(db, build_id, int(80 * n / steps), f"第 {n}/{len(documents)} 份文书：{document.title}")
@@ -184,10 +194,12 @@ def _assemble(db: Database, build_id: int) -> None:
                 served = by_id[document.served_id]
                 data = _read(served)
                 caption = f"{document.title}（送达回证、签收件）"
-                if served.detected_type == "application/pdf" or data.startswith(b"%PDF"):
+                if data.startswith(b"%PDF") and _readable(data, work):
                     parts.append(Part(caption, document.number or "", issued_on, data))
                 elif served.detected_type in IMAGE_TYPES:
                     parts.append(Part(caption, document.number or "", issued_on, _image_pdf(data, caption)))
+                else:  # kept as the original only
+                    unbound.append(f"{caption}：{served.original_name}（未能并入本卷 PDF，原件见原件包）")
                 originals.append((f"送达/{served.id}_{served.original_name}", served))
         _set_progress(db, build_id, 82, "证据清单")
         documents_ids = {i for d in documents for i in (d.docx_id, d.pdf_id, d.served_id)}
@@ -207,7 +219,8 @@ def _assemble(db: Database, build_id: int) -> None:
             ["本卷文书", f"{len(documents)} 份"], ["卷内材料", f"共 {body_pages} 页（不含卷内目录和备考表）"],
             ["证据材料", f"{len(evidence_rows)} 件，SHA-256 见证据材料清单"],
             ["立卷人", requested_by], ["立卷时间", utcnow().strftime("%Y-%m-%d %H:%M UTC")],
-            ["说明", "本卷由系统根据已签发文书和案件材料自动组卷，原件及哈希值保存在电子证据库。"]], [40, 130])
+            ["说明", "本卷由系统根据已签发文书和案件材料自动组卷，原件及哈希值保存在电子证据库。"],
+            *(["未并入材料", line] for line in unbound)], [40, 130])
         _set_progress(db, build_id, 92, "卷内目录")
         contents = _contents(parts, business_key, title, work)
         combined = _unite([contents, *[p.pdf for p in parts], note], work)

@@ -2,6 +2,7 @@
 read back with python-docx and, as PDF, with pdftotext; 签发 rules; the 案卷."""
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import threading
@@ -298,19 +299,19 @@ def test_the_case_file_of_a_finished_case(db, documents, user, timer_clock):  # 
     for title in order:  # each listed page is where that part begins
         assert title in pages[listed[title] - 1][:60], (title, listed[title])
     assert decision.number in text and "送达回证" in text
-    evidence = [a for a in case_file_attachments(db, case.id)
-                if not (a.field_id or "").startswith(("document:", "served:", "case_file"))]
+    assert "未能并入本卷PDF" in pages[-1]  # the test's one-line "scan" of the served notice is no PDF poppler reads
+    served = {d.served_id for d in case.documents().values()}
+    evidence = [a for a in case_file_attachments(db, case.id) if a.id not in served
+                and not (a.field_id or "").startswith(("document:", "served:", "case_file"))]
     assert evidence and all(a.sha256 in text for a in evidence)
     with zipfile.ZipFile(io.BytesIO(case.read(zip_attachment.id))) as z:
         manifest = json.loads(z.read("manifest.json"))
         assert any(name.startswith("文书/行政处罚决定书") for name in z.namelist())
-        served = next(n for n in z.namelist() if n.startswith("送达/"))
-    with db.reading() as session:
-        assert manifest["files"][served] == session.get(Attachment, decision_served_id(db, case)).sha256
-
-
-def decision_served_id(db, case) -> int:
-    return case.documents()["penalty.decision"].served_id
+        served_id = case.documents()["penalty.decision"].served_id
+        served_name = next(n for n in z.namelist() if n.startswith(f"送达/{served_id}_"))
+        with db.reading() as session:
+            assert manifest["files"][served_name] == session.get(Attachment, served_id).sha256
+            assert hashlib.sha256(z.read(served_name)).hexdigest() == manifest["files"][served_name]
 
 
 def case_file_attachments(db, instance_id):
@@ -357,15 +358,9 @@ def test_permit_documents_state_the_application_and_the_remedies(db, documents, 
     case.do("substantive_review", "total_review1", permit.REVIEW_PLAIN)
     case.do("notify_hearing_right", "total_review1", permit.NO_HEARING_RIGHT)
     case.do("record_hearing_request", "total_review1", permit.NO_HEARING)
-    case.do("decide_permit", "total_decide1", permit.decide("extend", extension_reason="需现场复核监测数据"))
-    case.do("approve_extension", "leadership_deputy", {"extension_approved": True, "extension_opinion": "同意延长十日",
-                                                       "extension_notice_on": "2026-03-25"})
     case.do("decide_permit", "total_decide1", permit.decide("deny", decision_reason="排放浓度不能稳定达标。"))
     found = case.documents()
-    assert set(found) == {"permit.supplement", "permit.extension", "permit.denial"}
-    extension = pdf_text(case.read(found["permit.extension"].pdf_id))
-    for part in ("鲁山县某建材有限公司年产10万吨石灰项目", "因需现场复核监测数据", "延长十个工作日", "2026年3月25日"):
-        assert part in extension, part
+    assert set(found) == {"permit.supplement", "permit.denial"}
     supplement = pdf_text(case.read(found["permit.supplement"].pdf_id))
     assert found["permit.supplement"].number == f"鲁环审补字〔{YEAR}〕第001号" and found["permit.supplement"].number in supplement
     assert "鲁山县某建材有限公司" in supplement and "1.自行监测方案；" in supplement and "2.排污口规范化设置说明" in supplement
@@ -374,6 +369,30 @@ def test_permit_documents_state_the_application_and_the_remedies(db, documents, 
     for part in ("鲁山县某建材有限公司", "排放浓度不能稳定达标", "2026年3月10日", "2026年5月18日", "第三十八条第二款",
                  "六十日内向鲁山县人民政府申请行政复议", "六个月内向鲁山县人民法院提起行政诉讼"):
         assert part in denial, part
+
+
+def test_an_extended_permit_is_granted_with_its_documents(db, documents, user):
+    from tests import test_process_permit as permit
+    case = DocCase(db, user, permit.start(db, user, "hazwaste_collection", "hwr_accept1").instance)
+    case.do("check_application", "hwr_accept1", permit.ACCEPT)
+    case.do("substantive_review", "hwr_review1", permit.REVIEW_PLAIN)
+    case.do("notify_hearing_right", "hwr_review1", permit.NO_HEARING_RIGHT)
+    case.do("record_hearing_request", "hwr_review1", permit.NO_HEARING)
+    case.do("decide_permit", "hwr_decide1", permit.decide("extend", extension_reason="需征求卫生部门意见"))
+    case.do("approve_extension", "leadership_deputy", {"extension_approved": True, "extension_opinion": "同意延长十日",
+                                                       "extension_notice_on": "2026-03-25"})
+    case.do("decide_permit", "hwr_decide1", permit.decide("grant", permit_content="准予从事废矿物油收集经营",
+                                                          licence_no="豫危废收鲁〔2026〕1号"))
+    case.do("deliver_decision", "hwr_deliver1", permit.DELIVER)
+    found = case.documents()
+    assert set(found) == {"permit.extension", "permit.approval"} and found["permit.approval"].status == "served"
+    extension = pdf_text(case.read(found["permit.extension"].pdf_id))
+    for part in ("鲁山县某建材有限公司年产10万吨石灰项目", "因需征求卫生部门意见", "延长十个工作日", "2026年3月25日"):
+        assert part in extension, part
+    approval = pdf_text(case.read(found["permit.approval"].pdf_id))
+    for part in (found["permit.approval"].number, "准予从事废矿物油收集经营", "豫危废收鲁〔2026〕1号", "2026年5月18日",
+                 "第三十八条第一款"):
+        assert part in approval, part
 
 
 def test_substitute_performance_documents_state_the_obligation_and_the_budget(db, documents, user):
