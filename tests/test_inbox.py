@@ -275,7 +275,7 @@ def test_web_validation_errors_are_chinese_and_keep_the_values(app, db, user):
     html = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "当事人名称：必填" in html and "当事人类型：请从列表中选择" in html and "在场执法人员人数：请输入整数" in html
-    assert "拟罚款金额：不能小于 0" in html and "检查日期：请输入日期" in html
+    assert "拟罚款金额：金额不能为负数" in html and "检查日期：请输入日期" in html
     assert 'value="两人"' in html and 'value="-5"' in html and 'value="2026-13-01"' in html
     response = browser.post_form(f"/tasks/{task.id}", {**PREPARE, "witness_count": "1"})
     assert "在场执法人员人数：不能小于 2" in response.get_data(as_text=True)
@@ -361,16 +361,23 @@ def test_web_upload_download_and_forbidden_download(app, db, user):
     assert "询问笔录.pdf" in case_page and a.sha256[:16] in case_page
 
 
-def test_web_a_failed_submit_keeps_no_chosen_file(app, db, user):
+def test_web_a_failed_submit_keeps_the_chosen_file_as_a_draft(app, db, user):
+    """Issue #11: nothing typed or chosen is lost when a submit is refused."""
     instance, task = start(db, user)
     browser = logged_in(app, "supervision_investigate1")
     token = csrf_token(browser.get(f"/tasks/{task.id}").get_data(as_text=True))
     response = browser.client.post(f"/tasks/{task.id}", content_type="multipart/form-data", data={
         "csrf_token": token, **PREPARE, "party_name": "",
         "evidence_files__upload": (io.BytesIO(b"video"), "执法记录.mp4", "video/mp4")})
-    assert response.status_code == 400 and "本次选择的文件未保存" in response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and "已暂存本次选择的文件：执法记录.mp4" in html
     with db.reading() as session:
-        assert session.scalar(select(func.count()).select_from(Attachment)) == 0
+        [kept] = session.scalars(select(Attachment)).all()
+    assert re.search(rf'name="evidence_files" value="{kept.id}" checked', html)  # ticked: nothing to choose again
+    assert browser.post_form(f"/tasks/{task.id}", {**PREPARE, "evidence_files": str(kept.id)}).status_code == 302
+    with db.reading() as session:
+        assert json.loads(session.get(HumanTask, task.id).submitted)["evidence_files"] == [kept.id]
+        assert session.scalar(select(func.count()).select_from(Attachment)) == 1
 
 
 def test_web_comments_and_notifications_page(app, db, user):

@@ -15,9 +15,11 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from engine.execution import separation
 from engine.execution.errors import EngineStepFailed
 from engine.sandbox.expressions import due_value
-from engine.store.models import CaseDepartment, Group, HumanTask, Notification, TaskCandidate
+from engine.spec import forms
+from engine.store.models import CaseDepartment, Group, HumanTask, Notification, TaskCandidate, TaskExclusion
 
 if TYPE_CHECKING:
     from engine.execution.runtime import Action
@@ -29,7 +31,8 @@ def ready_human_tasks(workflow):
     return workflow.get_tasks(state=TaskState.READY, manual=True)
 
 
-def _attribute(action: Action, task, name: str) -> Any:
+def attribute(action: Action, task, name: str) -> Any:
+    """A camunda task attribute (assignee, dueDate …) evaluated on the task's data."""
     spec = (task.task_spec.extensions or {}).get("camunda", {}).get(name)
     if spec is None:
         return None
@@ -49,9 +52,9 @@ def _as_list(value: Any) -> list[str]:
 def _row(action: Action, task, now: datetime) -> tuple[HumanTask, list[str], list[str]]:
     spec = task.task_spec
     try:
-        groups = _as_list(_attribute(action, task, "candidateGroups")) or _as_list(spec.lane)
-        users = _as_list(_attribute(action, task, "candidateUsers"))
-        assignee = _attribute(action, task, "assignee")
+        groups = _as_list(attribute(action, task, "candidateGroups")) or _as_list(spec.lane)
+        users = _as_list(attribute(action, task, "candidateUsers"))
+        assignee = attribute(action, task, "assignee")
     except Exception as e:  # without its candidates nobody could ever see the task
         raise EngineStepFailed(spec.bpmn_id, spec.bpmn_name, f"办理人/候选岗位表达式出错：{e}") from e
     row = HumanTask(id=str(task.id), instance_id=action.instance.id, process_key=action.instance.process_key,
@@ -62,19 +65,22 @@ def _row(action: Action, task, now: datetime) -> tuple[HumanTask, list[str], lis
                     suspended=action.instance.status == "suspended")
     problems = []
     try:
-        priority = _attribute(action, task, "priority")
+        priority = attribute(action, task, "priority")
         row.priority = max(0, min(100, int(priority))) if priority not in (None, "") else 50
     except (TypeError, ValueError):
         row.priority = 50
     for attr, column in (("dueDate", "due_at"), ("followUpDate", "follow_up_at")):
         try:
-            value = _attribute(action, task, attr)
+            value = attribute(action, task, attr)
             if value not in (None, ""):
                 setattr(row, column, due_value(value, now))
         except Exception as e:  # e.g. a year the working-day calendar does not know yet
             problems.append(f"期限无法计算：{e}")
             log.warning("case %s task %s: %s cannot be computed: %s", action.instance.business_key, row.element_id, attr, e)
     row.problem = "；".join(problems + action.warnings)[:500] or None
+    if action.explanation:  # the case came back here: why, who, when (shown at the top of the task)
+        row.return_reason, row.returned_at = action.explanation, now
+        row.returned_by = action.user.username if action.user else None
     return row, groups, users
 
 
@@ -87,12 +93,21 @@ def sync(action: Action, now: datetime, title_changed: bool = False) -> None:
     if vanished:
         session.execute(update(HumanTask).where(HumanTask.id.in_(vanished)).values(state="cancelled", completed_at=now))
     new_groups: set[str] = set()
+    labels = None
     for task_id in ready.keys() - known:
         row, groups, users = _row(action, ready[task_id], now)
+        if labels is None:
+            labels = forms.variable_labels([action.workflow.spec, *action.workflow.subprocess_specs.values()])
+        barred = separation.excluded(session, instance.id, row.name, ready[task_id].task_spec, ready[task_id].data, labels)
+        if row.assignee in barred:  # an assignee expression naming someone the rules exclude: offer it to the post
+            row.assignee = None
         session.add(row)  # ids are ours, so the candidates need no flush in between
         session.add_all([TaskCandidate(task_id=row.id, kind="group", value=g) for g in dict.fromkeys(groups)]
-                        + [TaskCandidate(task_id=row.id, kind="user", value=u) for u in dict.fromkeys(users)])
+                        + [TaskCandidate(task_id=row.id, kind="user", value=u) for u in dict.fromkeys(users)]
+                        + [TaskExclusion(task_id=row.id, username=u, reason=r[:500]) for u, r in barred.items()])
         new_groups.update(groups)
+        if row.return_reason:
+            _tell_previous_handler(session, instance, row)
     if new_groups or action.is_new:
         _involve_departments(session, instance, new_groups)
     if title_changed and instance.title:
@@ -100,6 +115,16 @@ def sync(action: Action, now: datetime, title_changed: bool = False) -> None:
                         .values(title=instance.title))
     session.add_all(Notification(recipient=r, text=t, instance_id=instance.id) for r, t in action.notifications)
     action.notifications.clear()
+
+
+def _tell_previous_handler(session: Session, instance, row: HumanTask) -> None:
+    """通知 whoever last did this step of the case that it came back, and why."""
+    previous = session.scalar(select(HumanTask.completed_by).where(
+        HumanTask.instance_id == instance.id, HumanTask.element_id == row.element_id, HumanTask.state == "completed")
+        .order_by(HumanTask.completed_at.desc()).limit(1))
+    if previous and previous != row.returned_by:
+        session.add(Notification(recipient=previous, instance_id=instance.id,
+                                 text=f"“{row.name}”（{row.business_key}）被退回：{row.return_reason}"))
 
 
 def _involve_departments(session: Session, instance, groups: set[str]) -> None:

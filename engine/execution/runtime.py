@@ -24,12 +24,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, undefer
 
 from engine import hooks
-from engine.access.identity import NotPermitted, group_codes
+from engine.access.identity import NotPermitted, group_codes, officer_problems
 from engine.deploy import repository
 from engine.execution import projection
 from engine.execution.errors import EngineStepFailed
 from engine.execution.helpers import helpers_for
-from engine.sandbox.scripting import make_script_engine
+from engine.sandbox.scripting import format_text, make_script_engine, today
 from engine.spec import forms
 from engine.spec.serialization import instance_from_json, instance_to_json
 from engine.store import history
@@ -74,6 +74,7 @@ class Action:
     warnings: list[str] = field(default_factory=list)  # e.g. a deadline counted on a provisional calendar
     depth: int = 0
     is_new: bool = False  # the action that starts the case
+    explanation: str | None = None  # why the case went back (a flow's returnReason, a typed 退回 reason)
 
     def attach_engine(self) -> None:
         self.workflow.script_engine = make_script_engine(helpers_for(self))
@@ -130,7 +131,11 @@ def start(session: Session, process_key: str, user: User | None, data: dict[str,
     if message is None and user is not None and not may_start(user, definition):
         raise NotPermitted(f"您的岗位不能发起“{definition.name}”")
     if message is None:  # by hand: the start form's fields are checked and typed like a task form
-        data = {**(data or {}), **forms.validate(start_form(spec), data or {}, {})}
+        form = start_form(spec)
+        data = {**(data or {}), **forms.validate(form, data or {}, {})}
+        problems = officer_problems(session, form, data, today())
+        if problems:
+            raise forms.FormInvalid(problems, data)
     business_key = business_key or hooks.business_key(session, process_key)
     instance = ProcessInstance(definition_id=definition.id, process_key=process_key, business_key=business_key,
                                title="", state="", started_by=user.id if user else None,
@@ -361,18 +366,23 @@ def route(action: Action, event: BpmnEvent) -> None:
                        details={"message": definition.name, "from": source.business_key})
         save(target_action)
     else:
-        receivers = [d for d in repository.latest_processes(session)
-                     if definition.name in d.start_messages.split(",")]
-        if not receivers:
-            raise EngineStepFailed(None, None, f"没有流程接收消息 {definition.name}")
-        key = receivers[0].key
-        spec, subs = repository.specs_of(session, receivers[0])
-        message = BpmnEvent(MessageEventDefinition(definition.name),
-                            {"payload": payload, "result_var": _result_var(spec, subs, definition.name)})
-        target = start(session, key, action.user, message=message, source=source, depth=action.depth + 1)
+        target = start_by_message(session, definition.name, payload, action.user, source=source,
+                                  depth=action.depth + 1)
     session.add(InstanceLink(source_id=source.id, target_id=target.id, message=definition.name))
     history.record(session, "message_sent", action.user, instance=source,
                    details={"message": definition.name, "to": target.business_key})
+
+
+def start_by_message(session: Session, name: str, payload: Any, user: User | None, *,
+                     source: ProcessInstance | None = None, depth: int = 0) -> ProcessInstance:
+    """Start a case of the latest process whose message start event catches ``name``, the payload in
+    that event's result variable (from another case, or from a domain package such as a batch draw)."""
+    receivers = [d for d in repository.latest_processes(session) if name in d.start_messages.split(",")]
+    if not receivers:
+        raise EngineStepFailed(None, None, f"没有流程接收消息 {name}")
+    spec, subs = repository.specs_of(session, receivers[0])
+    message = BpmnEvent(MessageEventDefinition(name), {"payload": payload, "result_var": _result_var(spec, subs, name)})
+    return start(session, receivers[0].key, user, message=message, source=source, depth=depth)
 
 
 def linked_instances(session: Session, instance_id: int) -> list[tuple[str, InstanceLink, ProcessInstance]]:
@@ -383,6 +393,26 @@ def linked_instances(session: Session, instance_id: int) -> list[tuple[str, Inst
         outgoing = link.source_id == instance_id
         other = session.get(ProcessInstance, link.target_id if outgoing else link.source_id)
         out.append(("to" if outgoing else "from", link, other))
+    return out
+
+
+def completed_ids(workflow: BpmnWorkflow) -> set[UUID]:
+    return {t.id for t in workflow.get_tasks(state=TaskState.COMPLETED)}
+
+
+def flow_reasons(workflow: BpmnWorkflow, before: set[UUID]) -> list[str]:
+    """The ``returnReason`` of every flow taken since ``before`` (the completed task ids), filled with case data."""
+    out = []
+    for task in workflow.get_tasks(state=TaskState.COMPLETED):
+        reasons = (getattr(task.task_spec, "extensions", None) or {}).get("flowReasons")
+        if task.id in before or not reasons:
+            continue
+        for child in task.children:
+            template = reasons.get(getattr(child.task_spec, "bpmn_id", None))
+            if template and not child.has_state(TaskState.CANCELLED):
+                text = format_text(template, task.data)
+                if text not in out:
+                    out.append(text)
     return out
 
 

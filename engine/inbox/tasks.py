@@ -16,13 +16,15 @@ from sqlalchemy import and_, case, exists, func, or_, select, update
 from sqlalchemy.orm import Session, undefer
 
 from engine import hooks
-from engine.access.identity import NotPermitted, can_see_instance, group_codes
+from engine.access import identity
+from engine.access.identity import NotPermitted, can_see_instance, group_codes, officer_problems
 from engine.execution import runtime
+from engine.sandbox import scripting
 from engine.spec import forms
 from engine.store import history
 from engine.store.history import data_to_json
 from engine.store.models import (Attachment, Comment, HumanTask, Membership, Notification, ProcessDefinition,
-                                 ProcessInstance, TaskCandidate, User, utcnow)
+                                 ProcessInstance, Recusal, TaskCandidate, TaskExclusion, User, utcnow)
 
 
 class TaskNotFound(LookupError):
@@ -49,10 +51,12 @@ class TaskClaimed(Exception):
 
 
 def _candidate_clause(user: User):
+    """Offered to one of the user's posts or to them, and not barred from them (separation of duties, 回避)."""
     groups = group_codes(user)
     return exists().where(TaskCandidate.task_id == HumanTask.id, or_(
         (TaskCandidate.kind == "group") & TaskCandidate.value.in_(groups) if groups else False,
-        (TaskCandidate.kind == "user") & (TaskCandidate.value == user.username)))
+        (TaskCandidate.kind == "user") & (TaskCandidate.value == user.username))) & ~exists().where(
+        TaskExclusion.task_id == HumanTask.id, TaskExclusion.username == user.username)
 
 
 def visible_clause(user: User):
@@ -89,6 +93,12 @@ def may_act(session: Session, task: HumanTask, user: User) -> bool:
     return bool(groups & group_codes(user)) or user.username in task.candidate_users.split(",")
 
 
+def exclusion_of(session: Session, task: HumanTask, username: str) -> str | None:
+    """Why ``username`` may not act on the task (查处分离, 回避), or None."""
+    found = session.get(TaskExclusion, (task.id, username))
+    return found.reason if found else None
+
+
 def require_actor(session: Session, task: HumanTask, user: User) -> None:
     if task.state != "ready":
         raise TaskAlreadyCompleted(task.completed_by, task.completed_at, cancelled=task.state == "cancelled")
@@ -96,6 +106,9 @@ def require_actor(session: Session, task: HumanTask, user: User) -> None:
         raise TaskClaimed(task.assignee)
     if not may_act(session, task, user):
         raise NotPermitted("此任务不属于您的岗位")
+    barred = exclusion_of(session, task, user.username)
+    if barred:
+        raise NotPermitted(barred)
 
 
 @dataclass
@@ -110,6 +123,9 @@ class TaskView:
     colleagues: list[User] | None = None
     files: dict[str, list[Attachment]] | None = None  # field id → attachments uploaded on this task
     comments: list[Comment] | None = None
+    officers: dict[str, list[User]] | None = None  # officers field id → who may be chosen today
+    people: dict[int, str] | None = None  # user id → name and 执法证 number, for chosen officers
+    drafted: bool = False  # the values shown are the holder's 暂存
 
     @property
     def actionable(self) -> bool:
@@ -132,11 +148,25 @@ def view(session: Session, task_id: str, user: User) -> TaskView:
     files: dict[str, list[Attachment]] = {}
     for a in session.scalars(select(Attachment).where(Attachment.task_id == task.id).order_by(Attachment.id)):
         files.setdefault(a.field_id or "", []).append(a)
-    return TaskView(task, form, forms.initial_values(form, data), getattr(spec, "documentation", None),
-                    dict(getattr(spec, "extensions", {}) or {}),
-                    return_path=return_path(spec) if spiff else None,
+    path = return_path(spec) if spiff else None
+    values = forms.initial_values(form, data)
+    if path is not None:  # the step decides afresh: never offer the choice that sent the case back last time
+        for name in (path.field.id, path.reason_field):
+            values.pop(name, None)
+    drafted = bool(spiff and task.draft and task.assignee == user.username)
+    if drafted:
+        values.update(json.loads(task.draft))
+    on = scripting.today()
+    officer_fields = [f for f in form.fields if f.type == "officers"]
+    chosen = {i for f in officer_fields for i in (values.get(f.id) or []) if isinstance(i, int)}
+    options = {f.id: identity.certified(session, f.posts, on) for f in officer_fields} if spiff else {}
+    people = {u.id: identity.certificate_label(u) for u in
+              session.scalars(select(User).where(User.id.in_(chosen)))} if chosen else {}
+    return TaskView(task, form, values, getattr(spec, "documentation", None),
+                    dict(getattr(spec, "extensions", {}) or {}), return_path=path,
                     colleagues=colleagues(session, task, user) if spiff else [],
-                    files=files, comments=[c for c in comments_of(session, instance.id) if c.task_id == task.id])
+                    files=files, comments=[c for c in comments_of(session, instance.id) if c.task_id == task.id],
+                    officers=options, people=people, drafted=drafted)
 
 
 def _spec_by_element(workflow, element_id: str):
@@ -169,6 +199,8 @@ def claim(session: Session, task_id: str, user: User) -> HumanTask:
                                                    HumanTask.state == "ready").values(assignee=user.username))
     session.refresh(task)
     if done.rowcount != 1:
+        if task.assignee == user.username and task.state == "ready":
+            return task  # a concurrent request of the same user claimed it: one claim, one audit row
         require_actor(session, task, user)
     history.record(session, "claim", user, instance=session.get(ProcessInstance, task.instance_id),
                    task_id=task.id, element_id=task.element_id)
@@ -198,37 +230,59 @@ def open_for_action(session: Session, task_id: str, user: User):
 
 
 def _finish(session: Session, task: HumanTask, instance: ProcessInstance, action, spiff, user: User,
-            values: dict[str, Any], audit: str, details: dict[str, Any]) -> HumanTask:
-    """Complete ``spiff`` with ``values``, run the case on, project, audit, save."""
+            values: dict[str, Any], audit: str, details: dict[str, Any], typed_reason: str | None = None) -> HumanTask:
+    """Complete ``spiff`` with ``values``, run the case on, project, audit, save.
+
+    If the case went back (a flow with a ``returnReason``, or 退回 with a typed reason), the
+    reasons are returned on ``task.explanations`` and shown on the tasks it came back to."""
     task.state, task.assignee, task.completed_by, task.completed_at = "completed", user.username, user.username, utcnow()
     task.submitted = data_to_json(values)
+    task.draft = None
+    before = runtime.completed_ids(action.workflow)
 
     def finish(workflow):
         spiff.set_data(**values)
         spiff.run()
     runtime.run_engine(action, finish)
+    explanations = runtime.flow_reasons(action.workflow, before) + ([f"退回理由：{typed_reason}"] if typed_reason else [])
+    action.explanation = "；".join(explanations) or None
     history.record(session, audit, user, instance=instance, task_id=task.id, element_id=task.element_id,
-                   details={"task": task.name, "values": values, **details})
+                   details={"task": task.name, "values": values, **details,
+                            **({"explanation": action.explanation} if explanations else {})})
     runtime.save(action)
+    task.explanations = tuple(explanations)
     return task
 
 
 def complete(session: Session, task_id: str, user: User, submitted: Mapping[str, Any]) -> HumanTask:
     """Validate the form, complete the task (claiming it if unclaimed) and run the case on."""
     task, instance, action, spiff = open_for_action(session, task_id, user)
-    for check in hooks.completion_checks:  # e.g. 执法全过程记录: recordings or an approved exception
-        check(session, task, spiff)
     form = forms.form_of(spiff.task_spec)
     filled = hooks.engine_filled(spiff.task_spec)  # e.g. document numbers, whatever was typed
     submitted = {k: v for k, v in submitted.items() if k not in filled}
     numbers: dict[str, Any] = {}
     for source in hooks.engine_values:
         numbers.update(source.issue(session, spiff.task_spec, spiff.data, submitted, action.workflow.script_engine))
-    values = {**forms.validate(form, {**submitted, **numbers}, spiff.data), **numbers}
+    labels = forms.variable_labels([action.workflow.spec, *action.workflow.subprocess_specs.values()])
+    values = {**forms.validate(form, {**submitted, **numbers}, spiff.data, labels), **numbers}
     _check_files(session, form, values, instance, submitted)
-    for check in hooks.value_checks:
+    problems = officer_problems(session, form, values, scripting.today())
+    if problems:
+        raise forms.FormInvalid(problems, submitted)
+    for check in hooks.completion_checks:  # e.g. 执法全过程记录: recordings, other proof or an approved exception
         check(session, task, spiff, values)
     return _finish(session, task, instance, action, spiff, user, values, "complete", {})
+
+
+def save_draft(session: Session, task_id: str, user: User, submitted: Mapping[str, Any]) -> HumanTask:
+    """暂存: keep what the holder typed (unchecked) on the task, claiming it; the next visit shows it again."""
+    task, instance = _locked_task(session, task_id)
+    require_actor(session, task, user)
+    task.assignee = user.username
+    task.draft = json.dumps({k: v for k, v in submitted.items() if k != "csrf_token"}, ensure_ascii=False, default=str)
+    history.record(session, "draft", user, instance=instance, task_id=task.id, element_id=task.element_id,
+                   details={"task": task.name})
+    return task
 
 
 def _check_files(session: Session, form: forms.Form, values: dict[str, Any], instance: ProcessInstance,
@@ -396,8 +450,9 @@ def colleagues(session: Session, task: HumanTask, user: User) -> list[User]:
         TaskCandidate.task_id == task.id, TaskCandidate.kind == "user"))]
     clause = or_(User.id.in_(select(Membership.user_id).where(Membership.group_code.in_(groups))) if groups else False,
                  User.username.in_(named) if named else False)
-    return list(session.scalars(select(User).where(clause, User.active.is_(True), User.id != user.id)
-                                .order_by(User.username)))
+    barred = select(TaskExclusion.username).where(TaskExclusion.task_id == task.id)
+    return list(session.scalars(select(User).where(clause, User.active.is_(True), User.id != user.id,
+                                                   User.username.not_in(barred)).order_by(User.username)))
 
 
 def delegate(session: Session, task_id: str, user: User, to_username: str, reason: str | None) -> HumanTask:
@@ -407,7 +462,8 @@ def delegate(session: Session, task_id: str, user: User, to_username: str, reaso
     text = _reason(reason, "转办")
     target = next((u for u in colleagues(session, task, user) if u.username == (to_username or "").strip()), None)
     if target is None:
-        raise ActionInvalid("只能转办给持有同一岗位的其他在岗人员")
+        barred = exclusion_of(session, task, (to_username or "").strip())
+        raise ActionInvalid(f"不能转办给该人员：{barred}" if barred else "只能转办给持有同一岗位的其他在岗人员")
     before = task.assignee
     task.assignee = target.username
     history.record(session, "delegate", user, instance=instance, task_id=task.id, element_id=task.element_id,
@@ -450,7 +506,50 @@ def send_back(session: Session, task_id: str, user: User, reason: str | None) ->
         raise ActionInvalid("此环节的流程没有退回路径")
     text = _reason(reason, "退回")
     values = {path.field.id: path.value, path.reason_field or "return_reason": text}
-    return _finish(session, task, instance, action, spiff, user, values, "return", {"reason": text})
+    return _finish(session, task, instance, action, spiff, user, values, "return", {"reason": text}, typed_reason=text)
+
+
+# --- 回避 ----------------------------------------------------------------------------
+
+def recuse(session: Session, instance_id: int, user: User, officer_username: str, reason: str | None) -> Recusal:
+    """回避: a party's request against a named officer, granted and recorded by someone who may see
+    the case; the officer leaves every remaining task of the case (now and later)."""
+    instance = runtime.lock_instance(session, instance_id)
+    if not can_see_instance(session, user, instance):
+        raise NotPermitted("您无权查看此案件")
+    text = _reason(reason, "回避")
+    officer = session.scalar(select(User).where(User.username == (officer_username or "").strip()))
+    if officer is None:
+        raise ActionInvalid("请选择需要回避的执法人员")
+    if session.scalar(select(Recusal.id).where(Recusal.instance_id == instance.id, Recusal.username == officer.username)):
+        raise ActionInvalid(f"{officer.full_name}已在本案回避")
+    recusal = Recusal(instance_id=instance.id, username=officer.username, reason=text, recorded_by=user.username)
+    session.add(recusal)
+    why = f"回避：您已在本案回避（{text}），不能办理本案的任务"
+    for task in ready_tasks(session, instance.id):
+        if session.get(TaskExclusion, (task.id, officer.username)) is None:
+            session.add(TaskExclusion(task_id=task.id, username=officer.username, reason=why[:500]))
+        if task.assignee == officer.username:
+            task.assignee = None  # back to the post, without them
+    history.record(session, "recusal", user, instance=instance,
+                   details={"officer": officer.username, "officer_name": officer.full_name, "reason": text})
+    session.add(Notification(recipient=officer.username, instance_id=instance.id,
+                             text=f"您已在案件 {instance.business_key} 中回避（{text}），不再办理本案任务"))
+    session.flush()
+    return recusal
+
+
+def involved_officers(session: Session, instance_id: int) -> list[User]:
+    """Who a 回避 request can name: active holders of the posts of the case's ready tasks, and its past handlers."""
+    groups = {g for t in ready_tasks(session, instance_id) for g in t.candidate_groups.split(",") if g}
+    acted = select(HumanTask.completed_by).where(HumanTask.instance_id == instance_id, HumanTask.state == "completed")
+    clause = or_(User.username.in_(acted),
+                 User.id.in_(select(Membership.user_id).where(Membership.group_code.in_(groups))) if groups else False)
+    return list(session.scalars(select(User).where(clause, User.active.is_(True)).order_by(User.full_name)))
+
+
+def recusals_of(session: Session, instance_id: int) -> list[Recusal]:
+    return list(session.scalars(select(Recusal).where(Recusal.instance_id == instance_id).order_by(Recusal.id)))
 
 
 # --- comments ----------------------------------------------------------------------

@@ -1,14 +1,14 @@
 """文书: template versions, the documents of each case, 案卷 builds
 
 Revision ID: 13_documents
-Revises: 0006_layout
+Revises: 11_rules
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = "13_documents"
-down_revision = "0006_layout"
+down_revision = "11_rules"
 branch_labels = None
 depends_on = None
 
