@@ -14,7 +14,7 @@ from engine.access.identity import NotPermitted
 from engine.deploy import repository
 from engine.execution import runtime
 from engine.inbox import attachments, case_view, notices, tasks
-from engine.store.models import Attachment, AuditEvent, HumanTask, Notification
+from engine.store.models import Attachment, AuditEvent, HumanTask, Notification, TaskCandidate
 from tests.conftest import FIXTURES
 from tests.webclient import Browser, csrf_token, make_app
 
@@ -37,6 +37,12 @@ def start(db, user, title=None, username="supervision_investigate1"):
 def tab(db, user, username, name, **kw):
     with db.reading() as session:
         return tasks.task_page(session, user(username), tasks.TaskQuery(tab=name, **kw))
+
+
+def set_due(session, task_ids, due):
+    """A due date as if the model had computed it (the row and its 岗位待办 index entries)."""
+    session.execute(update(HumanTask).where(HumanTask.id.in_(task_ids)).values(due_at=due))
+    session.execute(update(TaskCandidate).where(TaskCandidate.task_id.in_(task_ids)).values(due_key=due))
 
 
 def keys(page):
@@ -100,7 +106,7 @@ def test_overdue_and_due_today_by_the_beijing_day(db, user, flow):
     with db.transaction() as session:
         for instance, due in ((late, now - timedelta(minutes=1)), (today, datetime(2026, 3, 2, 15, 59, tzinfo=timezone.utc)),
                               (later, datetime(2026, 3, 2, 16, 0, tzinfo=timezone.utc))):  # 00:00 on 3 March in Beijing
-            session.execute(update(HumanTask).where(HumanTask.instance_id == instance.id).values(due_at=due))
+            set_due(session, select(HumanTask.id).where(HumanTask.instance_id == instance.id), due)
     assert tasks.due_status(now - timedelta(minutes=1), now) == "overdue"
     assert tasks.due_status(datetime(2026, 3, 2, 15, 59, tzinfo=timezone.utc), now) == "today"
     assert tasks.due_status(datetime(2026, 3, 2, 16, 0, tzinfo=timezone.utc), now) is None
@@ -253,8 +259,7 @@ def logged_in(app, username):
 def test_web_tabs_sorting_links_badges_and_nav_counts(app, db, user):
     instance, task = start(db, user, title="<b>某厂</b>")
     with db.transaction() as session:
-        session.execute(update(HumanTask).where(HumanTask.id == task.id)
-                        .values(due_at=datetime.now(timezone.utc) - timedelta(hours=1)))
+        set_due(session, [task.id], datetime.now(timezone.utc) - timedelta(hours=1))
     browser = logged_in(app, "supervision_investigate1")
     html = browser.get("/inbox").get_data(as_text=True)  # nothing assigned to me: the post tab opens
     assert re.search(r'aria-current="page"\s+id="tab-group"', html)

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 from flask import g, has_request_context
 from sqlalchemy import select
 
+from engine.inbox.tasks import COUNT_CAP
 from engine.store.models import Group, User
 
 from .database import get_db
@@ -56,7 +57,13 @@ def person(username: str | None) -> str:
     return _names("people").get(username, username) if username else ""
 
 
+def badge(count: int) -> str:
+    """A menu count: counted up to COUNT_CAP, above it "99+"."""
+    return f"{COUNT_CAP}+" if count > COUNT_CAP else str(count)
+
+
 def register(app) -> None:
+    app.jinja_env.filters["badge"] = badge
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.filters["action_label"] = action_label
     app.jinja_env.filters["post_names"] = post_names

@@ -12,14 +12,16 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select, update
+from sqlalchemy import delete, literal, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from engine.execution import separation
 from engine.execution.errors import EngineStepFailed
 from engine.sandbox.expressions import due_value
 from engine.spec import forms
-from engine.store.models import CaseDepartment, Group, HumanTask, Notification, TaskCandidate, TaskExclusion
+from engine.store.models import NO_DUE, CaseDepartment, Group, HumanTask, Notification, TaskCandidate, TaskExclusion
 
 if TYPE_CHECKING:
     from engine.execution.runtime import Action
@@ -87,11 +89,15 @@ def _row(action: Action, task, now: datetime) -> tuple[HumanTask, list[str], lis
 def sync(action: Action, now: datetime, title_changed: bool = False) -> None:
     session, instance = action.session, action.instance
     ready = {str(t.id): t for t in ready_human_tasks(action.workflow)}
-    known = set(session.scalars(select(HumanTask.id).where(HumanTask.instance_id == instance.id,
-                                                           HumanTask.state == "ready")))
+    if action.ready_rows is not None:  # rows are ready iff the loaded state's tasks were: no need to read them
+        known = action.ready_rows - action.finished
+    else:
+        known = set(session.scalars(select(HumanTask.id).where(HumanTask.instance_id == instance.id,
+                                                               HumanTask.state == "ready")))
     vanished = known - ready.keys()
     if vanished:
         session.execute(update(HumanTask).where(HumanTask.id.in_(vanished)).values(state="cancelled", completed_at=now))
+        ended(session, vanished)
     new_groups: set[str] = set()
     labels = None
     for task_id in ready.keys() - known:
@@ -102,19 +108,19 @@ def sync(action: Action, now: datetime, title_changed: bool = False) -> None:
         if row.assignee in barred:  # an assignee expression naming someone the rules exclude: offer it to the post
             row.assignee = None
         session.add(row)  # ids are ours, so the candidates need no flush in between
-        session.add_all([TaskCandidate(task_id=row.id, kind="group", value=g) for g in dict.fromkeys(groups)]
-                        + [TaskCandidate(task_id=row.id, kind="user", value=u) for u in dict.fromkeys(users)]
+        session.add_all(candidates(row, groups, users)
                         + [TaskExclusion(task_id=row.id, username=u, reason=r[:500]) for u, r in barred.items()])
         new_groups.update(groups)
         if row.return_reason:
             _tell_previous_handler(session, instance, row)
     if new_groups or action.is_new:
-        _involve_departments(session, instance, new_groups)
+        _involve_departments(session, instance, new_groups, action.is_new)
     if title_changed and instance.title:
         session.execute(update(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.title != instance.title)
                         .values(title=instance.title))
     session.add_all(Notification(recipient=r, text=t, instance_id=instance.id) for r, t in action.notifications)
     action.notifications.clear()
+    action.ready_rows, action.finished = set(ready), set()  # what the rows are now, should it be saved again
 
 
 def _tell_previous_handler(session: Session, instance, row: HumanTask) -> None:
@@ -127,14 +133,40 @@ def _tell_previous_handler(session: Session, instance, row: HumanTask) -> None:
                                  text=f"“{row.name}”（{row.business_key}）被退回：{row.return_reason}"))
 
 
-def _involve_departments(session: Session, instance, groups: set[str]) -> None:
-    departments = set(session.scalars(select(Group.department_code).where(Group.code.in_(groups)))) if groups else set()
-    if instance.department_code:
-        departments.add(instance.department_code)
-    have = set(session.scalars(select(CaseDepartment.department_code).where(CaseDepartment.instance_id == instance.id)))
-    session.add_all(CaseDepartment(instance_id=instance.id, department_code=d) for d in sorted(departments - have))
+def candidates(row: HumanTask, groups: list[str], users: list[str]) -> list[TaskCandidate]:
+    """The 岗位待办 index rows of a ready task, carrying its sort keys."""
+    keys = {"claimable": row.assignee is None and not row.suspended, "due_key": row.due_at or NO_DUE,
+            "created_at": row.created_at}
+    return ([TaskCandidate(task_id=row.id, kind="group", value=g, **keys) for g in dict.fromkeys(groups)]
+            + [TaskCandidate(task_id=row.id, kind="user", value=u, **keys) for u in dict.fromkeys(users)])
+
+
+def ended(session: Session, task_ids) -> None:
+    """A task completed or cancelled leaves the 岗位待办 index (its row keeps its candidates for display)."""
+    session.execute(delete(TaskCandidate).where(TaskCandidate.task_id.in_(task_ids)))
+
+
+def set_claimable(session: Session, task_id: str, claimable: bool) -> None:
+    """Claimed, delegated or given back: the task leaves or re-enters its posts' 岗位待办."""
+    session.execute(update(TaskCandidate).where(TaskCandidate.task_id == task_id).values(claimable=claimable))
+
+
+def _involve_departments(session: Session, instance, groups: set[str], is_new: bool) -> None:
+    """The departments of the task's posts (and the starter's) may see the case: added if not there, in
+    one statement per kind without reading what is there."""
+    upsert = (postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(CaseDepartment)
+    if groups:
+        session.execute(upsert.from_select(["instance_id", "department_code"], select(
+            literal(instance.id), Group.department_code).where(Group.code.in_(groups)).distinct())
+            .on_conflict_do_nothing())
+    if is_new and instance.department_code:
+        session.execute(upsert.values(instance_id=instance.id, department_code=instance.department_code)
+                        .on_conflict_do_nothing())
 
 
 def set_suspended(session: Session, instance_id: int, suspended: bool) -> None:
     session.execute(update(HumanTask).where(HumanTask.instance_id == instance_id, HumanTask.state == "ready")
                     .values(suspended=suspended))
+    unclaimed = select(HumanTask.id).where(HumanTask.instance_id == instance_id, HumanTask.state == "ready",
+                                           HumanTask.assignee.is_(None))
+    session.execute(update(TaskCandidate).where(TaskCandidate.task_id.in_(unclaimed)).values(claimable=not suspended))

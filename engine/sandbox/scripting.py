@@ -132,7 +132,7 @@ class _KeepMissing(dict):
 def format_text(template: str, values: Mapping[str, Any]) -> str:
     """A model's message with ``{variable}`` filled from case data; unknown names stay as written."""
     try:
-        return _FORMATTER.vformat(template, (), _KeepMissing(values))
+        return _SafeFormatter().vformat(template, (), _KeepMissing(values))
     except (ValueError, AttributeError, LookupError, TypeError, ScriptRejected):
         return template
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Iterator
 
-from sqlalchemy import create_engine, event, make_url
+from sqlalchemy import create_engine, event, make_url, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,6 +24,16 @@ from engine.store import chain
 BUSY_SECONDS = 15
 LOCK_SECONDS = 15
 STATEMENT_SECONDS = 120  # the 100,000-case throughput page takes ~2 s; reports stay well below
+
+
+JOBS_CHANNEL = "zhifa_jobs"  # PostgreSQL NOTIFY channel: a job was added or moved (engine/execution/jobs.py)
+JOBS_ANNOUNCE_WITHIN = 5.0  # seconds: workers never sleep longer, so only a job due sooner is announced
+
+
+def announce_jobs(session: Session) -> None:
+    """Wake sleeping workers once this transaction commits (PostgreSQL; SQLite workers poll)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"NOTIFY {JOBS_CHANNEL}"))
 
 
 def _make_engine(url: str, immediate: bool) -> Engine:

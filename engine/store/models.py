@@ -206,9 +206,9 @@ class HumanTask(Base):
     """Projection of every human task, ready or done, so the inbox is one indexed query."""
     __tablename__ = "human_tasks"
     __table_args__ = (
-        Index("ix_tasks_state_assignee", "state", "assignee"),
+        Index("ix_tasks_state_assignee", "state", "assignee", "due_at"),  # 我的待办 and its overdue/today counts
         Index("ix_tasks_state_due", "state", "due_at"),
-        Index("ix_tasks_completed_by", "completed_by", "completed_at"),
+        Index("ix_tasks_completed_by", "completed_by", "state", "completed_at", "created_at", "id"),  # 已办
         Index("ix_tasks_instance_state", "instance_id", "state"),
         # dashboards (migration 0003_dashboard)
         Index("ix_tasks_state_completed", "state", "completed_at", "process_key", "element_id", "created_at"),
@@ -244,13 +244,22 @@ class HumanTask(Base):
     explanations = ()  # set by tasks.complete: why the case went back, for the submitter (not stored)
 
 
+NO_DUE = datetime(9999, 12, 31, tzinfo=timezone.utc)  # TaskCandidate.due_key of a task without a due date
+
+
 class TaskCandidate(Base):
-    """One row per (ready task, candidate group or user): the inbox join."""
+    """One row per (ready task, candidate group or user): the 岗位待办 index. Rows exist only
+    while their task is ready (deleted when it ends) and carry the task's sort keys, so a
+    post's page is read in index order whatever the number of open tasks (issue #17)."""
     __tablename__ = "task_candidates"
     task_id: Mapped[str] = mapped_column(ForeignKey("human_tasks.id", ondelete="CASCADE"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # group | user
     value: Mapped[str] = mapped_column(String(100), primary_key=True)
-    __table_args__ = (Index("ix_candidates_value", "kind", "value"),)
+    claimable: Mapped[bool] = mapped_column(Boolean, default=True)  # unassigned and not suspended
+    due_key: Mapped[datetime] = mapped_column(default=NO_DUE)  # due_at, or NO_DUE: sorts last on every database
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    __table_args__ = (Index("ix_candidates_due", "kind", "value", "claimable", "due_key", "created_at", "task_id"),
+                      Index("ix_candidates_created", "kind", "value", "claimable", "created_at", "task_id"))
 
 
 class TaskExclusion(Base):
