@@ -1,14 +1,14 @@
 """文书: template versions, the documents of each case, 案卷 builds
 
 Revision ID: 13_documents
-Revises: 11_rules
+Revises: 17_performance
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = "13_documents"
-down_revision = "11_rules"
+down_revision = "17_performance"
 branch_labels = None
 depends_on = None
 
