@@ -87,6 +87,7 @@ def test_every_document_of_a_penalty_case_states_the_case(db, documents, user, t
     case.do("UserTask_decide", "leadership_deputy", decide(), group=LEAD)
     case.do("UserTask_deliver_decision", "supervision_deliver1", {**DELIVER, "decision_receipt": [1]},
             group="supervision.deliver")
+    case.do("UserTask_review_publication", "legal_review1", {}, group="legal.review")  # 行政处罚决定公示
     case.do("UserTask_monitor_payment", "supervision_execute1", payment("paid", FINE), group="supervision.execute")
     case.do("UserTask_close_case", "supervision_execute1", CLOSE, group="supervision.execute")
     case.do("UserTask_approve_closure", "leadership_chief", APPROVE_CLOSURE, group=LEAD)

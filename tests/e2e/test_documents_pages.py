@@ -74,6 +74,7 @@ def test_the_head_previews_downloads_and_issues_the_decision_then_the_case_file(
 
     for element, username, values in (
             ("UserTask_deliver_decision", "supervision_deliver1", DELIVER),
+            ("UserTask_review_publication", "legal_review1", {}),
             ("UserTask_monitor_payment", "supervision_execute1", payment("paid", FINE)),
             ("UserTask_close_case", "supervision_execute1", CLOSE),
             ("UserTask_approve_closure", "leadership_chief", APPROVE_CLOSURE),
