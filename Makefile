@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 
-.PHONY: run test deps browser clean
+.PHONY: run test deps browser office clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,17 +22,23 @@ deps: $(BIN)/.installed node_modules/.installed
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null)
 
-run: deps
+# 文书 PDFs: LibreOffice headless with the Noto CJK fonts; pdftotext (poppler) for the tests.
+office:
+	@command -v soffice >/dev/null && command -v pdftotext >/dev/null && fc-list | grep -q "Noto Serif CJK" || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	   libreoffice-writer-nogui fonts-noto-cjk poppler-utils >/dev/null)
+
+run: deps office
 	$(BIN)/zhifa db upgrade
 	$(BIN)/zhifa seed-demo
-	$(BIN)/zhifa deploy --as legal_head dmn bpmn
+	$(BIN)/zhifa deploy --as legal_head dmn bpmn documents
 	$(BIN)/zhifa disclosure publish --as legal_head
 	@echo "服务地址：http://127.0.0.1:5000 ，行政执法公示网站：http://127.0.0.1:5001 （Ctrl-C 停止）"
 	@trap 'kill 0' EXIT; $(BIN)/zhifa worker & $(BIN)/zhifa serve --public --host 127.0.0.1 --port 5001 & \
 		$(BIN)/zhifa serve --host 127.0.0.1 --port 5000
 
 # PYTEST_ARGS: e.g. `--ignore=tests/e2e` (.ci/run drives the browser once, on SQLite).
-test: deps browser
+test: deps browser office
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 clean:

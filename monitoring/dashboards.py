@@ -26,6 +26,8 @@ from engine.access.identity import require_viewer
 from engine.store.models import (CaseDepartment, Department, Group, HumanTask, ProcessDefinition, ProcessInstance,
                                  Resource, TaskCandidate, User, utcnow)
 from disclosure import publications
+from paperwork.issuing import DECISION
+from paperwork.models import CaseDocument
 from recording import evidence
 from workdays import calendar
 from workdays.calendar import TZ, CalendarUnknown
@@ -415,6 +417,7 @@ class InstanceRow:
     ended_at: datetime | None
     steps: list[str] = field(default_factory=list)
     overdue: bool = False
+    decision_no: str = ""  # 行政处罚决定书文号 once issued
 
     @property
     def status_label(self) -> str:
@@ -458,6 +461,11 @@ def _fill(session: Session, raw, departments: dict[str, str], now: datetime) -> 
                 row.steps.append(name)
             if due_at is not None and due_at < now and not suspended:
                 row.overdue = True
+        for instance_id, number in session.execute(
+                select(CaseDocument.instance_id, CaseDocument.number)
+                .where(CaseDocument.instance_id.in_(by_id), CaseDocument.key == DECISION,
+                       CaseDocument.number.is_not(None))):
+            by_id[instance_id].decision_no = number
     return rows
 
 
@@ -491,7 +499,8 @@ def instance_list(session: Session, user: User, f: InstanceFilter, page: int = 1
     return InstancePage(f, rows, total, page, pages, errors or [], filter_choices(session))
 
 
-CSV_HEADERS = ["案件编号", "流程", "版本", "当事人/案件名称", "状态", "当前环节", "是否超期", "承办部门", "发起时间", "结束时间"]
+CSV_HEADERS = ["案件编号", "流程", "版本", "当事人/案件名称", "状态", "当前环节", "是否超期", "承办部门", "发起时间", "结束时间",
+               "决定书文号"]
 
 
 def _cell(value: str) -> str:
@@ -528,7 +537,8 @@ def instances_csv(session: Session, user: User, f: InstanceFilter, *, now: datet
                 # every text cell: a process or department name comes from a model or an import too
                 writer.writerow([_cell(r.business_key), _cell(r.process_name), r.version, _cell(r.title),
                                  r.status_label, _cell("、".join(r.steps)), "是" if r.overdue else "否",
-                                 _cell(r.department or ""), _time(r.started_at), _time(r.ended_at)])
+                                 _cell(r.department or ""), _time(r.started_at), _time(r.ended_at),
+                                 _cell(r.decision_no)])
             yield buffer.getvalue()
     return lines()
 

@@ -15,6 +15,7 @@ from sqlalchemy import create_engine, text
 
 from engine.access import identity
 from engine.deploy import repository
+from engine.store import files
 from engine.store.db import Database
 from engine.store.models import User
 from organisation import demo
@@ -138,3 +139,4 @@ def clock(monkeypatch):
 def _data_dir(tmp_path, monkeypatch):
     """Files a test stores go to its own data dir, never to the checkout's ./var."""
     monkeypatch.setenv("ZHIFA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setattr(files, "_settings_cache", None)  # the default settings are read from this env

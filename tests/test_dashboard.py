@@ -409,7 +409,8 @@ def test_the_list_page_and_the_csv_have_the_same_rows(db, web, user, seeded):
     body = response.get_data()
     assert body.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
-    assert rows[0] == ["案件编号", "流程", "版本", "当事人/案件名称", "状态", "当前环节", "是否超期", "承办部门", "发起时间", "结束时间"]
+    assert rows[0] == ["案件编号", "流程", "版本", "当事人/案件名称", "状态", "当前环节", "是否超期", "承办部门", "发起时间", "结束时间",
+                       "决定书文号"]
     assert [r[0] for r in rows[1:]] == [keys[i] for i in expected]
     assert all(r[4] == "办理中" and r[6] == "是" for r in rows[1:])
     everything = list(csv.reader(io.StringIO(web.get("/dashboard/instances.csv").get_data().decode("utf-8-sig"))))

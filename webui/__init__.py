@@ -61,8 +61,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     login_manager.init_app(app)
     filters.register(app)
 
-    from . import auth, cases, deploy, disclosure, inbox, monitoring, organisation, recording, rest, spot_checks, vendor
-    for module in (auth, inbox, cases, vendor, rest, monitoring, recording, deploy, disclosure, spot_checks, organisation):
+    from . import auth, cases, deploy, disclosure, inbox, monitoring, organisation, paperwork, recording, rest, spot_checks, vendor
+    for module in (auth, inbox, cases, vendor, rest, monitoring, recording, deploy, disclosure, spot_checks, organisation, paperwork):
         app.register_blueprint(module.bp)
 
     @app.context_processor

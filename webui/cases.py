@@ -14,6 +14,7 @@ from engine.inbox import attachments, case_view, tasks
 from engine.sandbox.scripting import today
 from engine.spec import forms
 from engine.store import files
+from paperwork import case_file, issuing
 
 from . import security
 from .database import get_db
@@ -91,6 +92,9 @@ def case(instance_id: int):
         step_names.update({t.element_id: t.name for t in found.ready})
         return render_template("case.html", case=found, instance=found.instance, definition=found.definition,
                                due_status=tasks.due_status, step_names=step_names,
+                               documents=issuing.of_case(session, instance_id),
+                               case_file_build=case_file.latest(session, instance_id),
+                               may_serve=bool(found.actionable),
                                recusals=tasks.recusals_of(session, instance_id),
                                officers=tasks.involved_officers(session, instance_id)
                                if found.instance.status == "running" else [])

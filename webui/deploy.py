@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 
 from engine.access.identity import DEPLOY, MANAGE_INSTANCES, NotPermitted, permissions_of
 from engine.admin import catalog, instance_migration
+from paperwork import deployment, library
 from engine.deploy import diff, repository
 from engine.spec import dmn
 from engine.spec.problems import ModelInvalid, Problem
@@ -43,7 +44,8 @@ def _deploy_page(status=200, **extra):
     with get_db().reading() as session:
         return render_template("admin/deploy.html", versions=catalog.process_versions(session),
                                decision_versions=catalog.decision_versions(session),
-                               deployments=catalog.deployments(session), **extra), status
+                               deployments=catalog.deployments(session),
+                               template_versions=library.versions(session), **extra), status
 
 
 @bp.get("/deploy")
@@ -67,11 +69,11 @@ def _carried() -> list[repository.Source] | None:
         return None
 
 
-def _report(sources, problems=None, preview=None, status=200):
+def _report(sources, problems=None, preview=None, template_changes=None, status=200):
     files = [{"name": s.name, "size": len(s.data), "sha256": s.sha256,
               "data": base64.b64encode(s.data).decode()} for s in sources]
     return render_template("admin/deploy_check.html", files=files, problems=problems or [],
-                           preview=preview), status
+                           preview=preview, template_changes=template_changes or []), status
 
 
 @bp.post("/deploy/check")
@@ -79,14 +81,14 @@ def _report(sources, problems=None, preview=None, status=200):
 def deploy_check():
     sources = _uploaded()
     if not sources:
-        flash("请选择要部署的 .bpmn 或 .dmn 文件", "error")
+        flash("请选择要部署的 .bpmn、.dmn 或 .docx 文件", "error")
         return _deploy_page(status=400)
     try:
         with get_db().transaction() as session:
-            preview = catalog.preview(session, sources, user=current_user.user)
+            preview, changes = deployment.preview(session, sources, user=current_user.user)
     except ModelInvalid as e:
         return _report(sources, problems=e.problems, status=400)
-    return _report(sources, preview=preview)
+    return _report(sources, preview=preview, template_changes=changes)
 
 
 @bp.post("/deploy")
@@ -98,13 +100,15 @@ def deploy():
         return redirect(url_for("admin.deploy_page"))
     try:
         with get_db().transaction() as session:
-            outcome = catalog.deploy(session, sources, user=current_user.user, source="web",
-                                      name=(request.form.get("name") or "").strip()[:200] or None)
-            created = [f"流程 {d.name}（{d.key}）第 {d.version} 版" for d in outcome.processes] + \
-                      [f"决策表 {d.name}（{d.key}）第 {d.version} 版" for d in outcome.decisions]
+            outcome, templates = deployment.deploy(session, sources, user=current_user.user, source="web",
+                                                   name=(request.form.get("name") or "").strip()[:200] or None)
+            new = outcome is not None and outcome.created
+            created = [f"流程 {d.name}（{d.key}）第 {d.version} 版" for d in (outcome.processes if new else [])] + \
+                      [f"决策表 {d.name}（{d.key}）第 {d.version} 版" for d in (outcome.decisions if new else [])] + \
+                      [f"文书模板 {t.title}（{t.key}）第 {t.version} 版" for t in templates]
     except ModelInvalid as e:
         return _report(sources, problems=e.problems, status=400)
-    if outcome.created:
+    if created:
         flash("已部署：" + "；".join(created), "info")
     else:
         flash("文件与当前版本相同，没有产生新版本", "info")

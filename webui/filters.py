@@ -21,6 +21,8 @@ ACTIONS = {
     "evidence_exception_approved": "批准无法记录情况说明", "evidence_exception_rejected": "驳回无法记录情况说明",
     "evidence_long_term": "执法记录长期保存", "evidence_purged": "执法记录到期删除",
     "device_added": "登记执法记录仪", "device_checkout": "领用执法记录仪", "device_return": "归还执法记录仪",
+    "document_draft": "上传文书修改稿", "document_issue": "签发文书", "document_served": "登记文书送达",
+    "deploy_documents": "部署文书模板", "case_file": "生成案卷",
 }
 
 

@@ -10,6 +10,7 @@ from engine.execution.errors import EngineStepFailed
 from engine.inbox import attachments, notices, tasks
 from engine.spec import forms
 from engine.store import files
+from paperwork import issuing as paperwork_issuing
 
 from .database import get_db
 from .security import parse_id
@@ -54,6 +55,8 @@ def _render_task(task_id: str, values=None, errors=None, status=200):
             view = tasks.view(session, task_id, current_user.user)
         except tasks.TaskNotFound:
             abort(404)
+        document = paperwork_issuing.draft(session, task_id, current_user.user, values) \
+            if view.actionable else None
     if values is not None:
         view.values = values
     try:  # the recordings page of a 执法全过程记录 step (recording/evidence.py, webui/recording.py)
@@ -61,7 +64,7 @@ def _render_task(task_id: str, values=None, errors=None, status=200):
     except BuildError:
         evidence_url = None
     return render_template("task.html", view=view, errors=errors or {}, due_status=tasks.due_status,
-                           evidence_url=evidence_url), status
+                           evidence_url=evidence_url, document=document, task_id=task_id), status
 
 
 @bp.route("/tasks/<task_id>")
@@ -116,6 +119,8 @@ def complete(task_id: str):
         if kept:
             errors["_files"] = " ".join(filter(None, [errors.get("_files"), f"已暂存本次选择的文件：{kept}。"]))
         return _render_task(task_id, values=submitted, errors=errors, status=400)
+    except paperwork_issuing.DocumentError as e:  # the step's document not issued, or changed since
+        return _render_task(task_id, values=submitted, errors={"_document": str(e)}, status=400)
     except _TASK_ERRORS as e:
         flash(str(e), "error")
         return redirect(url_for("inbox.task", task_id=task_id) if isinstance(e, tasks.ActionInvalid)

@@ -6,7 +6,7 @@ from disclosure import annual
 from disclosure import helpers as disclosure_helpers
 from engine import hooks
 from engine.store import chain
-from paperwork import document_numbers, numbering
+from paperwork import case_file, document_numbers, issuing, numbering
 from recording import evidence, retention
 from workdays import calendar
 from workdays import helpers as workday_helpers
@@ -24,6 +24,11 @@ def install() -> None:
     hooks.completion_checks.append(evidence.check_complete)  # 执法全过程记录: recordings or an approved exception
     hooks.engine_values.append(document_numbers)  # document numbers issued on completion
     hooks.property_checks[document_numbers.PROPERTY] = document_numbers.problems
+    hooks.completion_checks.append(issuing.check_complete)  # a task's 文书 issued, and unchanged since
+    hooks.property_checks[issuing.PROPERTY] = issuing.declaration_problems
+    hooks.completion_checks.append(issuing.record_service)  # the served copy attached to its document
+    hooks.property_checks[issuing.SERVED] = issuing.service_problems
+    hooks.periodic.append(case_file.run_pending)  # 案卷 of finished cases, and those requested
     hooks.periodic.append(retention.run_monthly)  # monthly purge of expired recordings
     hooks.periodic.append(chain.anchor_daily)  # the audit chain's head into the write-once store
     hooks.periodic.append(annual.publish_when_due)  # 年度行政执法数据 by 31 January

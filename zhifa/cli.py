@@ -24,6 +24,7 @@ from engine.store.history import data_to_json
 from organisation import demo
 from workdays import calendar
 from zhifa.bootstrap import open_database
+from paperwork import issuing, library, templates
 
 
 def _db():
@@ -195,21 +196,29 @@ def tokens_revoke(token_id, username) -> None:
 @click.option("--as", "username", default=None, help="部署人")
 @click.option("--name", default=None, help="部署名称")
 def deploy(paths, username, name) -> None:
-    """校验并部署 .bpmn/.dmn 文件或目录；有任何问题则全部不部署。"""
-    sources = repository.read_paths(list(paths))
+    """校验并部署 .bpmn/.dmn 模型和 .docx 文书模板（文件或目录）；有任何问题则全部不部署。"""
+    sources = repository.read_paths([p for p in paths if not templates.is_template(p)])
+    docs = templates.read_paths(paths)
     try:
         with _db().transaction() as session:
             user = _user(session, username) if username else None
-            result = repository.deploy(session, sources, source="cli", user=user, name=name)
-            if not result.changed:
+            result = repository.deploy(session, sources, source="cli", user=user, name=name) if sources else None
+            created = library.deploy(session, docs, user=user, deployment=result.deployment if result else None)
+            if not (result and result.changed) and not created:
                 click.echo("没有变化，未产生新版本")
-            for d in result.processes:
+            for d in result.processes if result else []:
                 click.echo(f"流程 {d.key} 版本 {d.version}（{d.name}）")
-            for d in result.decisions:
+            for d in result.decisions if result else []:
                 click.echo(f"决策表 {d.key} 版本 {d.version}（{d.name}）")
+            for t in created:
+                click.echo(f"文书模板 {t.key} 版本 {t.version}（{t.title}）")
     except ModelInvalid as e:
         for p in e.problems:
             click.echo(str(p), err=True)
+        sys.exit(1)
+    except library.TemplatesInvalid as e:
+        for line in e.lines:
+            click.echo(line, err=True)
         sys.exit(1)
 
 
@@ -255,7 +264,8 @@ def complete(task_id, username, data) -> None:
     except FormInvalid as e:
         _form_errors(e)
     except (tasks.TaskNotFound, tasks.TaskAlreadyCompleted, tasks.TaskClaimed, identity.NotPermitted,
-            runtime.InstanceNotActive, EngineStepFailed, ValueTooLong) as e:
+            runtime.InstanceNotActive, EngineStepFailed, ValueTooLong,
+            issuing.DocumentError) as e:
         raise click.ClickException(str(e))
 
 

@@ -222,7 +222,7 @@ def unclaim(session: Session, task_id: str, user: User) -> HumanTask:
     return task
 
 
-def _open_for_action(session: Session, task_id: str, user: User):
+def open_for_action(session: Session, task_id: str, user: User):
     """Lock the case, check the user may act on the ready task, load the workflow."""
     task, instance = _locked_task(session, task_id)
     require_actor(session, task, user)
@@ -261,7 +261,7 @@ def _finish(session: Session, task: HumanTask, instance: ProcessInstance, action
 
 def complete(session: Session, task_id: str, user: User, submitted: Mapping[str, Any]) -> HumanTask:
     """Validate the form, complete the task (claiming it if unclaimed) and run the case on."""
-    task, instance, action, spiff = _open_for_action(session, task_id, user)
+    task, instance, action, spiff = open_for_action(session, task_id, user)
     form = forms.form_of(spiff.task_spec)
     filled = hooks.engine_filled(spiff.task_spec)  # e.g. document numbers, whatever was typed
     submitted = {k: v for k, v in submitted.items() if k not in filled}
@@ -642,7 +642,7 @@ def return_path(task_spec) -> ReturnPath | None:
 
 def send_back(session: Session, task_id: str, user: User, reason: str | None) -> HumanTask:
     """退回: complete the task along its modelled return path, with a reason; other fields keep the case's values."""
-    task, instance, action, spiff = _open_for_action(session, task_id, user)
+    task, instance, action, spiff = open_for_action(session, task_id, user)
     path = return_path(spiff.task_spec)
     if path is None:
         raise ActionInvalid("此环节的流程没有退回路径")

@@ -157,6 +157,25 @@ def validate(form: Form, submitted: Mapping[str, Any], data: Mapping[str, Any],
     return values
 
 
+def partial_values(form: Form, submitted: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+    """The values entered so far that already make sense (for a live preview): fields that
+    do not coerce yet are left out, nothing is required, readonly fields keep the case's value."""
+    initial = initial_values(form, data)
+    values: dict[str, Any] = {}
+    for f in form.fields:
+        if f.readonly or f.id not in submitted:
+            if f.id in initial:
+                values[f.id] = initial[f.id]
+            continue
+        try:
+            value = _coerce(f, submitted[f.id])
+        except ValueError:
+            continue
+        if value is not None:
+            values[f.id] = value
+    return values
+
+
 def parse_reference(config: str | None) -> tuple[str, str | None]:
     """``"fine_amount if payment_status == 'paid'"`` → (``fine_amount``, the condition as Python)."""
     m = _REFERENCE.match(config or "")
