@@ -41,8 +41,8 @@ from lxml import etree  # noqa: E402
 from sqlalchemy import func, insert, select, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from engine.models import (CaseDepartment, Group, HumanTask, Membership, ProcessDefinition,  # noqa: E402
-                           ProcessInstance, Resource, TaskCandidate, User)
+from engine.store.models import (CaseDepartment, Group, HumanTask, Membership, ProcessDefinition,  # noqa: E402
+                                 ProcessInstance, Resource, TaskCandidate, User)
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
@@ -177,9 +177,14 @@ def _percentile(values: list[float], p: float) -> float:
 
 
 def run_backend(url: str, instances: int, repeat: int, data_dir: Path) -> dict:
-    from engine import calendar, demo, repository, schema
-    from engine.db import Database
+    from engine.deploy import repository
+    from engine.store.db import Database
+    from organisation import demo
     from tests.webclient import Browser, make_app
+    from workdays import calendar
+    from zhifa import bureau, schema
+
+    bureau.install()
 
     db = Database(url)
     schema.upgrade(db)

@@ -60,16 +60,24 @@ MODELS = ROOT / "bench" / "models"
 sys.path.insert(0, str(ROOT))
 
 from lxml import etree  # noqa: E402
-from sqlalchemy import create_engine, event, select, text  # noqa: E402
 from SpiffWorkflow.bpmn import BpmnWorkflow  # noqa: E402
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer  # noqa: E402
 from SpiffWorkflow.camunda.parser import CamundaParser  # noqa: E402
 from SpiffWorkflow.camunda.serializer import DEFAULT_CONFIG as CAMUNDA_CONFIG  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
+from sqlalchemy import create_engine, event, select, text  # noqa: E402
 
-from engine import bpmn_rules, calendar, decisions, demo, repository, runtime, schema, tasks  # noqa: E402
-from engine.db import Database  # noqa: E402
-from engine.models import Membership, ProcessInstance, User  # noqa: E402
+from engine.deploy import repository  # noqa: E402
+from engine.execution import runtime  # noqa: E402
+from engine.inbox import tasks  # noqa: E402
+from engine.spec import dmn, rules  # noqa: E402
+from engine.store.db import Database  # noqa: E402
+from engine.store.models import Membership, ProcessInstance, User  # noqa: E402
+from organisation import demo  # noqa: E402
+from workdays import calendar  # noqa: E402
+from zhifa import bureau, schema  # noqa: E402
+
+bureau.install()
 
 PROCESS = "bench_case"
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -164,12 +172,12 @@ def raw_specs():
     parser = CamundaParser()
     for path in sorted(MODELS.glob("*.dmn")):
         root = etree.parse(str(path)).getroot()
-        problems = decisions.translate_dmn(root, path.name)
+        problems = dmn.translate_dmn(root, path.name)
         assert not problems, problems
         parser.add_dmn_xml(root, filename=path.name)
     for path in sorted(MODELS.glob("*.bpmn")):
         root = etree.parse(str(path)).getroot()
-        _, problems = bpmn_rules.prepare(root, path.name)
+        _, problems = rules.prepare(root, path.name)
         assert not problems, problems
         parser.add_bpmn_xml(root, filename=path.name)
     return parser.get_spec(PROCESS), parser.get_subprocess_specs(PROCESS)

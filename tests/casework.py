@@ -13,9 +13,11 @@ from SpiffWorkflow.bpmn.specs.defaults import EndEvent
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
-from engine import evidence, forms, runtime, task_files, tasks
-from engine.models import HumanTask, InstanceLink, Notification, ProcessInstance
-
+from engine.execution import runtime
+from engine.inbox import attachments, tasks
+from engine.spec import forms
+from engine.store.models import HumanTask, InstanceLink, Notification, ProcessInstance
+from recording import evidence
 
 PDF = b"%PDF-1.4\n% test document\n"
 RECORDINGS = {  # what a body camera, a camera and a typed record produce (by content, not by name)
@@ -69,7 +71,7 @@ class Case:
             spiff = runtime.spiff_task(runtime.load(session, self.row(), actor), task.id)
             for field in forms.form_of(spiff.task_spec).fields:
                 if field.type == "file" and values.get(field.id):  # placeholders → real attachments of the case
-                    values[field.id] = [task_files.upload(session, task.id, actor, field.id, io.BytesIO(PDF),
+                    values[field.id] = [attachments.upload(session, task.id, actor, field.id, io.BytesIO(PDF),
                                                           f"{field.label[:20]}.pdf", "application/pdf").id
                                         for _ in values[field.id]]
             item = evidence.item_of_spec(spiff.task_spec)

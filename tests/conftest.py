@@ -13,9 +13,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from engine import calendar, demo, identity, repository, schema
-from engine.db import Database
-from engine.models import User
+from engine.access import identity
+from engine.deploy import repository
+from engine.store.db import Database
+from engine.store.models import User
+from organisation import demo
+from workdays import calendar
+from zhifa import bureau, schema
+
+bureau.install()  # the bureau's behaviour (case numbers, recordings, working days) in every test
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -104,8 +110,9 @@ def clock(monkeypatch):
     SpiffWorkflow reads ``datetime.now`` in its timer module; freezegun's fake dates
     would leak into task data, so only that module's clock is shifted.
     """
-    import SpiffWorkflow.bpmn.specs.event_definitions.timer as timer_module
     from datetime import datetime, timedelta, timezone
+
+    import SpiffWorkflow.bpmn.specs.event_definitions.timer as timer_module
 
     class Clock:
         offset = timedelta(0)

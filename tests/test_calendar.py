@@ -5,8 +5,8 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from engine import calendar as cal
-from engine.calendar import CalendarUnknown, WorkCalendar
+from workdays import calendar as cal
+from workdays.calendar import CalendarUnknown, WorkCalendar
 
 D = date.fromisoformat
 LIB = WorkCalendar()

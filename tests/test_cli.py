@@ -11,8 +11,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from engine import identity, repository
-from engine.models import InstanceLink, ProcessInstance
+from engine.access import identity
+from engine.deploy import repository
+from engine.store.models import InstanceLink, ProcessInstance
 from tests.conftest import FIXTURES
 
 ZHIFA = Path(sys.executable).parent / "zhifa"

@@ -16,10 +16,11 @@ import pytest
 from sqlalchemy import select
 
 from bench.dashboard_bench import seed
-from engine import monitoring, repository
-from engine.identity import NotPermitted
-from engine.models import (CaseDepartment, Department, Group, HumanTask, ProcessDefinition, ProcessInstance,
-                           TaskCandidate)
+from engine.access.identity import NotPermitted
+from engine.deploy import repository
+from engine.store.models import (CaseDepartment, Department, Group, HumanTask, ProcessDefinition, ProcessInstance,
+                                 TaskCandidate)
+from monitoring import dashboards
 from tests.conftest import FIXTURES
 from tests.webclient import Browser, make_app
 
@@ -76,14 +77,14 @@ def is_overdue(task) -> bool:
 def test_dashboards_are_for_leaders_and_legal_staff_only(db, seeded, user):
     officer = user("supervision_investigate1")
     with db.reading() as session:
-        for call in (lambda: monitoring.overview(session, officer), lambda: monitoring.overdue_board(session, officer),
-                     lambda: monitoring.throughput(session, officer),
-                     lambda: monitoring.instance_list(session, officer, monitoring.InstanceFilter()),
-                     lambda: monitoring.instances_csv(session, officer, monitoring.InstanceFilter())):
+        for call in (lambda: dashboards.overview(session, officer), lambda: dashboards.overdue_board(session, officer),
+                     lambda: dashboards.throughput(session, officer),
+                     lambda: dashboards.instance_list(session, officer, dashboards.InstanceFilter()),
+                     lambda: dashboards.instances_csv(session, officer, dashboards.InstanceFilter())):
             with pytest.raises(NotPermitted):
                 call()
         for who in ("leadership_chief", "legal_review1", "leadership_deputy"):
-            assert monitoring.overview(session, user(who), now=NOW).rows
+            assert dashboards.overview(session, user(who), now=NOW).rows
 
 
 def test_the_overview_counts_equal_the_ground_truth(db, seeded, user):
@@ -97,7 +98,7 @@ def test_the_overview_counts_equal_the_ground_truth(db, seeded, user):
         expected[d["id"]]["overdue"] = sum(is_overdue(t) for t in tasks)
         expected[d["id"]]["due_soon"] = sum(not is_overdue(t) for t in tasks)
     with db.reading() as session:
-        data = monitoring.overview(session, user("leadership_chief"), now=NOW)
+        data = dashboards.overview(session, user("leadership_chief"), now=NOW)
     got = {r.definition_id: {k: getattr(r, k) for k in ("running", "suspended", "completed", "terminated",
                                                          "overdue", "due_soon")} for r in data.rows}
     assert got == expected
@@ -110,7 +111,7 @@ def test_badges_and_heatmap_equal_the_ground_truth(db, seeded, user):
     instances = {i["id"]: i for i in seeded["process_instances"]}
     with db.reading() as session:
         for d in seeded["process_definitions"]:
-            view = monitoring.process_view(session, user("legal_review1"), d["id"])
+            view = dashboards.process_view(session, user("legal_review1"), d["id"])
             waiting = defaultdict(set)
             durations = defaultdict(list)
             for t in seeded["human_tasks"]:
@@ -131,7 +132,7 @@ def test_badges_and_heatmap_equal_the_ground_truth(db, seeded, user):
                 slowest = max(heat, key=lambda e: heat[e]["mean_seconds"])
                 assert heat[slowest]["level"] == 5
         flow = [d for d in seeded["process_definitions"] if d["key"] == "case_flow"][0]
-        view = monitoring.process_view(session, user("legal_review1"), flow["id"])
+        view = dashboards.process_view(session, user("legal_review1"), flow["id"])
         assert "Task_inspect" in view.xml and any(a.in_diagram for a in view.activities)
         assert any(not a.in_diagram for a in view.activities if a.element_id == "UserTask_legal_review")
 
@@ -141,7 +142,7 @@ def ids_of(page) -> list[int]:
 
 
 def list_all(session, user, f) -> list[int]:
-    return ids_of(monitoring.instance_list(session, user, f, 1, per_page=100_000, now=NOW))
+    return ids_of(dashboards.instance_list(session, user, f, 1, per_page=100_000, now=NOW))
 
 
 def truth(seeded, *, process=None, definition_id=None, status=None, department=None, q=None, started_from=None,
@@ -201,7 +202,7 @@ def test_filters_combine(db, seeded, user):
     with db.reading() as session:
         for conditions in COMBINATIONS:
             expected = truth(seeded, **conditions)
-            assert list_all(session, chief, monitoring.InstanceFilter(**conditions)) == expected, conditions
+            assert list_all(session, chief, dashboards.InstanceFilter(**conditions)) == expected, conditions
             sizes.append(len(expected))
     assert sizes[0] == 600 and all(n > 0 for n in sizes) and len(set(sizes)) > 10  # each filter narrows
 
@@ -214,24 +215,24 @@ def test_filter_by_version_and_pagination(db, seeded, user):
     with db.reading() as session:
         pages, page = [], 1
         while True:
-            p = monitoring.instance_list(session, chief, monitoring.InstanceFilter(definition_id=v1), page, per_page=17, now=NOW)
+            p = dashboards.instance_list(session, chief, dashboards.InstanceFilter(definition_id=v1), page, per_page=17, now=NOW)
             pages += ids_of(p)
             assert p.total == len(expected)
             if page == p.pages:
                 break
             page += 1
         assert pages == expected
-        last = monitoring.instance_list(session, chief, monitoring.InstanceFilter(definition_id=v1), 10_000, per_page=17, now=NOW)
+        last = dashboards.instance_list(session, chief, dashboards.InstanceFilter(definition_id=v1), 10_000, per_page=17, now=NOW)
         assert last.page == last.pages  # a page past the end shows the last page
 
 
 def test_bad_filter_values_are_named_and_ignored():
-    f, errors = monitoring.InstanceFilter.parse({"status": "deleted", "started_from": "2026-02-30", "sort": "drop table",
+    f, errors = dashboards.InstanceFilter.parse({"status": "deleted", "started_from": "2026-02-30", "sort": "drop table",
                                                  "definition": "x1", "q": " 化工 ", "overdue": "1"})
-    assert f == monitoring.InstanceFilter(q="化工", overdue=True)
+    assert f == dashboards.InstanceFilter(q="化工", overdue=True)
     assert any("状态无效" in e for e in errors) and any("发起日期（起）不是有效日期" in e for e in errors)
     assert any("排序" in e for e in errors) and any("版本" in e for e in errors)
-    assert monitoring.InstanceFilter.parse(f.query_args())[0] == f  # links reproduce the filter
+    assert dashboards.InstanceFilter.parse(f.query_args())[0] == f  # links reproduce the filter
 
 
 def test_the_overdue_board_equals_the_ground_truth(db, seeded, user):
@@ -249,7 +250,7 @@ def test_the_overdue_board_equals_the_ground_truth(db, seeded, user):
         for d in {department_of[g] for g in groups[t["id"]]}:
             by_department[(d, kind)] += 1
     with db.reading() as session:
-        board = monitoring.overdue_board(session, user("leadership_chief"), per_page=100_000, now=NOW)
+        board = dashboards.overdue_board(session, user("leadership_chief"), per_page=100_000, now=NOW)
     got_posts = Counter()
     got_departments = Counter()
     for d in board.departments:
@@ -269,14 +270,14 @@ def test_the_overdue_board_equals_the_ground_truth(db, seeded, user):
 
     post = max(by_post, key=by_post.get)[0]
     with db.reading() as session:
-        one = monitoring.overdue_board(session, user("leadership_chief"), post=post, kind="overdue", per_page=100_000, now=NOW)
+        one = dashboards.overdue_board(session, user("leadership_chief"), post=post, kind="overdue", per_page=100_000, now=NOW)
     assert {t.id for t in one.tasks} == {t["id"] for t in tasks if post in groups[t["id"]] and is_overdue(t)}
 
 
 def test_throughput_tables_equal_the_ground_truth(db, seeded, user):
     since, until = date(2025, 7, 1), TODAY
     with db.reading() as session:
-        data = monitoring.throughput(session, user("legal_review1"), since, until, now=NOW)
+        data = dashboards.throughput(session, user("legal_review1"), since, until, now=NOW)
     started, finished = Counter(), Counter()
     for i in seeded["process_instances"]:
         day = shanghai_day(i["started_at"])
@@ -326,17 +327,17 @@ def test_throughput_tables_equal_the_ground_truth(db, seeded, user):
     assert data.review_totals().returned == sum(n for (_, o), n in reviews.items() if o != "approved")
 
     with db.reading() as session:
-        only = monitoring.throughput(session, user("legal_review1"), since, until, process="case_receiver", now=NOW)
+        only = dashboards.throughput(session, user("legal_review1"), since, until, process="case_receiver", now=NOW)
     assert {k for k, _ in only.processes} == {"case_receiver"} and all(s.process_key == "case_receiver" for s in only.steps)
-    with db.reading() as session, pytest.raises(monitoring.FilterInvalid, match="起始日期不能晚于截止日期"):
-        monitoring.throughput(session, user("legal_review1"), until, since, now=NOW)
+    with db.reading() as session, pytest.raises(dashboards.FilterInvalid, match="起始日期不能晚于截止日期"):
+        dashboards.throughput(session, user("legal_review1"), until, since, now=NOW)
 
 
 # --- the pages show the same numbers ---------------------------------------------------------
 
 @pytest.fixture
 def web(db, seeded, tmp_path, monkeypatch):
-    monkeypatch.setattr(monitoring, "utcnow", lambda: NOW)
+    monkeypatch.setattr(dashboards, "utcnow", lambda: NOW)
     app = make_app(db, tmp_path)
     browser = Browser(app)
     assert browser.login("leadership_chief").status_code == 302
@@ -352,11 +353,11 @@ def page(browser, url):
 def test_the_pages_show_the_engine_numbers(db, web, user, seeded):
     chief = user("leadership_chief")
     with db.reading() as session:
-        overview = monitoring.overview(session, chief, now=NOW)
-        board = monitoring.overdue_board(session, chief, now=NOW)
+        overview = dashboards.overview(session, chief, now=NOW)
+        board = dashboards.overdue_board(session, chief, now=NOW)
         flow = [d for d in seeded["process_definitions"] if d["key"] == "case_flow"][0]
-        view = monitoring.process_view(session, chief, flow["id"])
-        data = monitoring.throughput(session, chief, now=NOW)
+        view = dashboards.process_view(session, chief, flow["id"])
+        data = dashboards.throughput(session, chief, now=NOW)
     doc = page(web, "/dashboard")
     for r in overview.rows:
         row = doc.xpath(f'//table[@id="overview"]//tr[@data-definition="{r.definition_id}"]')[0]
@@ -437,7 +438,7 @@ def test_pages_escape_and_refuse_what_they_must(db, web, seeded, tmp_path):
 
 
 def test_a_year_without_a_calendar_is_estimated_and_the_page_says_so(db):
-    h = monitoring.horizon(datetime(2026, 12, 30, 10, 0, tzinfo=TZ))  # 3 working days reach into 2027
+    h = dashboards.horizon(datetime(2026, 12, 30, 10, 0, tzinfo=TZ))  # 3 working days reach into 2027
     assert h.soon_until == date(2027, 1, 4) and "2027" in h.warning and "周一至周五估算" in h.warning
-    assert monitoring.horizon(NOW).warning is None
-    assert monitoring.working_days_overdue(datetime(2027, 1, 8, 23, 59, tzinfo=TZ), date(2027, 1, 4)) == -4
+    assert dashboards.horizon(NOW).warning is None
+    assert dashboards.working_days_overdue(datetime(2027, 1, 8, 23, 59, tzinfo=TZ), date(2027, 1, 4)) == -4

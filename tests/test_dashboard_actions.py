@@ -6,9 +6,12 @@ import json
 import pytest
 from sqlalchemy import select
 
-from engine import instances, jobs, repository, runtime, tasks
-from engine.identity import NotPermitted
-from engine.models import AuditEvent, HumanTask, Job, MessageSubscription, ProcessInstance
+from engine.access.identity import NotPermitted
+from engine.admin import management
+from engine.deploy import repository
+from engine.execution import jobs, runtime
+from engine.inbox import tasks
+from engine.store.models import AuditEvent, HumanTask, Job, MessageSubscription, ProcessInstance
 from tests.conftest import FIXTURES
 from tests.webclient import Browser, csrf_token, make_app
 
@@ -34,14 +37,14 @@ def inbox_keys(db, user):
 
 def do(db, action, instance_id, user, reason="经局务会研究"):
     with db.transaction() as session:
-        return getattr(instances, action)(session, instance_id, user, reason)
+        return getattr(management, action)(session, instance_id, user, reason)
 
 
 def events(db, instance_id):
     with db.reading() as session:
         return [(e.action, e.actor, json.loads(e.details).get("reason")) for e in session.scalars(
             select(AuditEvent).where(AuditEvent.instance_id == instance_id).order_by(AuditEvent.id))
-            if e.action in instances.MANAGEMENT_ACTIONS]
+            if e.action in management.MANAGEMENT_ACTIONS]
 
 
 def status(db, instance_id):
@@ -106,7 +109,7 @@ def test_terminating_cancels_the_tasks_and_ends_the_case(db, flow, user):
         assert session.scalars(select(MessageSubscription).where(MessageSubscription.instance_id == case.id)).all() == []
     assert inbox_keys(db, user("legal_review1")) == []
     assert events(db, case.id) == [("terminate", "leadership_chief", "当事人已注销，终止调查")]
-    with pytest.raises(instances.WrongStatus, match="已终止"):
+    with pytest.raises(management.WrongStatus, match="已终止"):
         do(db, "resume", case.id, chief)
     with db.reading() as session:  # the terminated case still loads (case page, history)
         runtime.load(session, session.get(ProcessInstance, case.id), chief)
@@ -115,7 +118,7 @@ def test_terminating_cancels_the_tasks_and_ends_the_case(db, flow, user):
 @pytest.mark.parametrize("who", ["supervision_investigate1", "legal_review1"])
 def test_the_actions_need_the_manage_permission(db, flow, user, who):
     case = start(db, user("supervision_investigate1"))
-    for action in instances.MANAGEMENT_ACTIONS:
+    for action in management.MANAGEMENT_ACTIONS:
         with pytest.raises(NotPermitted):
             do(db, action, case.id, user(who))
     assert status(db, case.id) == "running" and events(db, case.id) == []
@@ -124,9 +127,9 @@ def test_the_actions_need_the_manage_permission(db, flow, user, who):
 def test_a_reason_is_required_and_a_wrong_status_changes_nothing(db, flow, user):
     inspector, chief = user("supervision_investigate1"), user("leadership_chief")
     case = start(db, inspector)
-    with pytest.raises(instances.ReasonRequired, match="请填写原因"):
+    with pytest.raises(management.ReasonRequired, match="请填写原因"):
         do(db, "suspend", case.id, chief, "   ")
-    with pytest.raises(instances.WrongStatus, match="办理中"):
+    with pytest.raises(management.WrongStatus, match="办理中"):
         do(db, "resume", case.id, chief)
     assert status(db, case.id) == "running" and events(db, case.id) == []
     assert inbox_keys(db, inspector) == [case.business_key]

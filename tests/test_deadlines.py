@@ -8,12 +8,14 @@ from zoneinfo import ZoneInfo
 
 import chinese_calendar
 import pytest
-
 from sqlalchemy import select
 
-from engine import calendar, jobs, repository, runtime, tasks
-from engine.models import Notification, ProcessInstance
+from engine.deploy import repository
+from engine.execution import jobs, runtime
+from engine.inbox import tasks
+from engine.store.models import Notification, ProcessInstance
 from tests.conftest import FIXTURES, ROOT
+from workdays import calendar
 
 TZ = ZoneInfo("Asia/Shanghai")
 

@@ -1,11 +1,13 @@
 """Business rule tasks honour camunda:resultVariable with camunda:mapDecisionResult, as Camunda 7 does."""
 from __future__ import annotations
 
-from engine import repository, runtime, tasks
-from engine.problems import ModelInvalid
-from tests.conftest import FIXTURES
-
 import pytest
+
+from engine.deploy import repository
+from engine.execution import runtime
+from engine.inbox import tasks
+from engine.spec.problems import ModelInvalid
+from tests.conftest import FIXTURES
 
 
 def test_each_mapping_puts_the_result_where_camunda_would(db, org, user):

@@ -15,12 +15,10 @@ from SpiffWorkflow.camunda.parser import CamundaParser
 from SpiffWorkflow.camunda.serializer import DEFAULT_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
-from engine import expressions
-from engine.decisions import (
-    PARSER_OVERRIDES, SERIALIZER_CONFIG, DecisionError, DecisionTask, evaluate_table, load_table,
-    parse_xml, register_converters, translate_dmn,
-)
-from engine.scripting import make_script_engine
+from engine.sandbox import expressions
+from engine.sandbox.scripting import make_script_engine
+from engine.spec.dmn import (PARSER_OVERRIDES, SERIALIZER_CONFIG, DecisionError, DecisionTask, evaluate_table,
+                             load_table, parse_xml, register_converters, translate_dmn)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "decisions"
 REPO = Path(__file__).parent.parent
@@ -422,8 +420,9 @@ def test_decision_task_survives_serializer_round_trip_after_running():
 def test_aggregation_and_priorities_survive_serialization():
     xml = make_dmn(["amount"], [("score", "3, 2, 1")], SCORES, "COLLECT", "SUM")
     table = table_of(xml)
-    from engine.decisions import DecisionTaskConverter
     from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
+
+    from engine.spec.dmn import DecisionTaskConverter
     converter = DecisionTaskConverter(DecisionTask, BpmnWorkflowSerializer.configure(dict(DEFAULT_CONFIG)))
     restored = converter.decision_table_from_dict(json.loads(json.dumps(converter.decision_table_to_dict(table))))
     assert restored.aggregation == "SUM" and restored.priorities == [["3", "2", "1"]]

@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, inspect, select, text
 
-from engine import repository, runtime, tasks
-from engine.models import DecisionDefinition, Deployment, ProcessDefinition, ProcessInstance, Resource
-from engine.problems import ModelInvalid
+from engine.deploy import repository
+from engine.execution import runtime
+from engine.inbox import tasks
+from engine.spec.problems import ModelInvalid
+from engine.store.models import DecisionDefinition, Deployment, ProcessDefinition, ProcessInstance, Resource
 from tests.conftest import FIXTURES
 
 ENGINE = FIXTURES / "engine"

@@ -6,8 +6,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from engine import forms, repository, runtime, tasks
-from engine.problems import ModelInvalid
+from engine.deploy import repository
+from engine.execution import runtime
+from engine.inbox import tasks
+from engine.spec import forms
+from engine.spec.problems import ModelInvalid
 from tests.conftest import FIXTURES
 
 YEAR = datetime.now(ZoneInfo("Asia/Shanghai")).year

@@ -3,12 +3,16 @@ a boundary timer and a message that starts a second case, on a real database."""
 from __future__ import annotations
 
 import threading
+
 import pytest
 from sqlalchemy import func, select
 
-from engine import history, jobs, repository, runtime, tasks
-from engine.forms import FormInvalid
-from engine.models import AuditEvent, HumanTask, InstanceLink, Job, ProcessInstance
+from engine.deploy import repository
+from engine.execution import jobs, runtime
+from engine.inbox import tasks
+from engine.spec.forms import FormInvalid
+from engine.store import history
+from engine.store.models import AuditEvent, HumanTask, InstanceLink, Job, ProcessInstance
 from tests.conftest import FIXTURES
 
 INSPECTION = {"party_name": "鲁山县某化工有限公司", "party_type": "organization", "fine_amount": "60000",

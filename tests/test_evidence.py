@@ -10,10 +10,15 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from engine import devices, evidence, files, monitoring, repository, retention, runtime, tasks
-from engine.config import load_settings
-from engine.identity import NotPermitted
-from engine.models import Attachment, ProcessInstance
+from engine.access.identity import NotPermitted
+from engine.deploy import repository
+from engine.execution import runtime
+from engine.inbox import tasks
+from engine.store import files
+from engine.store.config import load_settings
+from engine.store.models import Attachment, ProcessInstance
+from monitoring import dashboards
+from recording import devices, evidence, retention
 from tests.conftest import FIXTURES, ROOT
 
 MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64
@@ -162,7 +167,7 @@ def test_late_uploads_need_a_reason_and_are_flagged(db, flow, user, settings):
     assert a.late and a.late_reason and not b.late
     with db.reading() as session:
         assert evidence.late_count(session) == 1
-        assert monitoring.overview(session, user("leadership_chief")).late_uploads == 1  # on 流程监控
+        assert dashboards.overview(session, user("leadership_chief")).late_uploads == 1  # on 流程监控
 
 
 def test_only_the_steps_handler_may_upload(db, flow, user, settings):

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from engine import files
-from engine.config import load_settings
-from engine.models import Attachment
+from engine.store import files
+from engine.store.config import load_settings
+from engine.store.models import Attachment
 
 
 @pytest.fixture

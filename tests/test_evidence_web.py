@@ -17,7 +17,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from engine import evidence, repository, runtime, tasks
+from engine.deploy import repository
+from engine.execution import runtime
+from engine.inbox import tasks
+from recording import evidence
 from tests.conftest import FIXTURES, ROOT
 from tests.webclient import Browser, make_app
 

@@ -8,10 +8,8 @@ from freezegun import freeze_time
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.camunda.parser import CamundaParser
 
-from engine.expressions import (
-    TZ, ExpressionError, due_value, timer_to_python, timer_value, to_python,
-)
-from engine.scripting import check_source, make_script_engine
+from engine.sandbox.expressions import TZ, ExpressionError, due_value, timer_to_python, timer_value, to_python
+from engine.sandbox.scripting import check_source, make_script_engine
 
 
 @pytest.mark.parametrize("juel, python", [

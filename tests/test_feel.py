@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from engine.feel import FeelError, bind_input, input_entry, literal_list, output_entry
-from engine.scripting import check_source, make_script_engine
+from engine.sandbox.feel import FeelError, bind_input, input_entry, literal_list, output_entry
+from engine.sandbox.scripting import check_source, make_script_engine
 
 ENV = make_script_engine({}).environment
 

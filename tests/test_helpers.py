@@ -1,7 +1,7 @@
 """Helpers available to models that are not about time."""
 import pytest
 
-from engine.helpers import random_sample
+from engine.execution.helpers import random_sample
 
 
 def test_random_sample_draws_distinct_members_of_the_population():

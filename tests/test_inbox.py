@@ -10,9 +10,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select, update
 
-from engine import casefile, notices, repository, runtime, task_files, tasks
-from engine.identity import NotPermitted
-from engine.models import Attachment, AuditEvent, HumanTask, Notification
+from engine.access.identity import NotPermitted
+from engine.deploy import repository
+from engine.execution import runtime
+from engine.inbox import attachments, case_view, notices, tasks
+from engine.store.models import Attachment, AuditEvent, HumanTask, Notification
 from tests.conftest import FIXTURES
 from tests.webclient import Browser, csrf_token, make_app
 
@@ -182,7 +184,7 @@ def test_comments_on_a_task_and_on_the_case_are_audited_and_on_the_case_page(db,
     with pytest.raises(NotPermitted), db.transaction() as session:
         tasks.add_comment(session, instance.id, user("dev_accept1"), "看不到的案件")
     with db.reading() as session:
-        found = casefile.case_file(session, instance.id, user("supervision_investigate2"))
+        found = case_view.case_file(session, instance.id, user("supervision_investigate2"))
     assert [(c.author, c.text, bool(c.task_id)) for c in found.comments] == [
         ("supervision_investigate1", "需补充现场照片", True), ("leadership_chief", "抓紧办理", False)]
     assert [e["text"] for e in events(db, instance.id, "comment")] == ["需补充现场照片", "抓紧办理"]
@@ -192,10 +194,10 @@ def test_the_case_file_highlights_done_and_current_elements_and_labels_submitted
     instance, task = start(db, user)
     complete_prepare(db, user, task.id)
     with db.reading() as session:
-        found = casefile.case_file(session, instance.id, user("supervision_review1"))
-        xml = casefile.diagram_xml(session, instance.id, user("leadership_chief"))
+        found = case_view.case_file(session, instance.id, user("supervision_review1"))
+        xml = case_view.diagram_xml(session, instance.id, user("leadership_chief"))
         with pytest.raises(NotPermitted):
-            casefile.diagram_xml(session, instance.id, user("dev_accept1"))
+            case_view.diagram_xml(session, instance.id, user("dev_accept1"))
     assert found.current_elements == ["Task_check"]
     assert {"Ev_start", "Task_prepare"} <= set(found.completed_elements)
     [done] = [e for e in found.timeline if e.event.action == "complete"]
@@ -206,21 +208,21 @@ def test_the_case_file_highlights_done_and_current_elements_and_labels_submitted
 # --- attachments -------------------------------------------------------------------------------
 
 def test_an_upload_is_stored_by_hash_listed_and_only_for_the_case(db, user, flow, tmp_path):
-    from engine.config import load_settings
+    from engine.store.config import load_settings
     settings = load_settings({"ZHIFA_DATA_DIR": str(tmp_path / "data")})
     instance, task = start(db, user)
     other, _ = start(db, user)
     body = "现场照片".encode() * 1000
     with db.transaction() as session:
-        a = task_files.upload(session, task.id, user("supervision_investigate1"), "evidence_files", io.BytesIO(body),
+        a = attachments.upload(session, task.id, user("supervision_investigate1"), "evidence_files", io.BytesIO(body),
                               "照片.jpg", "image/jpeg", settings)
     import hashlib
     assert a.sha256 == hashlib.sha256(body).hexdigest() and a.size == len(body) and a.instance_id == instance.id
     with pytest.raises(tasks.ActionInvalid), db.transaction() as session:
-        task_files.upload(session, task.id, user("supervision_investigate1"), "party_name", io.BytesIO(b"x"), "a.txt",
+        attachments.upload(session, task.id, user("supervision_investigate1"), "party_name", io.BytesIO(b"x"), "a.txt",
                           "text/plain", settings)
     with pytest.raises(NotPermitted), db.transaction() as session:
-        task_files.upload(session, task.id, user("supervision_review1"), "evidence_files", io.BytesIO(b"x"), "a.txt",
+        attachments.upload(session, task.id, user("supervision_review1"), "evidence_files", io.BytesIO(b"x"), "a.txt",
                           "text/plain", settings)
     with db.reading() as session:
         other_task = tasks.ready_tasks(session, other.id)[0]
@@ -228,11 +230,11 @@ def test_an_upload_is_stored_by_hash_listed_and_only_for_the_case(db, user, flow
         tasks.complete(session, other_task.id, user("supervision_investigate1"), {**PREPARE, "evidence_files": [a.id]})
     complete_prepare(db, user, task.id, evidence_files=[a.id])
     with db.reading() as session:
-        attachment, path = task_files.for_download(session, a.id, user("supervision_review2"), settings)
+        attachment, path = attachments.for_download(session, a.id, user("supervision_review2"), settings)
         assert path.read_bytes() == body
         with pytest.raises(NotPermitted):
-            task_files.for_download(session, a.id, user("dev_accept1"), settings)
-        assert [x.id for x in casefile.case_file(session, instance.id, user("leadership_chief")).attachments] == [a.id]
+            attachments.for_download(session, a.id, user("dev_accept1"), settings)
+        assert [x.id for x in case_view.case_file(session, instance.id, user("leadership_chief")).attachments] == [a.id]
 
 
 # --- the web pages -----------------------------------------------------------------------------

@@ -7,11 +7,13 @@ from decimal import Decimal
 
 import pytest
 
-from engine import calendar, decide, runtime
+from engine.execution import decide, runtime
 from tests.casework import Case
 from tests.test_process_penalty import (
-    CITIZEN, INVESTIGATE, ORGANIZATION, draft, investigate_and_review, move_to, notify_and_recheck, report, review, start_case,
+    CITIZEN, INVESTIGATE, ORGANIZATION, draft, investigate_and_review, move_to, notify_and_recheck, report, review,
+    start_case,
 )
+from workdays import calendar
 
 TODAY = date(2026, 3, 2)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine import repository
-from engine.problems import ModelInvalid
+from engine.deploy import repository
+from engine.spec.problems import ModelInvalid
 from tests.conftest import FIXTURES
 
 ENGINE = FIXTURES / "engine"

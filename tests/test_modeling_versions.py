@@ -11,9 +11,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from engine import migration, model_diff, modeling, repository, runtime, tasks
-from engine.identity import NotPermitted
-from engine.models import AuditEvent, ProcessDefinition, ProcessInstance
+from engine.access.identity import NotPermitted
+from engine.admin import catalog, instance_migration
+from engine.deploy import diff, repository
+from engine.execution import runtime
+from engine.inbox import tasks
+from engine.store.models import AuditEvent, ProcessDefinition, ProcessInstance
 from tests.conftest import FIXTURES
 
 ENGINE = FIXTURES / "engine"
@@ -89,7 +92,7 @@ def test_the_diff_lists_a_changed_form_field_and_an_added_task(db, v1, tmp_path)
     with db.reading() as session:
         old, new = (session.scalar(select(ProcessDefinition).where(ProcessDefinition.key == "case_flow",
                                                                    ProcessDefinition.version == v)) for v in (1, 2))
-        changes = model_diff.diff_versions(session, old, new)
+        changes = diff.diff_versions(session, old, new)
     found = {(c.category, c.change, c.element_id) for c in changes}
     assert ("任务", "added", "Task_prepare") in found
     assert ("表单字段", "changed", "Task_inspect") in found
@@ -101,7 +104,7 @@ def test_the_diff_lists_a_changed_form_field_and_an_added_task(db, v1, tmp_path)
     assert added.label == "整理材料（用户任务）" and "supervision.investigate" in added.after
     # Conditions and timers are compared too.
     v3 = sub(sub(version_2(), "P3D", "P5D"), "${violation &amp;&amp; !empty party_name}", "${violation}")
-    kinds = {(c.category, c.change, c.element_id) for c in model_diff.diff_xml(version_2().encode(), v3.encode(), "case_flow")}
+    kinds = {(c.category, c.change, c.element_id) for c in diff.diff_xml(version_2().encode(), v3.encode(), "case_flow")}
     assert kinds == {("定时器", "changed", "Ev_overdue"), ("条件", "changed", "Flow_violation")}
 
 
@@ -125,7 +128,7 @@ def test_dry_run_then_migration_and_the_case_continues_on_the_new_version(db, v1
     before = {i: definition_of(db, i) for i in (at_inspection, at_review)}
 
     with db.transaction() as session:
-        dry = migration.plan(session, "case_flow", 2, user("legal_review1"))
+        dry = instance_migration.plan(session, "case_flow", 2, user("legal_review1"))
     assert [c.instance.business_key for c in dry.movable] == [key_a]
     assert dry.movable[0].current == ["现场检查（Task_inspect）"]
     assert [c.instance.business_key for c in dry.refused] == [key_b]
@@ -133,7 +136,7 @@ def test_dry_run_then_migration_and_the_case_continues_on_the_new_version(db, v1
     assert {i: definition_of(db, i) for i in (at_inspection, at_review)} == before  # a dry run changes nothing
 
     with db.transaction() as session:
-        done = migration.migrate(session, "case_flow", 2, user("legal_review1"))
+        done = instance_migration.migrate(session, "case_flow", 2, user("legal_review1"))
     assert [c.instance.business_key for c in done.movable] == [key_a]
     assert [c.instance.business_key for c in done.refused] == [key_b]
     assert definition_of(db, at_inspection)[0] == 2 and definition_of(db, at_review) == before[at_review]
@@ -157,9 +160,9 @@ def test_dry_run_then_migration_and_the_case_continues_on_the_new_version(db, v1
 def test_an_officer_may_not_migrate_and_a_missing_version_is_named(db, v1, user, tmp_path):
     deploy_text(db, tmp_path / "v2", version_2())
     with db.transaction() as session, pytest.raises(NotPermitted):
-        migration.plan(session, "case_flow", 2, user("supervision_investigate1"))
-    with db.transaction() as session, pytest.raises(modeling.VersionNotFound, match="没有第 7 版"):
-        migration.plan(session, "case_flow", 7, user("legal_review1"))
+        instance_migration.plan(session, "case_flow", 2, user("supervision_investigate1"))
+    with db.transaction() as session, pytest.raises(catalog.VersionNotFound, match="没有第 7 版"):
+        instance_migration.plan(session, "case_flow", 7, user("legal_review1"))
 
 
 def test_the_migrate_command(db, v1, user, tmp_path, cli_env):

@@ -8,8 +8,9 @@ from html import unescape
 import pytest
 from sqlalchemy import func, select
 
-from engine import repository, runtime
-from engine.models import Deployment, ProcessInstance
+from engine.deploy import repository
+from engine.execution import runtime
+from engine.store.models import Deployment, ProcessInstance
 from tests.conftest import FIXTURES
 from tests.test_modeling_versions import V1, version_2
 from tests.webclient import Browser, csrf_token, make_app

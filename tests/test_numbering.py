@@ -8,9 +8,9 @@ from datetime import date
 
 import pytest
 
-from engine import numbering
-from engine.models import Sequence
-from engine.numbering import UnknownScheme, case_number, next_number
+from engine.store.models import Sequence
+from paperwork import numbering
+from paperwork.numbering import UnknownScheme, case_number, next_number
 
 
 @pytest.fixture(autouse=True)
@@ -49,7 +49,7 @@ def test_case_numbers_and_fallback(db):
 
 
 def test_default_year_is_today_in_shanghai(db):
-    from engine.calendar import today
+    from workdays.calendar import today
     with db.transaction() as s:
         assert f"〔{today().year}〕" in next_number(s, "penalty.decision")
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from engine import calendar
+from workdays import calendar
 from tests.casework import Case
 from tests.test_process_penalty import fire_after, move_to
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from engine import calendar
 from tests.casework import Case
+from workdays import calendar
 
 DIRECTORY = "\n".join([
     "鲁山县甲化工有限公司|91410423MA0000001A|鲁山县产业集聚区",

@@ -15,13 +15,15 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import pytest
 from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
 
-import pytest
-
-from engine import calendar, history, jobs, runtime, tasks
+from engine.execution import jobs, runtime
+from engine.inbox import tasks
+from engine.store import history
 from tests.casework import Case
+from workdays import calendar
 
 LEAD = "leadership.chief,leadership.deputy"
 TODAY = date(2026, 3, 2)

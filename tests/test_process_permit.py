@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from engine import calendar, jobs
+from engine.execution import jobs
 from tests.casework import Case
+from workdays import calendar
 
 APPLICANT = {
     "project_name": "鲁山县某建材有限公司年产10万吨石灰项目",

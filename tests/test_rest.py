@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from engine import api_tokens, identity, tasks
-from engine.models import AuditEvent, Deployment, ProcessDefinition, ProcessInstance
+from engine.access import api_tokens, identity
+from engine.inbox import tasks
+from engine.store.models import AuditEvent, Deployment, ProcessDefinition, ProcessInstance
 from tests.conftest import FIXTURES
 from tests.webclient import Browser, make_app
 

@@ -10,10 +10,12 @@ from xml.sax.saxutils import escape
 import pytest
 from sqlalchemy import func, select
 
-from engine import repository, runtime, tasks
-from engine.errors import EngineStepFailed
-from engine.models import AuditEvent, DecisionDefinition, HumanTask, ProcessDefinition, ProcessInstance
-from engine.problems import ModelInvalid
+from engine.deploy import repository
+from engine.execution import runtime
+from engine.execution.errors import EngineStepFailed
+from engine.inbox import tasks
+from engine.spec.problems import ModelInvalid
+from engine.store.models import AuditEvent, DecisionDefinition, HumanTask, ProcessDefinition, ProcessInstance
 from tests.conftest import FIXTURES
 
 SANDBOX = FIXTURES / "sandbox"

@@ -2,7 +2,7 @@
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from engine.tables import Base
+from zhifa.tables import Base
 
 
 def test_migrations_match_the_models(db):
@@ -12,6 +12,41 @@ def test_migrations_match_the_models(db):
 
 
 def test_upgrading_twice_changes_nothing(db):
-    from engine import schema
+    from zhifa import schema
     schema.upgrade(db)
     test_migrations_match_the_models(db)
+
+
+def _script():
+    from alembic.script import ScriptDirectory
+
+    from zhifa import schema
+    return ScriptDirectory.from_config(schema.alembic_config("sqlite://"))
+
+
+def test_the_history_is_linear_with_one_head():
+    """A migration added on a branch of its own must name the current head as its parent."""
+    assert len(_script().get_heads()) == 1
+
+
+def test_every_earlier_revision_upgrades_to_the_models(db_url):
+    """A database left at any earlier revision (or empty) reaches exactly the mapped schema."""
+    from alembic import command
+
+    from engine.store.db import Database
+    from zhifa import schema
+
+    revisions = [None] + [r.revision for r in reversed(list(_script().walk_revisions()))]
+    for revision in revisions:
+        database = Database(db_url)
+        try:
+            with database.engine.begin() as connection:  # back to empty
+                config = schema.alembic_config(database.url)
+                config.attributes["connection"] = connection
+                command.downgrade(config, "base")
+                if revision is not None:
+                    command.upgrade(config, revision)
+            schema.upgrade(database)
+            test_migrations_match_the_models(database)
+        finally:
+            database.dispose()

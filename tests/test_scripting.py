@@ -11,8 +11,8 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.camunda.parser import CamundaParser
 from SpiffWorkflow.util.task import TaskState
 
-from engine.decisions import evaluate_table, load_table
-from engine.scripting import ScriptRejected, check_source, make_script_engine
+from engine.sandbox.scripting import ScriptRejected, check_source, make_script_engine
+from engine.spec.dmn import evaluate_table, load_table
 
 
 def add_days(start, n):

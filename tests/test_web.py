@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine import repository, runtime, tasks
+from engine.deploy import repository
+from engine.execution import runtime
+from engine.inbox import tasks
 from tests.conftest import FIXTURES
 from tests.webclient import Browser, csrf_token, make_app
 
@@ -124,7 +126,8 @@ def test_a_process_hidden_from_the_start_page_is_not_offered(db, org, tmp_path):
 
 def test_a_second_submit_of_the_same_start_form_starts_nothing(app, db):
     from sqlalchemy import func, select
-    from engine.models import ProcessInstance
+
+    from engine.store.models import ProcessInstance
     browser = logged_in(app, "supervision_investigate1")
     page = browser.get("/start/case_flow").get_data(as_text=True)
     token = csrf_token(page)

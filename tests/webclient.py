@@ -4,8 +4,8 @@ from __future__ import annotations
 import re
 from html import unescape
 
-from engine.config import load_settings
-from engine.demo import DEMO_PASSWORD
+from engine.store.config import load_settings
+from organisation.demo import DEMO_PASSWORD
 from webui import create_app
 
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')

@@ -9,10 +9,12 @@ from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
-from engine import identity, notices, tasks
-from engine.bootstrap import open_database
-from engine.config import Settings, load_settings
-from engine.db import Database
+from engine.access import identity
+from engine.inbox import notices, tasks
+from engine.store.config import Settings, load_settings
+from engine.store.db import Database
+from zhifa import bureau
+from zhifa.bootstrap import open_database
 
 from . import filters
 from .database import get_db
@@ -38,6 +40,7 @@ def _secret_key(settings: Settings) -> str:
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> Flask:
+    bureau.install()
     settings = settings or load_settings()
     app = Flask(__name__)
     app.config.update(SECRET_KEY=_secret_key(settings), MAX_CONTENT_LENGTH=settings.max_upload_bytes,
@@ -48,8 +51,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     login_manager.init_app(app)
     filters.register(app)
 
-    from . import admin, auth, cases, dashboard, evidence, inbox, rest, vendor
-    for module in (auth, inbox, cases, vendor, rest, dashboard, evidence, admin):
+    from . import auth, cases, deploy, inbox, monitoring, recording, rest, vendor
+    for module in (auth, inbox, cases, vendor, rest, monitoring, recording, deploy):
         app.register_blueprint(module.bp)
 
     @app.context_processor

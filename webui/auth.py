@@ -6,8 +6,8 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import UserMixin, login_required, login_user, logout_user
 
-from engine import identity
-from engine.models import User
+from engine.access import identity
+from engine.store.models import User
 
 from . import login_manager
 from .database import get_db

@@ -6,8 +6,12 @@ import uuid
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
-from engine import casefile, files, forms, repository, runtime, task_files, tasks
-from engine.errors import EngineStepFailed
+from engine.deploy import repository
+from engine.execution import runtime
+from engine.execution.errors import EngineStepFailed
+from engine.inbox import attachments, case_view, tasks
+from engine.spec import forms
+from engine.store import files
 
 from .database import get_db
 from .filters import localtime
@@ -74,7 +78,7 @@ def start(key: str):
 def case(instance_id: int):
     with get_db().reading() as session:
         try:
-            found = casefile.case_file(session, instance_id, current_user.user)
+            found = case_view.case_file(session, instance_id, current_user.user)
         except runtime.InstanceNotFound:
             abort(404)
         # Step names for timeline lines that carry only an element id (领取, 退还到岗位 …).
@@ -90,7 +94,7 @@ def case(instance_id: int):
 def diagram(instance_id: int):
     with get_db().reading() as session:
         try:
-            xml = casefile.diagram_xml(session, instance_id, current_user.user)
+            xml = case_view.diagram_xml(session, instance_id, current_user.user)
         except runtime.InstanceNotFound:
             abort(404)
     return Response(xml, mimetype="application/xml", headers={"X-Content-Type-Options": "nosniff",
@@ -116,9 +120,9 @@ def comment(instance_id: int):
 def download(attachment_id: int):
     with get_db().reading() as session:
         try:
-            attachment, path = task_files.for_download(session, attachment_id, current_user.user,
+            attachment, path = attachments.for_download(session, attachment_id, current_user.user,
                                                        current_app.config["ZHIFA_SETTINGS"])
-        except task_files.AttachmentNotFound:
+        except attachments.AttachmentNotFound:
             abort(404)
         except files.FileMissing as e:
             return render_template("error.html", code=404, message=str(e)), 404

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import current_app
 
-from engine.db import Database
+from engine.store.db import Database
 
 
 def get_db() -> Database:

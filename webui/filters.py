@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 from flask import g, has_request_context
 from sqlalchemy import select
 
-from engine.models import Group, User
+from engine.store.models import Group, User
 
 from .database import get_db
 

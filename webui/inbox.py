@@ -5,8 +5,11 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required
 from werkzeug.routing import BuildError
 
-from engine import files, forms, notices, runtime, task_files, tasks
-from engine.errors import EngineStepFailed
+from engine.execution import runtime
+from engine.execution.errors import EngineStepFailed
+from engine.inbox import attachments, notices, tasks
+from engine.spec import forms
+from engine.store import files
 
 from .database import get_db
 
@@ -52,7 +55,7 @@ def _render_task(task_id: str, values=None, errors=None, status=200):
             abort(404)
     if values is not None:
         view.values = values
-    try:  # the recordings page of a 执法全过程记录 step (engine/evidence.py, webui/evidence.py)
+    try:  # the recordings page of a 执法全过程记录 step (recording/evidence.py, webui/recording.py)
         evidence_url = url_for("evidence.step", task_id=task_id) if view.extensions.get("recordItem") else None
     except BuildError:
         evidence_url = None
@@ -83,7 +86,7 @@ def _submitted() -> dict:
     return values
 
 
-def _uploads(only_field: str | None = None) -> list[task_files.Upload]:
+def _uploads(only_field: str | None = None) -> list[attachments.Upload]:
     """Files chosen in ``<field>__upload`` inputs, as streams (werkzeug spools big parts to disk)."""
     out = []
     for key in request.files:
@@ -105,7 +108,7 @@ def complete(task_id: str):
     uploads = _uploads()
     try:
         with get_db().transaction() as session:
-            done = task_files.complete_with_files(session, task_id, current_user.user, submitted, uploads, _settings())
+            done = attachments.complete_with_files(session, task_id, current_user.user, submitted, uploads, _settings())
     except forms.FormInvalid as e:
         errors = dict(e.errors)
         if uploads:
@@ -131,7 +134,7 @@ def upload(task_id: str):
     submitted = _submitted()
     try:
         with get_db().transaction() as session:
-            stored = task_files.upload_many(session, task_id, current_user.user, _uploads(field), _settings())
+            stored = attachments.upload_many(session, task_id, current_user.user, _uploads(field), _settings())
     except (tasks.ActionInvalid, files.FileStoreError) as e:
         return _render_task(task_id, values=submitted, errors={field: str(e)}, status=400)
     except (tasks.TaskAlreadyCompleted, tasks.TaskClaimed) as e:

@@ -18,11 +18,14 @@ from decimal import Decimal
 from flask import Blueprint, g, jsonify, request
 from sqlalchemy import select
 
-from engine import api_tokens, identity, modeling, repository, runtime
-from engine.errors import EngineStepFailed
-from engine.forms import FormInvalid
-from engine.models import Deployment, ProcessDefinition, ProcessInstance
-from engine.problems import ModelInvalid
+from engine.access import api_tokens, identity
+from engine.admin import catalog
+from engine.deploy import repository
+from engine.execution import runtime
+from engine.execution.errors import EngineStepFailed
+from engine.spec.forms import FormInvalid
+from engine.spec.problems import ModelInvalid
+from engine.store.models import Deployment, ProcessDefinition, ProcessInstance
 
 from . import csrf
 from .database import get_db
@@ -151,7 +154,7 @@ def create_deployment():
                     for flag in ("enable-duplicate-filtering", "deploy-changed-only"))
     try:
         with get_db().transaction() as session:
-            outcome = modeling.deploy(session, sources, user=g.rest_user, source="modeler", name=name,
+            outcome = catalog.deploy(session, sources, user=g.rest_user, source="modeler", name=name,
                                       duplicate_filtering=filtering)
             body = _deployment_json(outcome.deployment, name)
             body.update({

@@ -9,13 +9,19 @@ from datetime import date
 
 import click
 
-from engine import (api_tokens, calendar, decide, decisions, demo, identity, jobs, migration, modeling,
-                    repository, runtime, tasks)
-from engine.bootstrap import open_database
-from engine.errors import EngineStepFailed
-from engine.forms import FormInvalid
-from engine.problems import ModelInvalid
-from engine.serialization import data_to_json
+from engine.access import api_tokens, identity
+from engine.admin import catalog, instance_migration
+from engine.deploy import repository
+from engine.execution import decide, jobs, runtime
+from engine.execution.errors import EngineStepFailed
+from engine.inbox import tasks
+from engine.spec import dmn
+from engine.spec.forms import FormInvalid
+from engine.spec.problems import ModelInvalid
+from engine.store.history import data_to_json
+from organisation import demo
+from workdays import calendar
+from zhifa.bootstrap import open_database
 
 
 def _db():
@@ -243,7 +249,7 @@ def migrate_cmd(process_key, to_version, dry_run, username) -> None:
     try:
         with _db().transaction() as session:
             user = _user(session, username) if username else None
-            result = (migration.plan if dry_run else migration.migrate)(session, process_key, to_version, user)
+            result = (instance_migration.plan if dry_run else instance_migration.migrate)(session, process_key, to_version, user)
             verb = "可迁移" if dry_run else "已迁移"
             click.echo(f"流程 {process_key} 第 {to_version} 版：{verb} {len(result.movable)} 件，不能迁移 {len(result.refused)} 件"
                        + ("（试运行，未做任何改动）" if dry_run else ""))
@@ -251,7 +257,7 @@ def migrate_cmd(process_key, to_version, dry_run, username) -> None:
                 click.echo(f"{verb}\t{c.instance.business_key}\t第 {c.from_version} 版\t当前：{'、'.join(c.current) or '-'}")
             for c in result.refused:
                 click.echo(f"不能迁移\t{c.instance.business_key}\t第 {c.from_version} 版\t{c.reason}")
-    except (modeling.VersionNotFound, identity.NotPermitted, EngineStepFailed) as e:
+    except (catalog.VersionNotFound, identity.NotPermitted, EngineStepFailed) as e:
         raise click.ClickException(str(e))
 
 
@@ -263,7 +269,7 @@ def decide_cmd(decision_id, inputs) -> None:
     with _db().reading() as session:
         try:
             result = decide.evaluate_latest(session, decision_id, dict(_parse_input(i) for i in inputs))
-        except (decide.NoSuchDecision, decisions.DecisionError) as e:
+        except (decide.NoSuchDecision, dmn.DecisionError) as e:
             raise click.ClickException(str(e))
         _print_json(result.outputs)
 
@@ -339,6 +345,7 @@ def deadline(start_date, working_days, days, months) -> None:
 
 
 from .evidence_cli import evidence as _evidence  # noqa: E402
+
 main.add_command(_evidence)
 
 

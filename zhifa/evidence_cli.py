@@ -6,11 +6,11 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-from engine import retention
-from engine.bootstrap import open_database
-from engine.config import load_settings
-from engine.identity import user_by_name
-from engine.models import ProcessInstance
+from engine.access.identity import user_by_name
+from engine.store.config import load_settings
+from engine.store.models import ProcessInstance
+from recording import retention
+from zhifa.bootstrap import open_database
 
 
 @click.group()

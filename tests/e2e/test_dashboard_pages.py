@@ -8,9 +8,11 @@ import pytest
 from sqlalchemy import select
 
 from bench.dashboard_bench import seed
-from engine import monitoring, repository, runtime
-from engine.demo import DEMO_PASSWORD
-from engine.models import ProcessDefinition, ProcessInstance
+from engine.deploy import repository
+from engine.execution import runtime
+from engine.store.models import ProcessDefinition, ProcessInstance
+from monitoring import dashboards
+from organisation.demo import DEMO_PASSWORD
 from tests.conftest import FIXTURES
 
 
@@ -26,7 +28,7 @@ def test_every_dashboard_page_opens_and_works(db, seeded, user, live_server, chr
     with db.transaction() as session:  # a case run by the engine (seeded rows have no workflow state)
         running = runtime.start(session, "dash_flow", user("supervision_investigate1"), {})
     with db.reading() as session:
-        view = monitoring.process_view(session, user("leadership_chief"), seeded)
+        view = dashboards.process_view(session, user("leadership_chief"), seeded)
     badges = {a.element_id: a.waiting for a in view.activities if a.waiting and a.in_diagram}
     heated = {a.element_id for a in view.activities if a.heat and a.in_diagram}
     assert badges and heated

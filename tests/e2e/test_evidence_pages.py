@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from engine import evidence, repository, tasks
-from engine.models import ProcessInstance
+from engine.deploy import repository
+from engine.inbox import tasks
+from engine.store.models import ProcessInstance
+from recording import evidence
 from tests.conftest import FIXTURES
 from tests.e2e.test_penalty_inbox import open_as
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from engine import runtime
-from engine.demo import DEMO_PASSWORD
-from engine.models import Deployment, ProcessInstance
+from engine.execution import runtime
+from engine.store.models import Deployment, ProcessInstance
+from organisation.demo import DEMO_PASSWORD
 from tests.conftest import FIXTURES
 from tests.test_modeling_versions import V1, version_2
 

@@ -9,9 +9,11 @@ from datetime import date
 
 from sqlalchemy import select
 
-from engine import evidence, identity, tasks
-from engine.demo import DEMO_PASSWORD
-from engine.models import ProcessInstance
+from engine.access import identity
+from engine.inbox import tasks
+from engine.store.models import ProcessInstance
+from organisation.demo import DEMO_PASSWORD
+from recording import evidence
 
 TODAY = date.today().isoformat()
 VIDEO = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 4096  # an MP4 header: the store sniffs it as video

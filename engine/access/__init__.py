@@ -1,0 +1,1 @@
+"""Who may do what: users, departments, posts, permissions, API tokens."""

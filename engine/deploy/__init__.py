@@ -1,0 +1,1 @@
+"""Deployments and versions: validate and store models once, look up the deployed versions, compare them."""

@@ -1,0 +1,45 @@
+"""How domain packages plug into the engine, which imports none of them.
+
+The application (``zhifa.bureau.install``) registers, once per process:
+- ``script_helpers``: factories giving the functions model code may call, bound to one
+  action (e.g. working-day arithmetic, document numbers);
+- ``business_key``: the case number a new instance gets when the caller gives none;
+- ``completion_checks``: run before a task completes, raising to refuse it (e.g. missing
+  recordings); ``engine_values``: variables the engine fills in on completion, whatever
+  was typed (e.g. document numbers), shown read-only on the form;
+- ``property_checks``: deploy-time checks of ``camunda:property`` values by name;
+- ``periodic``: work the job worker does on every pass (e.g. the monthly purge).
+"""
+from __future__ import annotations
+
+import uuid
+from typing import Any, Callable, Mapping, Protocol
+
+
+class EngineValues(Protocol):
+    def targets(self, task_spec) -> set[str]: ...
+
+    def issue(self, session, task_spec, case: Mapping[str, Any], submitted: Mapping[str, Any],
+              script_engine) -> dict[str, Any]: ...
+
+
+def _default_business_key(session, process_key: str) -> str:
+    return f"{process_key}-{uuid.uuid4().hex[:12]}"
+
+
+script_helpers: list[Callable[[Any], dict[str, Callable[..., Any]]]] = []
+business_key: Callable[[Any, str], str] = _default_business_key
+completion_checks: list[Callable[[Any, Any, Any], None]] = []
+engine_values: list[EngineValues] = []
+property_checks: dict[str, Callable[[str], list[str]]] = {}
+periodic: list[Callable[[Any], None]] = []
+
+
+def set_business_key(generator: Callable[[Any, str], str]) -> None:
+    global business_key
+    business_key = generator
+
+
+def engine_filled(task_spec) -> set[str]:
+    """The variables of a task that the engine fills in on completion."""
+    return set().union(*(v.targets(task_spec) for v in engine_values)) if engine_values else set()

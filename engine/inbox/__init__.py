@@ -1,0 +1,1 @@
+"""Human work: ready tasks and their actions, forms, task attachments, notifications, the case view."""

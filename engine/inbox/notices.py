@@ -1,0 +1,94 @@
+"""The header's notifications: new assignments, tasks overdue or due today, and messages
+models wrote with ``notify()`` (rows of ``notifications`` addressed to a post or a person).
+
+What a user has seen is one timestamp per user (``notification_reads``); everything newer
+is unread.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Index, String, exists, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from engine.access.identity import group_codes
+from engine.inbox import tasks
+from engine.store.models import AuditEvent, Base, HumanTask, Notification, User, utcnow
+
+
+class NotificationRead(Base):
+    """When a user last opened their notifications (migration 0002_inbox)."""
+    __tablename__ = "notification_reads"
+    username: Mapped[str] = mapped_column(String(100), primary_key=True)
+    seen_at: Mapped[datetime]
+
+
+@dataclass
+class Item:
+    kind: str  # assigned | message
+    text: str
+    at: datetime
+    instance_id: int | None = None
+    task_id: str | None = None
+    unread: bool = False
+
+
+@dataclass
+class Notices:
+    counts: dict[str, int]
+    items: list[Item] = field(default_factory=list)
+
+    @property
+    def unread(self) -> int:
+        return sum(1 for i in self.items if i.unread)
+
+
+def _seen_at(session: Session, user: User) -> datetime | None:
+    return session.scalar(select(NotificationRead.seen_at).where(NotificationRead.username == user.username))
+
+
+def for_user(session: Session, user: User, limit: int = 30, now: datetime | None = None) -> Notices:
+    """Counts of overdue / due-today work, and the newest messages and assignments."""
+    now = now or utcnow()
+    seen = _seen_at(session, user)
+    recipients = sorted(group_codes(user) | {user.username})
+    items = [Item("message", n.text, n.created_at, n.instance_id, unread=seen is None or n.created_at > seen)
+             for n in session.scalars(select(Notification).where(Notification.recipient.in_(recipients))
+                                      .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit))]
+    for t in session.scalars(_assigned(user, seen).order_by(HumanTask.created_at.desc()).limit(limit)):
+        items.append(Item("assigned", f"新分配给您的任务：{t.name}（{t.business_key} {t.title}）", t.created_at,
+                          t.instance_id, t.id, unread=True))
+    items.sort(key=lambda i: i.at, reverse=True)
+    return Notices(tasks.counts(session, user, now), items[:limit])
+
+
+def _assigned(user: User, seen: datetime | None):
+    """Ready tasks the model assigned to the user (not those they claimed; 转办 writes a message)."""
+    claimed = exists().where(AuditEvent.task_id == HumanTask.id, AuditEvent.action.in_(("claim", "delegate")))
+    query = select(HumanTask).where(HumanTask.state == "ready", HumanTask.assignee == user.username,
+                                    HumanTask.suspended.is_(False), ~claimed)
+    return query.where(HumanTask.created_at > seen) if seen is not None else query
+
+
+def unread_count(session: Session, user: User) -> int:
+    """Unread messages and new assignments: two indexed counts."""
+    seen = _seen_at(session, user)
+    recipients = sorted(group_codes(user) | {user.username})
+    messages = select(func.count()).select_from(Notification).where(Notification.recipient.in_(recipients))
+    if seen is not None:
+        messages = messages.where(Notification.created_at > seen)
+    assigned = select(func.count()).select_from(_assigned(user, seen).subquery())
+    return (session.scalar(messages) or 0) + (session.scalar(assigned) or 0)
+
+
+def mark_seen(session: Session, user: User, now: datetime | None = None) -> None:
+    row = session.get(NotificationRead, user.username)
+    if row is None:
+        session.add(NotificationRead(username=user.username, seen_at=now or utcnow()))
+    else:
+        row.seen_at = now or utcnow()
+
+
+# "Was this task claimed or delegated?" is asked per assigned task: index the audit trail by task.
+Index("ix_audit_task_action", AuditEvent.__table__.c.task_id, AuditEvent.__table__.c.action)

@@ -1,0 +1,486 @@
+"""The inbox: which human tasks a user sees, and claim, unclaim, delegate, complete.
+
+Listing reads only the projection (``human_tasks`` + ``task_candidates``), one
+indexed query per page; acting locks the case, re-reads the task under the lock and
+only then touches the workflow, so two people can never complete one task twice.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from datetime import datetime, time, timedelta
+from typing import Any, Mapping
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, case, exists, func, or_, select, update
+from sqlalchemy.orm import Session, undefer
+
+from engine import hooks
+from engine.access.identity import NotPermitted, can_see_instance, group_codes
+from engine.execution import runtime
+from engine.spec import forms
+from engine.store import history
+from engine.store.history import data_to_json
+from engine.store.models import (Attachment, Comment, HumanTask, Membership, Notification, ProcessDefinition,
+                                 ProcessInstance, TaskCandidate, User, utcnow)
+
+
+class TaskNotFound(LookupError):
+    def __init__(self, task_id: str):
+        super().__init__(f"任务 {task_id} 不存在")
+
+
+class TaskAlreadyCompleted(Exception):
+    """Someone (maybe the same person, in another tab) completed the task first."""
+
+    def __init__(self, by: str | None, at: datetime | None, cancelled: bool = False):
+        self.by, self.at = by, at
+        if cancelled:
+            super().__init__("该任务已不再需要办理（流程已转到其他环节）")
+        else:
+            when = at.astimezone().strftime("%Y-%m-%d %H:%M:%S") if at else "此前"
+            super().__init__(f"该任务已由 {by or '系统'} 于 {when} 办理")
+
+
+class TaskClaimed(Exception):
+    def __init__(self, by: str):
+        self.by = by
+        super().__init__(f"该任务已由 {by} 领取")
+
+
+def _candidate_clause(user: User):
+    groups = group_codes(user)
+    return exists().where(TaskCandidate.task_id == HumanTask.id, or_(
+        (TaskCandidate.kind == "group") & TaskCandidate.value.in_(groups) if groups else False,
+        (TaskCandidate.kind == "user") & (TaskCandidate.value == user.username)))
+
+
+def visible_clause(user: User):
+    """Tasks a user may open: assigned to them, or unassigned and offered to them."""
+    return or_(HumanTask.assignee == user.username,
+               HumanTask.assignee.is_(None) & _candidate_clause(user))
+
+
+def inbox(session: Session, user: User) -> list[HumanTask]:
+    """Every ready task the user may work on, soonest due first."""
+    return list(session.scalars(select(HumanTask).where(
+        HumanTask.state == "ready", HumanTask.suspended.is_(False), visible_clause(user))
+        .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.priority.desc(), HumanTask.created_at)))
+
+
+def ready_tasks(session: Session, instance_id: int) -> list[HumanTask]:
+    return list(session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id, HumanTask.state == "ready")
+                                .order_by(HumanTask.created_at, HumanTask.id)))
+
+
+def get(session: Session, task_id: str) -> HumanTask:
+    task = session.get(HumanTask, task_id)
+    if task is None:
+        raise TaskNotFound(task_id)
+    return task
+
+
+def may_act(session: Session, task: HumanTask, user: User) -> bool:
+    """Assigned to the user, or unassigned and offered to one of their posts or to them.
+    (The row carries its candidates; ``task_candidates`` is only for the inbox query.)"""
+    if task.assignee is not None:
+        return task.assignee == user.username
+    groups = {g for g in task.candidate_groups.split(",") if g}
+    return bool(groups & group_codes(user)) or user.username in task.candidate_users.split(",")
+
+
+def require_actor(session: Session, task: HumanTask, user: User) -> None:
+    if task.state != "ready":
+        raise TaskAlreadyCompleted(task.completed_by, task.completed_at, cancelled=task.state == "cancelled")
+    if task.assignee is not None and task.assignee != user.username:
+        raise TaskClaimed(task.assignee)
+    if not may_act(session, task, user):
+        raise NotPermitted("此任务不属于您的岗位")
+
+
+@dataclass
+class TaskView:
+    """What a task page needs: the row, its form, and the values to show."""
+    task: HumanTask
+    form: forms.Form
+    values: dict[str, Any]
+    documentation: str | None
+    extensions: dict[str, Any]
+    return_path: ReturnPath | None = None
+    colleagues: list[User] | None = None
+    files: dict[str, list[Attachment]] | None = None  # field id → attachments uploaded on this task
+    comments: list[Comment] | None = None
+
+    @property
+    def actionable(self) -> bool:
+        return self.task.state == "ready"
+
+
+def view(session: Session, task_id: str, user: User) -> TaskView:
+    """A task as its handler sees it (ready), or as anyone who may see the case sees it (done)."""
+    task = get(session, task_id)
+    instance = session.get(ProcessInstance, task.instance_id)
+    if task.state == "ready":
+        require_actor(session, task, user)
+    elif task.completed_by != user.username and not can_see_instance(session, user, instance):
+        raise NotPermitted("此任务不属于您")
+    action = runtime.load(session, instance, user)
+    spiff = runtime.spiff_task(action, task.id) if task.state == "ready" else None
+    spec = spiff.task_spec if spiff else _spec_by_element(action.workflow, task.element_id)
+    form = forms.form_of(spec) if spec else forms.Form([])
+    data = spiff.data if spiff else json.loads(task.submitted or "{}")
+    files: dict[str, list[Attachment]] = {}
+    for a in session.scalars(select(Attachment).where(Attachment.task_id == task.id).order_by(Attachment.id)):
+        files.setdefault(a.field_id or "", []).append(a)
+    return TaskView(task, form, forms.initial_values(form, data), getattr(spec, "documentation", None),
+                    dict(getattr(spec, "extensions", {}) or {}),
+                    return_path=return_path(spec) if spiff else None,
+                    colleagues=colleagues(session, task, user) if spiff else [],
+                    files=files, comments=[c for c in comments_of(session, instance.id) if c.task_id == task.id])
+
+
+def _spec_by_element(workflow, element_id: str):
+    """The task spec of a BPMN element, in the process or in any process it calls."""
+    for spec in [workflow.spec, *workflow.subprocess_specs.values()]:
+        for ts in spec.task_specs.values():
+            if getattr(ts, "bpmn_id", None) == element_id:
+                return ts
+    return None
+
+
+def _locked_task(session: Session, task_id: str) -> tuple[HumanTask, ProcessInstance]:
+    """Lock the case first (whatever changes a task locks its case), then read the task:
+    read under the lock, it shows whether the other click has already won."""
+    instance = session.scalar(
+        select(ProcessInstance).join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
+        .where(HumanTask.id == task_id).with_for_update(of=ProcessInstance)
+        .options(undefer(ProcessInstance.state)).execution_options(populate_existing=True))
+    if instance is None:
+        raise TaskNotFound(task_id)
+    return session.get(HumanTask, task_id, populate_existing=True), instance
+
+
+def claim(session: Session, task_id: str, user: User) -> HumanTask:
+    task = get(session, task_id)
+    if task.assignee == user.username and task.state == "ready":
+        return task
+    require_actor(session, task, user)
+    done = session.execute(update(HumanTask).where(HumanTask.id == task_id, HumanTask.assignee.is_(None),
+                                                   HumanTask.state == "ready").values(assignee=user.username))
+    session.refresh(task)
+    if done.rowcount != 1:
+        require_actor(session, task, user)
+    history.record(session, "claim", user, instance=session.get(ProcessInstance, task.instance_id),
+                   task_id=task.id, element_id=task.element_id)
+    return task
+
+
+def unclaim(session: Session, task_id: str, user: User) -> HumanTask:
+    task = get(session, task_id)
+    if task.state != "ready":
+        raise TaskAlreadyCompleted(task.completed_by, task.completed_at, cancelled=task.state == "cancelled")
+    if task.assignee != user.username:
+        raise NotPermitted("只能退还自己领取的任务")
+    task.assignee = None
+    history.record(session, "unclaim", user, instance=session.get(ProcessInstance, task.instance_id),
+                   task_id=task.id, element_id=task.element_id)
+    return task
+
+
+def _open_for_action(session: Session, task_id: str, user: User):
+    """Lock the case, check the user may act on the ready task, load the workflow."""
+    task, instance = _locked_task(session, task_id)
+    require_actor(session, task, user)
+    if instance.status != "running" or task.suspended:
+        raise runtime.InstanceNotActive(instance)
+    action = runtime.load(session, instance, user)
+    return task, instance, action, runtime.spiff_task(action, task.id)
+
+
+def _finish(session: Session, task: HumanTask, instance: ProcessInstance, action, spiff, user: User,
+            values: dict[str, Any], audit: str, details: dict[str, Any]) -> HumanTask:
+    """Complete ``spiff`` with ``values``, run the case on, project, audit, save."""
+    task.state, task.assignee, task.completed_by, task.completed_at = "completed", user.username, user.username, utcnow()
+    task.submitted = data_to_json(values)
+
+    def finish(workflow):
+        spiff.set_data(**values)
+        spiff.run()
+    runtime.run_engine(action, finish)
+    history.record(session, audit, user, instance=instance, task_id=task.id, element_id=task.element_id,
+                   details={"task": task.name, "values": values, **details})
+    runtime.save(action)
+    return task
+
+
+def complete(session: Session, task_id: str, user: User, submitted: Mapping[str, Any]) -> HumanTask:
+    """Validate the form, complete the task (claiming it if unclaimed) and run the case on."""
+    task, instance, action, spiff = _open_for_action(session, task_id, user)
+    for check in hooks.completion_checks:  # e.g. 执法全过程记录: recordings or an approved exception
+        check(session, task, spiff)
+    form = forms.form_of(spiff.task_spec)
+    filled = hooks.engine_filled(spiff.task_spec)  # e.g. document numbers, whatever was typed
+    submitted = {k: v for k, v in submitted.items() if k not in filled}
+    numbers: dict[str, Any] = {}
+    for source in hooks.engine_values:
+        numbers.update(source.issue(session, spiff.task_spec, spiff.data, submitted, action.workflow.script_engine))
+    values = {**forms.validate(form, {**submitted, **numbers}, spiff.data), **numbers}
+    _check_files(session, form, values, instance, submitted)
+    return _finish(session, task, instance, action, spiff, user, values, "complete", {})
+
+
+def _check_files(session: Session, form: forms.Form, values: dict[str, Any], instance: ProcessInstance,
+                 submitted: Mapping[str, Any]) -> None:
+    """File fields may only name attachments of this case."""
+    errors = {}
+    for f in form.fields:
+        ids = values.get(f.id) if f.type == "file" and not f.readonly else None
+        if ids:
+            found = set(session.scalars(select(Attachment.id).where(Attachment.id.in_(ids),
+                                                                    Attachment.instance_id == instance.id)))
+            if found != set(ids):
+                errors[f.id] = f"{f.label}：附件不属于本案件"
+    if errors:
+        raise forms.FormInvalid(errors, submitted)
+
+
+def count_inbox(session: Session, user: User) -> int:
+    return session.scalar(select(func.count()).select_from(HumanTask).where(
+        HumanTask.state == "ready", HumanTask.suspended.is_(False), visible_clause(user))) or 0
+
+
+# --- the inbox page: tabs, filters, sort, pages -------------------------------------
+
+TZ = ZoneInfo("Asia/Shanghai")
+TABS = {"mine": "我的待办", "group": "岗位待办", "done": "已办"}
+SORTS = {"business_key": HumanTask.business_key, "title": HumanTask.title, "name": HumanTask.name,
+         "process": HumanTask.process_key, "assignee": HumanTask.assignee, "due": HumanTask.due_at,
+         "priority": HumanTask.priority, "created": HumanTask.created_at, "completed": HumanTask.completed_at}
+PER_PAGE = 20
+
+
+def day_bounds(now: datetime) -> tuple[datetime, datetime]:
+    """[start of today, start of tomorrow) in Asia/Shanghai, as aware datetimes."""
+    local = now.astimezone(TZ)
+    start = datetime.combine(local.date(), time(0), TZ)
+    return start, start + timedelta(days=1)
+
+
+def due_status(due_at: datetime | None, now: datetime | None = None) -> str | None:
+    """"overdue" (已超期), "today" (今日到期) or None — by the Asia/Shanghai day."""
+    if due_at is None:
+        return None
+    now = now or utcnow()
+    if due_at < now:
+        return "overdue"
+    return "today" if due_at < day_bounds(now)[1] else None
+
+
+@dataclass
+class TaskQuery:
+    tab: str | None = "mine"
+    process: str | None = None
+    due: str | None = None  # overdue | today
+    q: str = ""
+    sort: str = "due"
+    desc: bool = False
+    page: int = 1
+    per_page: int = PER_PAGE
+
+    @classmethod
+    def parse(cls, args: Mapping[str, str]) -> "TaskQuery":
+        """From query-string arguments; anything unknown falls back to the default."""
+        tab = args.get("tab") if args.get("tab") in TABS else None  # None: see task_page
+        sort = args.get("sort") if args.get("sort") in SORTS else ("completed" if tab == "done" else "due")
+        try:
+            page = max(1, min(10_000, int(args.get("page", "1"))))
+        except ValueError:
+            page = 1
+        desc = args.get("dir", "desc" if tab == "done" and "sort" not in args else "asc") == "desc"
+        return cls(tab=tab, process=(args.get("process") or None), due=args.get("due") if args.get("due") in (
+            "overdue", "today") else None, q=(args.get("q") or "").strip()[:100], sort=sort, desc=desc, page=page)
+
+
+@dataclass
+class TaskPage:
+    query: TaskQuery
+    rows: list[HumanTask]
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.query.per_page))
+
+
+def _tab_clause(user: User, tab: str):
+    if tab == "done":
+        return and_(HumanTask.state == "completed", HumanTask.completed_by == user.username)
+    ready = and_(HumanTask.state == "ready", HumanTask.suspended.is_(False))
+    if tab == "group":
+        return and_(ready, HumanTask.assignee.is_(None), _candidate_clause(user))
+    return and_(ready, HumanTask.assignee == user.username)
+
+
+def task_page(session: Session, user: User, query: TaskQuery, now: datetime | None = None) -> TaskPage:
+    """One page of a tab: one query for the rows and one for the total, both on indexed columns."""
+    now = now or utcnow()
+    if query.tab is None:  # no tab chosen: my own tasks if I have any, else the unclaimed ones of my posts
+        query.tab = "mine" if session.scalar(select(exists().where(_tab_clause(user, "mine")))) else "group"
+    conditions = [_tab_clause(user, query.tab)]
+    if query.process:
+        conditions.append(HumanTask.process_key == query.process)
+    if query.due == "overdue":
+        conditions.append(HumanTask.due_at < now)
+    elif query.due == "today":
+        conditions += [HumanTask.due_at >= now, HumanTask.due_at < day_bounds(now)[1]]
+    if query.q:
+        pattern = "%" + query.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        conditions.append(or_(HumanTask.business_key.ilike(pattern, escape="\\"),
+                              HumanTask.title.ilike(pattern, escape="\\")))
+    where = and_(*conditions)
+    total = session.scalar(select(func.count()).select_from(HumanTask).where(where)) or 0
+    column = SORTS[query.sort]
+    order = [column.is_(None), column.desc() if query.desc else column.asc(), HumanTask.created_at, HumanTask.id]
+    pages = max(1, -(-total // query.per_page))
+    query.page = min(query.page, pages)
+    rows = list(session.scalars(select(HumanTask).where(where).order_by(*order)
+                                .offset((query.page - 1) * query.per_page).limit(query.per_page)))
+    return TaskPage(query, rows, total)
+
+
+def counts(session: Session, user: User, now: datetime | None = None) -> dict[str, int]:
+    """Navigation counts in one query: mine, group (unclaimed of my posts), overdue and today (of both)."""
+    now = now or utcnow()
+    tomorrow = day_bounds(now)[1]
+    mine = HumanTask.assignee == user.username
+    row = session.execute(select(
+        func.count(case((mine, 1))),
+        func.count(case((HumanTask.assignee.is_(None), 1))),
+        func.count(case((HumanTask.due_at < now, 1))),
+        func.count(case((and_(HumanTask.due_at >= now, HumanTask.due_at < tomorrow), 1))),
+    ).where(HumanTask.state == "ready", HumanTask.suspended.is_(False), visible_clause(user))).one()
+    return {"mine": row[0], "group": row[1], "overdue": row[2], "today": row[3]}
+
+
+def process_names(session: Session) -> dict[str, str]:
+    """Process key → the name of its newest version (for the 流程 column and filter)."""
+    names: dict[str, str] = {}
+    for key, name in session.execute(select(ProcessDefinition.key, ProcessDefinition.name)
+                                     .order_by(ProcessDefinition.key, ProcessDefinition.version)):
+        names[key] = name
+    return names
+
+
+# --- delegate (转办) and return (退回) ---------------------------------------------
+
+class ActionInvalid(ValueError):
+    """A task action with bad input (no reason, unknown colleague); nothing was changed."""
+
+
+def _reason(reason: str | None, what: str) -> str:
+    text = (reason or "").strip()
+    if not text:
+        raise ActionInvalid(f"请填写{what}理由")
+    if len(text) > 1000:
+        raise ActionInvalid(f"{what}理由最多 1000 个字")
+    return text
+
+
+def colleagues(session: Session, task: HumanTask, user: User) -> list[User]:
+    """Active users other than ``user`` who hold one of the task's posts (or are its candidate users)."""
+    groups = [c.value for c in session.scalars(select(TaskCandidate).where(
+        TaskCandidate.task_id == task.id, TaskCandidate.kind == "group"))]
+    named = [c.value for c in session.scalars(select(TaskCandidate).where(
+        TaskCandidate.task_id == task.id, TaskCandidate.kind == "user"))]
+    clause = or_(User.id.in_(select(Membership.user_id).where(Membership.group_code.in_(groups))) if groups else False,
+                 User.username.in_(named) if named else False)
+    return list(session.scalars(select(User).where(clause, User.active.is_(True), User.id != user.id)
+                                .order_by(User.username)))
+
+
+def delegate(session: Session, task_id: str, user: User, to_username: str, reason: str | None) -> HumanTask:
+    """转办: hand a ready task to a colleague holding the same post, with a reason."""
+    task, instance = _locked_task(session, task_id)
+    require_actor(session, task, user)
+    text = _reason(reason, "转办")
+    target = next((u for u in colleagues(session, task, user) if u.username == (to_username or "").strip()), None)
+    if target is None:
+        raise ActionInvalid("只能转办给持有同一岗位的其他在岗人员")
+    before = task.assignee
+    task.assignee = target.username
+    history.record(session, "delegate", user, instance=instance, task_id=task.id, element_id=task.element_id,
+                   details={"task": task.name, "from": before or user.username, "to": target.username,
+                            "to_name": target.full_name, "reason": text})
+    session.add(Notification(recipient=target.username, instance_id=instance.id,
+                             text=f"{user.full_name}将“{task.name}”（{task.business_key}）转办给您：{text}"))
+    session.flush()
+    return task
+
+
+@dataclass(frozen=True)
+class ReturnPath:
+    """A task's modelled way back: completing with ``field`` = ``value`` leads to an earlier step."""
+    field: forms.Field
+    value: Any
+    reason_field: str | None
+
+
+def return_path(task_spec) -> ReturnPath | None:
+    """From the task's ``camunda:properties`` ``returnField`` / ``returnValue`` (/ ``returnReasonField``)."""
+    props = getattr(task_spec, "extensions", None) or {}
+    name, raw = props.get("returnField"), props.get("returnValue")
+    if not name or raw is None:
+        return None
+    form = forms.form_of(task_spec)
+    field = next((f for f in form.fields if f.id == name), None)
+    if field is None:
+        return None
+    value = forms.validate(forms.Form([replace(field, required=False, readonly=False)]), {name: raw}, {}).get(name)
+    reason_field = props.get("returnReasonField")
+    return ReturnPath(field, value, reason_field if any(f.id == reason_field for f in form.fields) else None)
+
+
+def send_back(session: Session, task_id: str, user: User, reason: str | None) -> HumanTask:
+    """退回: complete the task along its modelled return path, with a reason; other fields keep the case's values."""
+    task, instance, action, spiff = _open_for_action(session, task_id, user)
+    path = return_path(spiff.task_spec)
+    if path is None:
+        raise ActionInvalid("此环节的流程没有退回路径")
+    text = _reason(reason, "退回")
+    values = {path.field.id: path.value, path.reason_field or "return_reason": text}
+    return _finish(session, task, instance, action, spiff, user, values, "return", {"reason": text})
+
+
+# --- comments ----------------------------------------------------------------------
+
+def add_comment(session: Session, instance_id: int | None, user: User, text: str | None,
+                task_id: str | None = None) -> Comment:
+    """意见: a comment on a case (or on one of its tasks: then ``instance_id`` may be None)
+    by someone who may see the case or act on the task."""
+    task = get(session, task_id) if task_id else None
+    instance_id = task.instance_id if instance_id is None and task is not None else instance_id
+    instance = session.get(ProcessInstance, instance_id) if instance_id is not None else None
+    if instance is None:
+        raise runtime.InstanceNotFound(f"案件 {instance_id} 不存在")
+    if task is not None and task.instance_id != instance.id:
+        raise TaskNotFound(task_id)
+    if not (can_see_instance(session, user, instance) or (task is not None and task.state == "ready"
+                                                          and may_act(session, task, user))):
+        raise NotPermitted("您无权查看此案件")
+    body = (text or "").strip()
+    if not body:
+        raise ActionInvalid("意见内容不能为空")
+    if len(body) > 4000:
+        raise ActionInvalid("意见最多 4000 个字")
+    comment = Comment(instance_id=instance.id, task_id=task.id if task else None, author=user.username, text=body)
+    session.add(comment)
+    history.record(session, "comment", user, instance=instance, task_id=task.id if task else None,
+                   element_id=task.element_id if task else None,
+                   details={"text": body, "task": task.name if task else None})
+    session.flush()
+    return comment
+
+
+def comments_of(session: Session, instance_id: int) -> list[Comment]:
+    return list(session.scalars(select(Comment).where(Comment.instance_id == instance_id)
+                                .order_by(Comment.at, Comment.id)))

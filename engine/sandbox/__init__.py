@@ -1,0 +1,1 @@
+"""Model code, run restricted: Python scripts and conditions, JUEL and ISO translations, FEEL."""

@@ -1,0 +1,1 @@
+"""Model files into specs: safe XML, BPMN parsing with the Camunda attributes, project rules, DMN, serialization."""

@@ -1,0 +1,839 @@
+"""Manager dashboards (流程监控): every number a manager sees, read from the projections.
+
+All queries read ``process_instances``, ``human_tasks``, ``task_candidates`` and
+``case_departments`` only — never the workflow state — and each is served by an index
+(migration ``0003_dashboard``). Times are stored in UTC and bucketed by the bureau's
+day (Asia/Shanghai). "Overdue" means a ready, not suspended task whose due time has
+passed; "due soon" means not yet overdue and due on or before the 3rd working day
+after today (workdays/calendar.py). Days overdue are counted in working days.
+
+Every function takes ``now`` so that a test can pin the clock; views pass nothing.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import math
+import weakref
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any, Iterator, Mapping
+
+from sqlalchemy import and_, case, distinct, func, literal, select
+from sqlalchemy.orm import Session
+
+from engine.access.identity import require_viewer
+from engine.store.models import (CaseDepartment, Department, Group, HumanTask, ProcessDefinition, ProcessInstance,
+                                 Resource, TaskCandidate, User, utcnow)
+from recording import evidence
+from workdays import calendar
+from workdays.calendar import TZ, CalendarUnknown
+
+SOON_WORKING_DAYS = 3
+PAGE_SIZE = 50
+STATUS_LABELS = {"running": "办理中", "suspended": "已挂起", "completed": "已办结", "terminated": "已终止"}
+# The user task of bpmn/legal_review.bpmn and the values of its ``legal_review_outcome`` field.
+LEGAL_REVIEW_ELEMENT = "UserTask_legal_review"
+LEGAL_REVIEW_OUTCOMES = {"approved": "通过", "reinvestigate": "退回补充调查", "revise": "退回修改"}
+RETURNED = ("reinvestigate", "revise")
+
+
+class FilterInvalid(ValueError):
+    """A filter value a person typed that cannot be understood (the page says which)."""
+
+
+class DefinitionNotFound(LookupError):
+    def __init__(self, definition_id: Any):
+        super().__init__(f"流程版本 {definition_id} 不存在")
+
+
+# --- time --------------------------------------------------------------------------
+
+def _utc(now: datetime | None) -> datetime:
+    return (now or utcnow()).astimezone(timezone.utc)
+
+
+def day_start(d: date) -> datetime:
+    """00:00 of ``d`` in Beijing time, as UTC."""
+    return datetime.combine(d, time(0), TZ).astimezone(timezone.utc)
+
+
+def local_date(value: datetime) -> date:
+    return value.astimezone(TZ).date()
+
+
+@dataclass(frozen=True)
+class Horizon:
+    """What "overdue" and "due soon" mean at ``now``."""
+    now: datetime
+    today: date
+    soon_until: date        # last day counted as "due soon"
+    soon_limit: datetime    # UTC: tasks due before this are overdue or due soon
+    warning: str | None = None
+
+
+def _weekday_add(start: date, n: int) -> date:
+    d = start
+    while n:
+        d += timedelta(days=1)
+        n -= d.weekday() < 5
+    return d
+
+
+def horizon(now: datetime | None = None) -> Horizon:
+    now = _utc(now)
+    today = local_date(now)
+    warning = None
+    try:
+        until = calendar.add_working_days(today, SOON_WORKING_DAYS)
+    except CalendarUnknown as e:
+        until, warning = _weekday_add(today, SOON_WORKING_DAYS), f"{e}（“即将到期”暂按周一至周五估算）"
+    return Horizon(now, today, until, day_start(until + timedelta(days=1)), warning)
+
+
+_workdays: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _is_workday(d: date) -> bool:
+    """calendar.is_workday, remembered per installed calendar (chinesecalendar's check costs ~50 µs
+    a call, and a board counts hundreds of days per task); Mon–Fri for a year nobody entered."""
+    current = calendar.current()
+    known = _workdays.setdefault(current, {})
+    hit = known.get(d)
+    if hit is None:
+        try:
+            hit = current.is_workday(d)
+        except CalendarUnknown:
+            hit = d.weekday() < 5
+        known[d] = hit
+    return hit
+
+
+def working_days_overdue(due_at: datetime, today: date) -> int:
+    """Working days after the due day up to and including today (0: due today or on a rest day);
+    negative (the working days left) when the due day is after today."""
+    due = local_date(due_at)
+    first, last, sign = (due, today, 1) if due <= today else (today, due, -1)
+    return sign * sum(_is_workday(first + timedelta(days=i)) for i in range(1, (last - first).days + 1))
+
+
+def working_days_left(due_at: datetime, today: date) -> int:
+    """Working days from today up to and including the due day."""
+    return -working_days_overdue(due_at, today)
+
+
+def _is_sqlite(session: Session) -> bool:
+    return session.get_bind().dialect.name == "sqlite"
+
+
+def _seconds(session: Session, end, start):
+    if _is_sqlite(session):
+        return (func.julianday(end) - func.julianday(start)) * 86400.0
+    return func.extract("epoch", end - start)
+
+
+def _day(session: Session, column):
+    """The Beijing calendar day of a UTC timestamp column, in SQL."""
+    if _is_sqlite(session):
+        return func.date(column, "+8 hours")
+    return func.date(func.timezone("Asia/Shanghai", column))
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+# --- overview (流程监控) ------------------------------------------------------------
+
+@dataclass
+class VersionRow:
+    definition_id: int
+    key: str
+    name: str
+    version: int
+    running: int = 0
+    suspended: int = 0
+    completed: int = 0
+    terminated: int = 0
+    overdue: int = 0
+    due_soon: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.running + self.suspended + self.completed + self.terminated
+
+
+@dataclass
+class Overview:
+    rows: list[VersionRow]
+    horizon: Horizon
+    late_uploads: int = 0  # recordings uploaded more than 24 hours late (执法全过程记录)
+
+    def totals(self) -> VersionRow:
+        t = VersionRow(0, "", "合计", 0)
+        for r in self.rows:
+            for k in ("running", "suspended", "completed", "terminated", "overdue", "due_soon"):
+                setattr(t, k, getattr(t, k) + getattr(r, k))
+        return t
+
+
+def _deadline_counts(h: Horizon):
+    return (func.coalesce(func.sum(case((HumanTask.due_at < h.now, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((HumanTask.due_at >= h.now, 1), else_=0)), 0))
+
+
+def _open_deadline_clause(h: Horizon):
+    """Ready, not suspended tasks that are overdue or due soon."""
+    return and_(HumanTask.state == "ready", HumanTask.suspended.is_(False), HumanTask.due_at < h.soon_limit)
+
+
+def overview(session: Session, user: User, now: datetime | None = None) -> Overview:
+    """Per process and version: cases by status, tasks overdue and due within 3 working days."""
+    require_viewer(session, user)
+    h = horizon(now)
+    rows = {d.id: VersionRow(d.id, d.key, d.name, d.version) for d in session.execute(
+        select(ProcessDefinition.id, ProcessDefinition.key, ProcessDefinition.name, ProcessDefinition.version)
+        .order_by(ProcessDefinition.key, ProcessDefinition.version.desc()))}
+    for definition_id, status, n in session.execute(
+            select(ProcessInstance.definition_id, ProcessInstance.status, func.count())
+            .group_by(ProcessInstance.definition_id, ProcessInstance.status)):
+        if definition_id in rows and status in STATUS_LABELS:
+            setattr(rows[definition_id], status, n)
+    overdue, soon = _deadline_counts(h)
+    for definition_id, o, s in session.execute(
+            select(ProcessInstance.definition_id, overdue, soon).select_from(HumanTask)
+            .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+            .where(_open_deadline_clause(h)).group_by(ProcessInstance.definition_id)):
+        if definition_id in rows:
+            rows[definition_id].overdue, rows[definition_id].due_soon = int(o), int(s)
+    return Overview(list(rows.values()), h, evidence.late_count(session))
+
+
+# --- one process version: diagram badges and heatmap ----------------------------------
+
+@dataclass
+class ActivityStat:
+    element_id: str
+    name: str
+    waiting: int = 0          # instances with a ready task here
+    completed: int = 0        # completed tasks of completed instances
+    mean_seconds: float | None = None
+    heat: int = 0             # 1..5, relative to the slowest activity; 0 = no data
+    in_diagram: bool = True
+
+
+@dataclass
+class ProcessView:
+    definition: ProcessDefinition
+    xml: str
+    activities: list[ActivityStat]
+    versions: list[tuple[int, int]]   # (definition id, version) of the same process
+
+    def badges(self) -> dict[str, int]:
+        return {a.element_id: a.waiting for a in self.activities if a.waiting}
+
+    def heat(self) -> dict[str, dict[str, Any]]:
+        return {a.element_id: {"level": a.heat, "mean_seconds": a.mean_seconds, "n": a.completed}
+                for a in self.activities if a.mean_seconds is not None}
+
+
+def _diagram_ids(xml: str) -> set[str]:
+    from engine.spec.xmlsafe import parse
+    tree, problems = parse(xml.encode("utf-8"), "diagram")
+    if tree is None:
+        return set()
+    return {el.get("id") for el in tree.getroot().iter() if isinstance(el.tag, str) and el.get("id")}
+
+
+def process_view(session: Session, user: User, definition_id: int) -> ProcessView:
+    """The diagram of one version, with instances waiting per activity and mean time per activity."""
+    require_viewer(session, user)
+    definition = session.get(ProcessDefinition, definition_id)
+    if definition is None:
+        raise DefinitionNotFound(definition_id)
+    xml = session.scalar(select(Resource.content).where(Resource.id == definition.resource_id)) or ""
+    stats: dict[str, ActivityStat] = {}
+    for element_id, name, waiting in session.execute(
+            select(HumanTask.element_id, func.max(HumanTask.name), func.count(distinct(HumanTask.instance_id)))
+            .where(HumanTask.state == "ready", HumanTask.instance_id.in_(select(ProcessInstance.id).where(
+                ProcessInstance.definition_id == definition_id, ProcessInstance.status.in_(("running", "suspended")))))
+            .group_by(HumanTask.element_id)):
+        stats[element_id] = ActivityStat(element_id, name, waiting=waiting)
+    seconds = _seconds(session, HumanTask.completed_at, HumanTask.created_at)
+    for element_id, n, mean in session.execute(
+            select(HumanTask.element_id, func.count(), func.avg(seconds))
+            .where(HumanTask.instance_id.in_(select(ProcessInstance.id).where(
+                ProcessInstance.definition_id == definition_id, ProcessInstance.status == "completed")),
+                   HumanTask.state == "completed")
+            .group_by(HumanTask.element_id)):
+        stat = stats.get(element_id) or stats.setdefault(element_id, ActivityStat(
+            element_id, _step_name(session, definition.key, element_id)))
+        stat.completed, stat.mean_seconds = n, float(mean)
+    means = [s.mean_seconds for s in stats.values() if s.mean_seconds is not None]
+    for s in stats.values():  # 1 = the fastest activity, 5 = the slowest, linear in between
+        if s.mean_seconds is not None:
+            spread = max(means) - min(means)
+            s.heat = 1 + round(4 * (s.mean_seconds - min(means)) / spread) if spread else 3
+    ids = _diagram_ids(xml)
+    for s in stats.values():
+        s.in_diagram = s.element_id in ids
+    versions = [(i, v) for i, v in session.execute(
+        select(ProcessDefinition.id, ProcessDefinition.version).where(ProcessDefinition.key == definition.key)
+        .order_by(ProcessDefinition.version.desc()))]
+    activities = sorted(stats.values(), key=lambda s: (not s.in_diagram, -s.waiting, s.name))
+    return ProcessView(definition, xml, activities, versions)
+
+
+# --- instance list ---------------------------------------------------------------------
+
+SORTS = {"started": ProcessInstance.started_at, "ended": ProcessInstance.ended_at,
+         "business_key": ProcessInstance.business_key, "status": ProcessInstance.status,
+         "process": ProcessInstance.process_key, "title": ProcessInstance.title}
+SORT_LABELS = {"started": "发起时间", "ended": "结束时间", "business_key": "案件编号", "status": "状态",
+               "process": "流程", "title": "当事人"}
+
+
+@dataclass(frozen=True)
+class InstanceFilter:
+    process: str | None = None
+    definition_id: int | None = None
+    status: str | None = None
+    department: str | None = None
+    q: str | None = None
+    started_from: date | None = None
+    started_to: date | None = None
+    step: str | None = None
+    overdue: bool = False
+    sort: str = "-started"
+
+    @classmethod
+    def parse(cls, args: Mapping[str, str]) -> tuple[InstanceFilter, list[str]]:
+        """The filter from query-string values; what cannot be understood is dropped and named."""
+        errors: list[str] = []
+        values: dict[str, Any] = {}
+
+        def text(name: str, limit: int = 200) -> str | None:
+            value = (args.get(name) or "").strip()
+            if len(value) > limit:
+                errors.append(f"“{name}”过长（最多 {limit} 个字符）")
+                return None
+            return value or None
+
+        values["process"] = text("process")
+        values["department"] = text("department")
+        values["q"] = text("q")
+        values["step"] = text("step")
+        version = text("definition")
+        if version:
+            if version.isdigit():
+                values["definition_id"] = int(version)
+            else:
+                errors.append("流程版本无效")
+        status = text("status")
+        if status:
+            if status in STATUS_LABELS:
+                values["status"] = status
+            else:
+                errors.append("状态无效，请从列表中选择")
+        for name, label in (("started_from", "发起日期（起）"), ("started_to", "发起日期（止）")):
+            value = text(name, 10)
+            if value:
+                try:
+                    values[name] = date.fromisoformat(value)
+                except ValueError:
+                    errors.append(f"{label}不是有效日期（格式：2026-03-01）")
+        if values.get("started_from") and values.get("started_to") and values["started_from"] > values["started_to"]:
+            errors.append("发起日期的起始日不能晚于截止日")
+            values.pop("started_to")
+        values["overdue"] = (args.get("overdue") or "") in ("1", "on", "true")
+        sort = text("sort") or "-started"
+        if sort.lstrip("-") in SORTS:
+            values["sort"] = sort
+        else:
+            errors.append("排序方式无效")
+        return cls(**values), errors
+
+    def query_args(self, **changes: Any) -> dict[str, str]:
+        """Query-string values reproducing this filter (for links, paging and the CSV)."""
+        f = replace(self, **changes) if changes else self
+        out = {"process": f.process, "definition": f.definition_id, "status": f.status,
+               "department": f.department, "q": f.q, "started_from": f.started_from,
+               "started_to": f.started_to, "step": f.step, "overdue": "1" if f.overdue else None,
+               "sort": f.sort if f.sort != "-started" else None}
+        return {k: str(v) for k, v in out.items() if v not in (None, "")}
+
+
+def _filtered(f: InstanceFilter, now: datetime):
+    conditions = []
+    if f.process:
+        conditions.append(ProcessInstance.process_key == f.process)
+    if f.definition_id is not None:
+        conditions.append(ProcessInstance.definition_id == f.definition_id)
+    if f.status:
+        conditions.append(ProcessInstance.status == f.status)
+    if f.department:
+        conditions.append(ProcessInstance.id.in_(
+            select(CaseDepartment.instance_id).where(CaseDepartment.department_code == f.department)))
+    if f.q:
+        conditions.append(ProcessInstance.business_key.contains(f.q, autoescape=True)
+                          | ProcessInstance.title.contains(f.q, autoescape=True))
+    if f.started_from:
+        conditions.append(ProcessInstance.started_at >= day_start(f.started_from))
+    if f.started_to:
+        conditions.append(ProcessInstance.started_at < day_start(f.started_to + timedelta(days=1)))
+    if f.step:
+        conditions.append(ProcessInstance.id.in_(
+            select(HumanTask.instance_id).where(HumanTask.state == "ready", HumanTask.element_id == f.step)))
+    if f.overdue:
+        conditions.append(ProcessInstance.id.in_(
+            select(HumanTask.instance_id).where(HumanTask.state == "ready", HumanTask.due_at < now,
+                                                HumanTask.suspended.is_(False))))
+    return conditions
+
+
+def _ordered(stmt, f: InstanceFilter):
+    column = SORTS[f.sort.lstrip("-")]
+    desc = f.sort.startswith("-")
+    return stmt.order_by(column.desc() if desc else column.asc(),
+                         ProcessInstance.id.desc() if desc else ProcessInstance.id.asc())
+
+
+@dataclass
+class InstanceRow:
+    id: int
+    business_key: str
+    title: str
+    process_key: str
+    process_name: str
+    version: int
+    status: str
+    department: str
+    started_at: datetime
+    ended_at: datetime | None
+    steps: list[str] = field(default_factory=list)
+    overdue: bool = False
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS.get(self.status, self.status)
+
+
+@dataclass
+class InstancePage:
+    filter: InstanceFilter
+    rows: list[InstanceRow]
+    total: int
+    page: int
+    pages: int
+    errors: list[str]
+    choices: dict[str, list[tuple[str, str]]]
+
+
+def _row_query(conditions):
+    return (select(ProcessInstance.id, ProcessInstance.business_key, ProcessInstance.title,
+                   ProcessInstance.process_key, ProcessDefinition.name, ProcessDefinition.version,
+                   ProcessInstance.status, ProcessInstance.department_code, ProcessInstance.started_at,
+                   ProcessInstance.ended_at)
+            .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id).where(*conditions))
+
+
+def _department_names(session: Session) -> dict[str, str]:
+    return dict(session.execute(select(Department.code, Department.name)).all())
+
+
+def _fill(session: Session, raw, departments: dict[str, str], now: datetime) -> list[InstanceRow]:
+    rows = [InstanceRow(r[0], r[1], r[2] or "", r[3], r[4], r[5], r[6], departments.get(r[7], r[7] or ""), r[8], r[9])
+            for r in raw]
+    by_id = {r.id: r for r in rows}
+    if by_id:
+        for instance_id, name, due_at, suspended in session.execute(
+                select(HumanTask.instance_id, HumanTask.name, HumanTask.due_at, HumanTask.suspended)
+                .where(HumanTask.instance_id.in_(by_id), HumanTask.state == "ready")
+                .order_by(HumanTask.instance_id, HumanTask.created_at, HumanTask.id)):
+            row = by_id[instance_id]
+            if name not in row.steps:
+                row.steps.append(name)
+            if due_at is not None and due_at < now and not suspended:
+                row.overdue = True
+    return rows
+
+
+def filter_choices(session: Session) -> dict[str, list[tuple[str, str]]]:
+    """Values for the filter drop-downs: processes, versions, departments, steps."""
+    processes = [(k, n) for k, n in session.execute(
+        select(ProcessDefinition.key, func.max(ProcessDefinition.name)).group_by(ProcessDefinition.key)
+        .order_by(ProcessDefinition.key))]
+    versions = [(str(i), f"{n} 第 {v} 版") for i, n, v in session.execute(
+        select(ProcessDefinition.id, ProcessDefinition.name, ProcessDefinition.version)
+        .order_by(ProcessDefinition.key, ProcessDefinition.version.desc()))]
+    departments = [(c, n) for c, n in session.execute(select(Department.code, Department.name).order_by(Department.code))]
+    steps = [(e, n) for e, n in session.execute(
+        select(HumanTask.element_id, func.max(HumanTask.name)).where(HumanTask.state == "ready")
+        .group_by(HumanTask.element_id).order_by(func.max(HumanTask.name)))]
+    return {"process": processes, "definition": versions, "department": departments, "step": steps,
+            "status": list(STATUS_LABELS.items()), "sort": list(SORT_LABELS.items())}
+
+
+def instance_list(session: Session, user: User, f: InstanceFilter, page: int = 1, *, errors: list[str] | None = None,
+                  per_page: int = PAGE_SIZE, now: datetime | None = None) -> InstancePage:
+    """One page of the filtered, sorted instance list."""
+    require_viewer(session, user)
+    now = _utc(now)
+    conditions = _filtered(f, now)
+    total = session.scalar(select(func.count()).select_from(ProcessInstance).where(*conditions)) or 0
+    pages = max(1, math.ceil(total / per_page))
+    page = min(max(1, page), pages)
+    raw = session.execute(_ordered(_row_query(conditions), f).limit(per_page).offset((page - 1) * per_page))
+    rows = _fill(session, raw.all(), _department_names(session), now)
+    return InstancePage(f, rows, total, page, pages, errors or [], filter_choices(session))
+
+
+CSV_HEADERS = ["案件编号", "流程", "版本", "当事人/案件名称", "状态", "当前环节", "是否超期", "承办部门", "发起时间", "结束时间"]
+
+
+def _cell(value: str) -> str:
+    """Text as Excel/WPS should show it: never a formula (CSV injection)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def _time(value: datetime | None) -> str:
+    return value.astimezone(TZ).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def instances_csv(session: Session, user: User, f: InstanceFilter, *, now: datetime | None = None,
+                  chunk: int = 1000) -> Iterator[str]:
+    """The whole filtered list as CSV text chunks (UTF-8 BOM first, Chinese headers).
+
+    The permission is checked now; the rows are read lazily, ``chunk`` at a time, so a
+    100,000-row export streams in constant memory.
+    """
+    require_viewer(session, user)
+    now = _utc(now)
+    stmt = _ordered(_row_query(_filtered(f, now)), f)
+    departments = _department_names(session)
+
+    def lines() -> Iterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer.writerow(CSV_HEADERS)
+        yield "\ufeff" + buffer.getvalue()
+        result = session.execute(stmt.execution_options(yield_per=chunk))
+        for part in result.partitions(chunk):
+            buffer.seek(0)
+            buffer.truncate()
+            for r in _fill(session, part, departments, now):
+                writer.writerow([_cell(r.business_key), r.process_name, r.version, _cell(r.title), r.status_label,
+                                 _cell("、".join(r.steps)), "是" if r.overdue else "否", r.department,
+                                 _time(r.started_at), _time(r.ended_at)])
+            yield buffer.getvalue()
+    return lines()
+
+
+# --- overdue board (超期督办) ---------------------------------------------------------------
+
+@dataclass
+class PostCount:
+    code: str | None
+    name: str
+    overdue: int = 0
+    due_soon: int = 0
+
+
+@dataclass
+class DepartmentCount:
+    code: str | None
+    name: str
+    overdue: int = 0
+    due_soon: int = 0
+    posts: list[PostCount] = field(default_factory=list)
+
+
+@dataclass
+class DeadlineTask:
+    id: str
+    instance_id: int
+    business_key: str
+    title: str
+    process_key: str
+    name: str
+    posts: str
+    assignee: str | None
+    due_at: datetime
+    overdue: bool
+    working_days: int   # overdue: working days past the due day; due soon: working days left
+
+
+@dataclass
+class Board:
+    horizon: Horizon
+    departments: list[DepartmentCount]
+    tasks: list[DeadlineTask]
+    total: int
+    page: int
+    pages: int
+    department: str | None
+    post: str | None
+    kind: str
+
+
+NO_POST = "（未指定岗位）"
+
+
+def _board_scope(session: Session, department: str | None, post: str | None):
+    if post == "-":
+        return ~select(TaskCandidate.task_id).where(TaskCandidate.task_id == HumanTask.id,
+                                                    TaskCandidate.kind == "group").exists()
+    if post:
+        return HumanTask.id.in_(select(TaskCandidate.task_id).where(TaskCandidate.kind == "group",
+                                                                     TaskCandidate.value == post))
+    if department:
+        return HumanTask.id.in_(select(TaskCandidate.task_id).join(Group, Group.code == TaskCandidate.value)
+                                .where(TaskCandidate.kind == "group", Group.department_code == department))
+    return literal(True)
+
+
+def overdue_board(session: Session, user: User, *, department: str | None = None, post: str | None = None,
+                  kind: str = "all", page: int = 1, per_page: int = PAGE_SIZE,
+                  now: datetime | None = None) -> Board:
+    """Tasks overdue or due within 3 working days, counted per department and post
+    (a task offered to several posts counts under each; a department counts it once),
+    and the tasks of the chosen department/post, most overdue first."""
+    require_viewer(session, user)
+    h = horizon(now)
+    if kind not in ("all", "overdue", "soon"):
+        kind = "all"
+    groups = {c: (n, d) for c, n, d in session.execute(select(Group.code, Group.name, Group.department_code))}
+    departments = _department_names(session)
+    overdue, soon = _deadline_counts(h)
+    by_post = session.execute(
+        select(TaskCandidate.value, overdue, soon).select_from(HumanTask)
+        .outerjoin(TaskCandidate, and_(TaskCandidate.task_id == HumanTask.id, TaskCandidate.kind == "group"))
+        .where(_open_deadline_clause(h)).group_by(TaskCandidate.value)).all()
+    by_department = session.execute(
+        select(Group.department_code, func.count(distinct(case((HumanTask.due_at < h.now, HumanTask.id)))),
+               func.count(distinct(case((HumanTask.due_at >= h.now, HumanTask.id)))))
+        .select_from(HumanTask).join(TaskCandidate, and_(TaskCandidate.task_id == HumanTask.id,
+                                                         TaskCandidate.kind == "group"))
+        .join(Group, Group.code == TaskCandidate.value)
+        .where(_open_deadline_clause(h)).group_by(Group.department_code)).all()
+    result: dict[str | None, DepartmentCount] = {}
+    for code, o, s in by_department:
+        result[code] = DepartmentCount(code, departments.get(code, code), int(o), int(s))
+    for code, o, s in by_post:
+        if code is None or code not in groups:
+            dept = result.setdefault(None, DepartmentCount(None, NO_POST))
+            if code is None:
+                dept.overdue += int(o)
+                dept.due_soon += int(s)
+            dept.posts.append(PostCount(code, code or NO_POST, int(o), int(s)))
+            continue
+        name, dept_code = groups[code]
+        result.setdefault(dept_code, DepartmentCount(dept_code, departments.get(dept_code, dept_code))) \
+            .posts.append(PostCount(code, name, int(o), int(s)))
+    for d in result.values():
+        d.posts.sort(key=lambda p: (-p.overdue, -p.due_soon, p.name))
+    ordered = sorted(result.values(), key=lambda d: (d.code is None, -d.overdue, -d.due_soon, d.name))
+
+    conditions = [_open_deadline_clause(h), _board_scope(session, department, post)]
+    if kind == "overdue":
+        conditions.append(HumanTask.due_at < h.now)
+    elif kind == "soon":
+        conditions.append(HumanTask.due_at >= h.now)
+    total = session.scalar(select(func.count()).select_from(HumanTask).where(*conditions)) or 0
+    pages = max(1, math.ceil(total / per_page))
+    page = min(max(1, page), pages)
+    raw = session.execute(select(HumanTask).where(*conditions).order_by(HumanTask.due_at, HumanTask.id)
+                          .limit(per_page).offset((page - 1) * per_page)).scalars().all()
+    names = dict(session.execute(select(User.username, User.full_name).where(
+        User.username.in_({t.assignee for t in raw if t.assignee}))).all()) if raw else {}
+    tasks = []
+    days: dict[tuple[date, bool], int] = {}
+    for t in raw:
+        is_overdue = t.due_at < h.now
+        key = (local_date(t.due_at), is_overdue)
+        if key not in days:
+            days[key] = working_days_overdue(t.due_at, h.today) if is_overdue else working_days_left(t.due_at, h.today)
+        tasks.append(DeadlineTask(
+            t.id, t.instance_id, t.business_key, t.title, t.process_key, t.name,
+            "、".join(groups.get(g, (g,))[0] for g in t.candidate_groups.split(",") if g) or NO_POST,
+            f"{names.get(t.assignee, t.assignee)}（{t.assignee}）" if t.assignee else None, t.due_at, is_overdue,
+            days[key]))
+    return Board(h, ordered, tasks, total, page, pages, department, post, kind)
+
+
+# --- throughput (办理效率) ---------------------------------------------------------------------
+
+@dataclass
+class Period:
+    label: str
+    start: date
+    started: dict[str, int] = field(default_factory=dict)    # process key -> cases started
+    finished: dict[str, int] = field(default_factory=dict)   # process key -> cases completed
+
+
+@dataclass
+class StepStat:
+    process_key: str
+    element_id: str
+    name: str
+    count: int
+    mean_seconds: float
+    p90_seconds: float
+
+
+@dataclass
+class ReviewMonth:
+    label: str
+    approved: int = 0
+    reinvestigate: int = 0
+    revise: int = 0
+
+    @property
+    def returned(self) -> int:
+        return self.reinvestigate + self.revise
+
+    @property
+    def total(self) -> int:
+        return self.approved + self.returned
+
+
+@dataclass
+class Throughput:
+    since: date
+    until: date
+    process: str | None
+    processes: list[tuple[str, str]]    # (key, name) shown
+    weeks: list[Period]
+    months: list[Period]
+    steps: list[StepStat]
+    reviews: list[ReviewMonth]
+
+    def chart_data(self) -> dict[str, Any]:
+        """What the charts draw (the same numbers as the tables beside them)."""
+        def periods(items: list[Period]) -> dict[str, Any]:
+            return {"labels": [p.label for p in items],
+                    "started": {k: [p.started.get(k, 0) for p in items] for k, _ in self.processes},
+                    "finished": {k: [p.finished.get(k, 0) for p in items] for k, _ in self.processes}}
+        names = dict(self.processes)
+        return {"processes": self.processes, "months": periods(self.months), "weeks": periods(self.weeks),
+                "steps": [{"label": f"{names.get(s.process_key, s.process_key)}·{s.name}",
+                           "mean_days": round(s.mean_seconds / 86400, 2), "p90_days": round(s.p90_seconds / 86400, 2)}
+                          for s in self.steps[:25]],
+                "reviews": {"labels": [m.label for m in self.reviews], "approved": [m.approved for m in self.reviews],
+                            "reinvestigate": [m.reinvestigate for m in self.reviews],
+                            "revise": [m.revise for m in self.reviews]}}
+
+    def review_totals(self) -> ReviewMonth:
+        t = ReviewMonth("合计")
+        for m in self.reviews:
+            t.approved, t.reinvestigate, t.revise = (t.approved + m.approved, t.reinvestigate + m.reinvestigate,
+                                                     t.revise + m.revise)
+        return t
+
+
+def default_range(now: datetime | None = None) -> tuple[date, date]:
+    """The last twelve months, from the first day of the month eleven months ago."""
+    today = local_date(_utc(now))
+    months = today.year * 12 + today.month - 1 - 11
+    return date(months // 12, months % 12 + 1, 1), today
+
+
+def week_start(d: date) -> date:
+    return d - timedelta(days=d.weekday())
+
+
+def month_label(d: date) -> str:
+    return f"{d.year}-{d.month:02d}"
+
+
+def _periods(since: date, until: date) -> tuple[list[Period], list[Period]]:
+    weeks, d = [], week_start(since)
+    while d <= until:
+        weeks.append(Period(f"{d.isoformat()} 周", d))
+        d += timedelta(days=7)
+    months, d = [], date(since.year, since.month, 1)
+    while d <= until:
+        months.append(Period(month_label(d), d))
+        d = date(d.year + d.month // 12, d.month % 12 + 1, 1)
+    return weeks, months
+
+
+def _step_name(session: Session, process_key: str, element_id: str, state: str | None = "completed") -> str:
+    """The name of a step (kept out of the statistics queries so that they read only an index)."""
+    query = select(HumanTask.name).where(HumanTask.element_id == element_id, HumanTask.process_key == process_key)
+    if state:
+        query = query.where(HumanTask.state == state)
+    return session.scalar(query.limit(1)) or element_id
+
+
+def throughput(session: Session, user: User, since: date | None = None, until: date | None = None,
+               process: str | None = None, now: datetime | None = None) -> Throughput:
+    """Cases started and completed per week and month per process, time per step (mean,
+    90th percentile, over tasks completed in the range) and 法制审核 outcomes per month."""
+    require_viewer(session, user)
+    default_since, default_until = default_range(now)
+    since, until = since or default_since, until or default_until
+    if since > until:
+        raise FilterInvalid("起始日期不能晚于截止日期")
+    if (until - since).days > 3 * 366:
+        raise FilterInvalid("统计区间最长三年")
+    lo, hi = day_start(since), day_start(until + timedelta(days=1))
+    weeks, months = _periods(since, until)
+    week_of = {w.start: w for w in weeks}
+    month_of = {m.label: m for m in months}
+    names = dict(session.execute(select(ProcessDefinition.key, func.max(ProcessDefinition.name))
+                                 .group_by(ProcessDefinition.key)).all())
+    keys: set[str] = set()
+
+    def count_into(column, attribute: str, *extra) -> None:
+        day = _day(session, column)
+        stmt = (select(ProcessInstance.process_key, day, func.count())
+                .where(column >= lo, column < hi, *extra).group_by(ProcessInstance.process_key, day))
+        if process:
+            stmt = stmt.where(ProcessInstance.process_key == process)
+        for key, d, n in session.execute(stmt):
+            d = _as_date(d)
+            keys.add(key)
+            for bucket in (week_of[week_start(d)], month_of[month_label(d)]):
+                counts = getattr(bucket, attribute)
+                counts[key] = counts.get(key, 0) + n
+
+    count_into(ProcessInstance.started_at, "started")
+    count_into(ProcessInstance.ended_at, "finished", ProcessInstance.status == "completed")
+
+    seconds = _seconds(session, HumanTask.completed_at, HumanTask.created_at).label("s")
+    partition = (HumanTask.process_key, HumanTask.element_id)
+    inner = (select(HumanTask.process_key, HumanTask.element_id, seconds,
+                    func.row_number().over(partition_by=partition, order_by=seconds).label("rn"),
+                    func.count().over(partition_by=partition).label("n"),
+                    func.avg(seconds).over(partition_by=partition).label("mean"))
+             .where(HumanTask.state == "completed", HumanTask.completed_at >= lo, HumanTask.completed_at < hi))
+    if process:
+        inner = inner.where(HumanTask.process_key == process)
+    inner = inner.subquery()
+    steps = [StepStat(k, e, _step_name(session, k, e), int(c), float(m), float(s)) for k, e, s, c, m in session.execute(
+        select(inner.c.process_key, inner.c.element_id, inner.c.s, inner.c.n, inner.c.mean)
+        .where(inner.c.rn == (9 * inner.c.n + 9) // 10))]
+    steps.sort(key=lambda s: (s.process_key, -s.mean_seconds))
+
+    if _is_sqlite(session):
+        outcome = func.json_extract(HumanTask.submitted, "$.legal_review_outcome")
+    else:
+        from sqlalchemy import cast
+        from sqlalchemy.dialects.postgresql import JSONB
+        outcome = cast(HumanTask.submitted, JSONB)["legal_review_outcome"].astext
+    day = _day(session, HumanTask.completed_at)
+    stmt = (select(day, outcome, func.count())
+            .where(HumanTask.state == "completed", HumanTask.element_id == LEGAL_REVIEW_ELEMENT,
+                   HumanTask.completed_at >= lo, HumanTask.completed_at < hi).group_by(day, outcome))
+    if process:
+        stmt = stmt.where(HumanTask.process_key == process)
+    reviews = {m.label: ReviewMonth(m.label) for m in months}
+    for d, value, n in session.execute(stmt):
+        if value in LEGAL_REVIEW_OUTCOMES:
+            month = reviews[month_label(_as_date(d))]
+            setattr(month, value, getattr(month, value) + n)
+    shown = sorted(keys | ({process} if process else set()))
+    return Throughput(since, until, process, [(k, names.get(k, k)) for k in shown], weeks, months, steps,
+                      list(reviews.values()))
+

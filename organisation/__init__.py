@@ -1,0 +1,1 @@
+"""The bureau's organisation: the demo organisation (and importing a real one)."""

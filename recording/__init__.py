@@ -1,0 +1,1 @@
+"""执法全过程记录: evidence of each step, exceptions, body-camera ledger, retention, 查阅登记簿."""

@@ -1,0 +1,74 @@
+"""Working-day helpers for model code: periods on the bureau's calendar (docs/modeling.md)."""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Callable
+
+from engine.execution.decide import evaluate_latest
+from workdays import calendar
+
+if TYPE_CHECKING:
+    from engine.execution.runtime import Action
+
+log = logging.getLogger(__name__)
+_UNITS = ("working_days", "days", "months")
+
+
+def helpers_for(action: Action) -> dict[str, Callable[..., Any]]:
+    """Date arithmetic bound to one action, which records any provisional calendar it used."""
+
+    def provisional(method: str, *args):
+        """Compute on the calendar; for a year nobody has entered yet, count Monday–Friday
+        and say so on the action (shown on the task, logged, audited) instead of failing."""
+        cal = calendar.current()
+        for _ in range(3):
+            try:
+                return getattr(cal, method)(*args)
+            except calendar.CalendarUnknown as e:
+                note = f"{e.year}年节假日安排尚未录入，期限暂按周一至周五计算，录入后请核对"
+                if note not in action.warnings:
+                    action.warnings.append(note)
+                    log.warning("%s: %s", action.instance.business_key if action.instance else "-", note)
+                cal = cal.assuming(e.year)
+        return getattr(cal, method)(*args)
+
+    def add_working_days(start, n):
+        return provisional("add_working_days", start, n)
+
+    def add_days(start, n):
+        return provisional("add_days", start, n)
+
+    def add_months(start, n):
+        return provisional("add_months", start, n)
+
+    def working_days_between(a, b):
+        return provisional("working_days_between", a, b)
+
+    def deadline(step: str, start: Any, pauses: list | None = None):
+        """The statutory period of ``step`` (from the ``statutory_periods`` table) from ``start``.
+
+        ``pauses``: (from, to) pairs of time the law does not count (专家评审, 听证,
+        检测鉴定 — 行政许可法 第45条); the period is extended by their length in its unit.
+        """
+        result = evaluate_latest(action.session, "statutory_periods", {"step": step})
+        amount, unit = result.outputs.get("period_amount"), result.outputs.get("period_unit")
+        if amount is None or unit not in _UNITS:
+            raise ValueError(f"法定期限表（statutory_periods）中没有环节 {step} 的期限")
+        extra = 0
+        for a, b in pauses or []:  # both ends of a pause are paused days
+            before = calendar.as_date(a) - timedelta(days=1)
+            extra += working_days_between(before, b) if unit == "working_days" else (calendar.as_date(b) - before).days
+        amount = int(amount)
+        if unit == "working_days":
+            return add_working_days(start, amount + extra)
+        end = add_months(start, amount) if unit == "months" else add_days(start, amount)
+        return add_days(end, extra) if extra else end
+
+    return {
+        "add_working_days": add_working_days,
+        "add_days": add_days,
+        "add_months": add_months,
+        "working_days_between": working_days_between,
+        "deadline": deadline,
+    }

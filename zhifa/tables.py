@@ -1,0 +1,12 @@
+"""Every mapped table, for migrations and schema checks.
+
+Areas keep their tables in their own modules on the shared ``Base``; import each here.
+"""
+from engine.access import api_tokens  # noqa: F401
+from engine.inbox import notices  # noqa: F401
+from engine.store import models  # noqa: F401
+from engine.store.models import Base
+from recording import devices, evidence, retention  # noqa: F401  (执法全过程记录)
+from workdays import calendar  # noqa: F401
+
+__all__ = ["Base"]
