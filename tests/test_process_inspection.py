@@ -81,15 +81,16 @@ def test_a_complaint_finds_a_violation_that_starts_a_penalty_case_and_a_correcti
         **VIOLATION, "order_correction": True, "correction_requirements": "立即恢复活性炭吸附装置正常运行",
         "correction_deadline": "2026-04-15", "transfer_to_penalty": True}, group="supervision.investigate")
 
-    # the message violation_found started a penalty case with the inspection's facts, linked both ways
+    # the message 移送立案 started a penalty case with the inspection's facts, linked both ways
     [(message, penalty)] = case.started_cases()
-    assert message == "violation_found" and penalty.process_key == "penalty"
+    assert message == "移送立案" and penalty.process_key == "penalty"
     assert penalty.title == COMPLAINT_TARGET["party_name"]
     penalty_case = Case(db, user, penalty)
     pdata = penalty_case.data()
     assert pdata["violation"]["inspection_business_key"] == case.business_key
     assert pdata["violation"]["legal_basis"] == VIOLATION["legal_basis"]
     assert pdata["violation_facts"] == VIOLATION["violation_facts"]
+    assert pdata["legal_basis"] == VIOLATION["legal_basis"]             # 法律依据 handed over too
     assert pdata["credit_code"] == COMPLAINT_TARGET["credit_code"]
     assert pdata["inspection_business_key"] == case.business_key
     assert [t.candidate_groups for t in penalty_case.ready()] == ["supervision.file"]

@@ -260,7 +260,7 @@ def test_inspection_message_starts_a_case_organisation_below_50000_pays_after_de
                "source_business_key": "JC-2026-0001"}
     with db.transaction() as session:
         instance = runtime.start(session, "penalty", user("supervision_investigate1"), message=BpmnEvent(
-            MessageEventDefinition("violation_found"), {"payload": payload, "result_var": "violation"}))
+            MessageEventDefinition("移送立案"), {"payload": payload, "result_var": "violation"}))
     case = Case(db, user, instance)
     data = case.data()
     assert data["party_name"] == "鲁山县某铸造有限公司" and data["case_source"] == "inspection"
