@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from engine import hooks
 from paperwork import document_numbers, numbering
-from recording import evidence, retention
+from recording import access, evidence, retention
 from workdays import helpers as workday_helpers
 
 _installed = False
@@ -14,7 +14,8 @@ def install() -> None:
     global _installed
     if _installed:
         return
-    hooks.script_helpers.extend([workday_helpers.helpers_for, document_numbers.helpers_for])
+    hooks.script_helpers.extend([workday_helpers.helpers_for, document_numbers.helpers_for,
+                                  access.helpers_for])  # 调阅: case handlers, 查阅登记簿 entries
     hooks.set_business_key(numbering.case_number)
     hooks.completion_checks.append(evidence.check_complete)  # 执法全过程记录: recordings or an approved exception
     hooks.engine_values.append(document_numbers)  # document numbers issued on completion
