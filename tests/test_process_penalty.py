@@ -71,7 +71,7 @@ APPROVE_FILING = {"filing_decision": "file", "case_reason": "擅自排放水污�
 INVESTIGATE = {"investigator_1_name": "刘调查", "investigator_1_cert": "豫环执41042300101",
                "investigator_2_name": "陈调查", "investigator_2_cert": "豫环执41042300102",
                "certificates_shown": True, "evidence_list": "现场检查笔录、询问笔录、监测报告、照片", "evidence_files": [],
-               "evidence_preserved": False, "correction_ordered": True, "extension_requested": False, "extension_reason": ""}
+               "preservation_requested": False, "correction_ordered": True, "extension_requested": False, "extension_reason": ""}
 
 
 def report(fine, action="penalty", kind="fine"):
@@ -524,4 +524,41 @@ def test_a_second_extension_needs_collective_discussion(db, deployed, user):
     data = case.data()
     assert data["decide_due"] == calendar.add_days(calendar.add_days(first_due, 30), 20)
     assert data["extension_count"] == 2
+    assert case.ready_ids() == ["UserTask_investigate"]
+
+
+def test_evidence_preserved_with_approval_is_decided_on_within_7_working_days(db, deployed, user, timer_clock):
+    case = start_case(db, user, ORGANIZATION)
+    # 行政处罚法第56条: approved by the head, 通知书 and 清单, recorded (事项清单第2项)
+    case.do("UserTask_investigate", "supervision_investigate1", {**INVESTIGATE, "preservation_requested": True},
+            group="supervision.investigate")
+    case.do("UserTask_approve_preservation", "leadership_chief", {"preservation_approved": True,
+            "preservation_opinion": "同意"}, group=LEAD)
+    preserve = {"preserved_on": iso(TODAY), "preservation_officers": "刘调查、陈调查",
+                "preservation_notice_no": "鲁环先保字〔2026〕第001号", "preserved_items": "含油废水采样桶2只",
+                "preservation_party_confirmed": True, "preservation_files": []}
+    case.do("UserTask_preserve_evidence", "supervision_investigate1", preserve, group="supervision.investigate")
+    decide_task = case.task("UserTask_decide_preserved")
+    assert decide_task.candidate_groups == LEAD and decide_task.due_at is not None
+    case.do("UserTask_decide_preserved", "leadership_deputy", {"preservation_outcome": "release",
+            "preservation_decision_note": "已取得检测报告，不需继续保存"}, group=LEAD)
+    # 解除 is recorded too (事项清单第3项), then the investigation goes on
+    case.do("UserTask_release_preservation", "supervision_investigate2", {"preservation_released_on": iso(TODAY),
+            "preservation_release_record": "退还采样桶，当事人签字"}, group="supervision.investigate")
+    assert case.ready_ids() == ["UserTask_investigate"]
+    assert "处理：解除" in case.data()["preservation_log"]
+
+    # no decision within 7 working days: the measure lapses and the items are released
+    case.do("UserTask_investigate", "supervision_investigate1", {**INVESTIGATE, "preservation_requested": True})
+    case.do("UserTask_approve_preservation", "leadership_chief", {"preservation_approved": True, "preservation_opinion": "同意"})
+    case.do("UserTask_preserve_evidence", "supervision_investigate1", {**preserve, "preservation_notice_no": "鲁环先保字〔2026〕第002号"})
+    lapse = calendar.add_working_days(TODAY, 7)
+    fire_after(db, timer_clock, lapse - timedelta(days=1), case)
+    assert case.ready_ids() == ["UserTask_decide_preserved"]
+    fire_after(db, timer_clock, lapse, case)
+    assert case.ready_ids() == ["UserTask_release_preservation"]
+    assert any("自动解除" in text for _, text in case.notifications())
+    case.do("UserTask_release_preservation", "supervision_investigate1", {"preservation_released_on": iso(lapse),
+            "preservation_release_record": "逾期自动解除，退还物品"})
+    assert "逾期自动解除" in case.data()["preservation_log"]
     assert case.ready_ids() == ["UserTask_investigate"]
