@@ -562,3 +562,28 @@ def test_evidence_preserved_with_approval_is_decided_on_within_7_working_days(db
             "preservation_release_record": "逾期自动解除，退还物品"})
     assert "逾期自动解除" in case.data()["preservation_log"]
     assert case.ready_ids() == ["UserTask_investigate"]
+
+
+def test_hearing_announcement_and_testing_time_do_not_count_against_the_90_days(db, deployed, user):
+    case = start_case(db, user, CITIZEN)
+    due = calendar.add_days(TODAY, 90)
+    case.do("UserTask_investigate", "supervision_investigate1", {**INVESTIGATE, "testing_from": iso(TODAY),
+            "testing_to": iso(TODAY + timedelta(days=9))}, group="supervision.investigate")
+    case.do("UserTask_investigation_report", "supervision_investigate1", report(8000), group="supervision.investigate")
+    case.do("UserTask_review", "supervision_review1", review("citizen", 8000), group="supervision.review")
+    case.do("UserTask_prior_notice", "supervision_notify1", {**NOTICE, "notice_delivery_method": "announcement",
+            "notice_announced_on": iso(TODAY), "notice_served_on": iso(TODAY + timedelta(days=29))},
+            group="supervision.notify")
+    case.do("UserTask_statement", "supervision_notify1", {**statement(hearing=True),
+            "hearing_requested_on": iso(TODAY + timedelta(days=30))}, group="supervision.notify")
+    case.do("UserTask_hearing_notice", "supervision_notify1", hearing_notice(10), group="supervision.notify")
+    case.do("UserTask_hold_hearing", "supervision_notify1", {**HOLD, "hearing_held_on": iso(TODAY + timedelta(days=44))},
+            group="supervision.notify")
+    case.do("UserTask_recheck", "supervision_review1", recheck(8000), group="supervision.review")
+    data = case.data()
+    # 听证 15 days, 公告 30 days, 检测 10 days: 55 days added to the period
+    assert data["decide_pause_days"] == 55
+    assert data["decide_due"] == calendar.add_days(due, 55)
+    for shown in ("听证：", "公告：", "检测、检验、鉴定：2026-03-02至2026-03-11（10日）"):
+        assert shown in data["decide_pauses"]
+    assert case.task("UserTask_draft_decision").due_at is not None
