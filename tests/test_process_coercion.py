@@ -136,8 +136,7 @@ def test_legal_review_sends_back_then_collective_discussion_and_court_enforcemen
     case.do("UserTask_legal_review", "legal_review1", LEGAL_OK)
     case.do("leader_approval", "leadership_deputy", {"leader_decision": "collective", "leader_opinion": "案情重大"})
     case.do("collective_discussion", "leadership_chief", {
-        "discussion_on": "2026-03-11", "discussion_participants": "主持：局长；出席：副局长等", "discussion_opinions": "一致同意",
-        "discussion_conclusion": "approve", "discussion_record": [7]}, group=LEADERS)
+        "discussion_on": "2026-03-11", "discussion_conclusion": "approve"}, group=LEADERS)
     case.do("select_substitute_unit", "supervision_execute1", UNIT)
     case.do("issue_substitute_decision", "supervision_decide1", DECISION)
     case.do("serve_substitute_decision", "supervision_deliver1", SERVE)
@@ -198,8 +197,7 @@ def test_collective_discussion_decides_against(db, deployed, user):
     through_legal_review(case)
     case.do("leader_approval", "leadership_chief", {"leader_decision": "collective", "leader_opinion": "提请集体讨论"})
     case.do("collective_discussion", "leadership_chief", {
-        "discussion_on": "2026-03-11", "discussion_participants": "全体班子成员", "discussion_opinions": "暂缓",
-        "discussion_conclusion": "reject", "discussion_record": [7]})
+        "discussion_on": "2026-03-11", "discussion_conclusion": "reject"})
     assert case.ready_ids() == ["coercion_close_case"]
 
 

@@ -150,3 +150,16 @@ def test_an_unknown_case_number_is_refused(db, deployed, user):
     access = request(db, user, "supervision_review1", "不存在的编号", "staff")
     assert access.ready_ids() == ["archive_request"] and "不存在" in access.data()["refusal_reason"]
     archive(access)
+
+
+def test_the_register_page_shows_who_asked_who_approved_and_what_was_copied(db, deployed, user, tmp_path):
+    from tests.webclient import Browser, make_app
+    penalty = handled_case(db, user)
+    access = request(db, user, "supervision_file1", penalty.business_key, "handler", mode="copy")
+    access.do("approve_copy", "legal_head", {"copy_approved": True, "copy_opinion": "同意复制"})
+    provide_and_archive(access)
+    browser = Browser(make_app(db, tmp_path))
+    assert browser.login("legal_head").status_code == 302
+    page = browser.get("/evidence/access-log").get_data(as_text=True)
+    assert user("supervision_file1").full_name + "（本局）" in page
+    assert "现场检查笔录" in page and "复制" in page and "批准复制（调阅监督制度第四条）" in page
