@@ -1,4 +1,4 @@
-"""bpmn/seizure.bpmn (行政强制措施·查封扣押, 行政强制法第17—28条, 环境保护主管部门实施查封、扣押办法):
+"""bpmn/seizure.bpmn (process coercion_seizure, 行政强制措施·查封扣押, 行政强制法第17—28条, 环境保护主管部门实施查封、扣押办法):
 申请 → 法制审核 (every coercive decision) → 负责人批准 / 集体讨论 → 实施 (two officers, the party or a
 witness, 现场笔录, 决定书 and 清单, recorded) → 保管与处理 (one extension of at most 30 days, testing
 time not counted and told in writing, 解除 when due) → 解除 / 销毁 / 没收移交 → 结案 → 归档. In an
@@ -40,7 +40,7 @@ def timer_clock(clock):
 
 
 def start(db, user, **request):
-    case = Case.start(db, user, "seizure", "supervision_investigate1", PARTY)
+    case = Case.start(db, user, "coercion_seizure", "supervision_investigate1", PARTY)
     case.do("seizure_request", "supervision_investigate1", {**REQUEST, **request}, group="supervision.investigate")
     return case
 
@@ -175,7 +175,7 @@ def test_an_inspection_and_a_penalty_case_start_linked_seizure_cases(db, deploye
     inspection.do("propose_violation_handling", "supervision_investigate1", {
         **insp.VIOLATION, "order_correction": False, "transfer_to_penalty": False, "seizure_needed": True})
     [(message, seizure)] = inspection.started_cases()
-    assert message == "申请查封扣押" and seizure.process_key == "seizure"
+    assert message == "申请查封扣押" and seizure.process_key == "coercion_seizure"
     seizure_case = Case(db, user, seizure)
     data = seizure_case.data()
     assert data["party_name"] == insp.COMPLAINT_TARGET["party_name"]
