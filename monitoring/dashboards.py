@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from engine.access.identity import require_viewer
 from engine.store.models import (CaseDepartment, Department, Group, HumanTask, ProcessDefinition, ProcessInstance,
                                  Resource, TaskCandidate, User, utcnow)
+from disclosure import publications
 from recording import evidence
 from workdays import calendar
 from workdays.calendar import TZ, CalendarUnknown
@@ -168,6 +169,7 @@ class Overview:
     rows: list[VersionRow]
     horizon: Horizon
     late_uploads: int = 0  # recordings uploaded more than 24 hours late (执法全过程记录)
+    publications: dict[str, int] = field(default_factory=dict)  # 执法公示: pending, overdue, published late
 
     def totals(self) -> VersionRow:
         t = VersionRow(0, "", "合计", 0)
@@ -206,7 +208,8 @@ def overview(session: Session, user: User, now: datetime | None = None) -> Overv
             .where(_open_deadline_clause(h)).group_by(ProcessInstance.definition_id)):
         if definition_id in rows:
             rows[definition_id].overdue, rows[definition_id].due_soon = int(o), int(s)
-    return Overview(list(rows.values()), h, evidence.late_count(session))
+    return Overview(list(rows.values()), h, evidence.late_count(session),
+                    publications.counts(session, calendar.as_date(now or utcnow())))
 
 
 # --- one process version: diagram badges and heatmap ----------------------------------

@@ -170,6 +170,8 @@ def decide_and_serve(case, fine, *, decision="penalty", collective=False, review
         case.do("UserTask_collective_discussion", "leadership_chief", discussion(), group="leadership.chief")
     case.do("UserTask_decide", "leadership_deputy", decide(), group=LEAD)
     case.do("UserTask_deliver_decision", "supervision_deliver1", DELIVER, group="supervision.deliver")
+    if decision == "penalty":  # 行政处罚决定公示 (行政处罚法第48条)
+        case.do("UserTask_review_publication", "legal_review1", {}, group="legal.review")
 
 
 def close_and_archive(case, reason="performed"):
@@ -222,6 +224,7 @@ def test_citizen_5000_is_reviewed_heard_discussed_and_enforced_by_the_court(db, 
     case.do("UserTask_collective_discussion", "leadership_chief", discussion(), group="leadership.chief")
     case.do("UserTask_decide", "leadership_deputy", decide(), group=LEAD)
     case.do("UserTask_deliver_decision", "supervision_deliver1", DELIVER, group="supervision.deliver")
+    case.do("UserTask_review_publication", "legal_review1", {}, group="legal.review")   # 行政处罚决定公示
     data = case.data()
     assert data["payment_due"] == calendar.add_days(TODAY, 15)
     assert data["remedies_lapse_on"] == calendar.add_months(TODAY, 6)

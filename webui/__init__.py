@@ -51,8 +51,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     login_manager.init_app(app)
     filters.register(app)
 
-    from . import auth, cases, deploy, inbox, monitoring, recording, rest, vendor
-    for module in (auth, inbox, cases, vendor, rest, monitoring, recording, deploy):
+    from . import auth, cases, deploy, disclosure, inbox, monitoring, recording, rest, spot_checks, vendor
+    for module in (auth, inbox, cases, vendor, rest, monitoring, recording, deploy, disclosure, spot_checks):
         app.register_blueprint(module.bp)
 
     @app.context_processor
@@ -79,12 +79,13 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                     413: "上传的文件超过大小限制。"}
         return render_template("error.html", code=e.code, message=messages.get(e.code, e.description)), e.code
 
-    @app.after_request
-    def security_headers(response):
-        # Pages are never framed by another site (clickjacking) nor sniffed into another type.
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
-
+    app.after_request(security_headers)
     return app
+
+
+def security_headers(response):
+    """Pages are never framed by another site (clickjacking) nor sniffed into another type."""
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response

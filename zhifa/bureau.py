@@ -2,6 +2,8 @@
 by everything that opens the database (server, worker, CLI, tests)."""
 from __future__ import annotations
 
+from disclosure import annual
+from disclosure import helpers as disclosure_helpers
 from engine import hooks
 from paperwork import document_numbers, numbering
 from recording import access, evidence, retention
@@ -15,10 +17,12 @@ def install() -> None:
     if _installed:
         return
     hooks.script_helpers.extend([workday_helpers.helpers_for, document_numbers.helpers_for,
-                                  access.helpers_for])  # 调阅: case handlers, 查阅登记簿 entries
+                                 disclosure_helpers.script_helpers,  # 公示 steps: draft, publish, withdraw
+                                 access.helpers_for])                # 调阅: case handlers, 查阅登记簿 entries
     hooks.set_business_key(numbering.case_number)
     hooks.completion_checks.append(evidence.check_complete)  # 执法全过程记录: recordings or an approved exception
     hooks.engine_values.append(document_numbers)  # document numbers issued on completion
     hooks.property_checks[document_numbers.PROPERTY] = document_numbers.problems
     hooks.periodic.append(retention.run_monthly)  # monthly purge of expired recordings
+    hooks.periodic.append(annual.publish_when_due)  # 年度行政执法数据 by 31 January
     _installed = True

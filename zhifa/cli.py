@@ -81,12 +81,14 @@ def seed_demo() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int, help="gunicorn worker processes")
-def serve(host: str, port: int, workers: int) -> None:
+@click.option("--public", is_flag=True, help="只提供行政执法公示网站（无需登录，只读已公示内容），供互联网主机使用")
+def serve(host: str, port: int, workers: int, public: bool) -> None:
     """以生产方式（gunicorn）提供网页服务。"""
     open_database()  # migrate once, before the web workers start
     gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
     os.execv(gunicorn, [gunicorn, "--bind", f"{host}:{port}", "--workers", str(workers), "--threads", "4",
-                        "--timeout", "600", "--access-logfile", "-", "webui.wsgi:app"])
+                        "--timeout", "600", "--access-logfile", "-",
+                        "webui.public_wsgi:app" if public else "webui.wsgi:app"])
 
 
 @main.command()
@@ -347,6 +349,9 @@ def deadline(start_date, working_days, days, months) -> None:
 from .evidence_cli import evidence as _evidence  # noqa: E402
 
 main.add_command(_evidence)
+from .disclosure_cli import directory_group, disclosure_group, draw  # noqa: E402
+for _group in (draw, directory_group, disclosure_group):
+    main.add_command(_group)
 
 
 if __name__ == "__main__":

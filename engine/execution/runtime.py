@@ -361,18 +361,23 @@ def route(action: Action, event: BpmnEvent) -> None:
                        details={"message": definition.name, "from": source.business_key})
         save(target_action)
     else:
-        receivers = [d for d in repository.latest_processes(session)
-                     if definition.name in d.start_messages.split(",")]
-        if not receivers:
-            raise EngineStepFailed(None, None, f"没有流程接收消息 {definition.name}")
-        key = receivers[0].key
-        spec, subs = repository.specs_of(session, receivers[0])
-        message = BpmnEvent(MessageEventDefinition(definition.name),
-                            {"payload": payload, "result_var": _result_var(spec, subs, definition.name)})
-        target = start(session, key, action.user, message=message, source=source, depth=action.depth + 1)
+        target = start_by_message(session, definition.name, payload, action.user, source=source,
+                                  depth=action.depth + 1)
     session.add(InstanceLink(source_id=source.id, target_id=target.id, message=definition.name))
     history.record(session, "message_sent", action.user, instance=source,
                    details={"message": definition.name, "to": target.business_key})
+
+
+def start_by_message(session: Session, name: str, payload: Any, user: User | None, *,
+                     source: ProcessInstance | None = None, depth: int = 0) -> ProcessInstance:
+    """Start a case of the latest process whose message start event catches ``name``, the payload in
+    that event's result variable (from another case, or from a domain package such as a batch draw)."""
+    receivers = [d for d in repository.latest_processes(session) if name in d.start_messages.split(",")]
+    if not receivers:
+        raise EngineStepFailed(None, None, f"没有流程接收消息 {name}")
+    spec, subs = repository.specs_of(session, receivers[0])
+    message = BpmnEvent(MessageEventDefinition(name), {"payload": payload, "result_var": _result_var(spec, subs, name)})
+    return start(session, receivers[0].key, user, message=message, source=source, depth=depth)
 
 
 def linked_instances(session: Session, instance_id: int) -> list[tuple[str, InstanceLink, ProcessInstance]]:

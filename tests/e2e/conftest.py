@@ -2,22 +2,23 @@
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
 
 from tests.webclient import make_app
+from webui.public import create_public_app
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--lang=zh-CN"]  # date and file inputs as on a Chinese office PC
 
 
-@pytest.fixture
-def live_server(db, org, tmp_path):
-    """Base URL of the app on a free port of 127.0.0.1, for this test's database."""
-    app = make_app(db, tmp_path)
+@contextmanager
+def serving(app):
+    """Base URL of ``app`` served on a free port of 127.0.0.1 while the block runs."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -26,6 +27,20 @@ def live_server(db, org, tmp_path):
     finally:
         server.shutdown()
         thread.join()
+
+
+@pytest.fixture
+def live_server(db, org, tmp_path):
+    """The internal app, for this test's database."""
+    with serving(make_app(db, tmp_path)) as url:
+        yield url
+
+
+@pytest.fixture
+def public_server(db):
+    """The public site (行政执法公示), for this test's database."""
+    with serving(create_public_app(db=db)) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
