@@ -110,12 +110,12 @@ def publish_officers(session: Session, actor: str | None, on: date):
     """执法人员名单: every active user holding a 执法证 valid on ``on`` — name, unit, number, validity."""
     departments = {d.code: d.name for d in session.scalars(select(Department))}
     officers = []
-    for u in session.scalars(select(User).where(User.active, User.certificate_no.is_not(None))
-                             .order_by(User.department_code, User.certificate_no)):
+    for u in session.scalars(select(User).where(User.active, User.cert_no.is_not(None))
+                             .order_by(User.department_code, User.cert_no)):
         if (u.cert_valid_from and u.cert_valid_from > on) or (u.cert_valid_until and u.cert_valid_until < on):
             continue
         officers.append({"name": u.full_name, "unit": f"鲁山县环境保护局{departments.get(u.department_code, '')}",
-                         "cert_no": u.certificate_no,
+                         "cert_no": u.cert_no,
                          "valid": _validity(u.cert_valid_from, u.cert_valid_until)})
     return publish_snapshot(session, "officers", "officers", "行政执法人员名单",
                             {"officers": officers, "as_of": on.isoformat()}, actor)

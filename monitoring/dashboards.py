@@ -328,7 +328,7 @@ class InstanceFilter:
         values["step"] = text("step")
         version = text("definition")
         if version:
-            if version.isdigit():
+            if version.isascii() and version.isdigit() and len(version) <= 9:
                 values["definition_id"] = int(version)
             else:
                 errors.append("流程版本无效")
@@ -525,9 +525,10 @@ def instances_csv(session: Session, user: User, f: InstanceFilter, *, now: datet
             buffer.seek(0)
             buffer.truncate()
             for r in _fill(session, part, departments, now):
-                writer.writerow([_cell(r.business_key), r.process_name, r.version, _cell(r.title), r.status_label,
-                                 _cell("、".join(r.steps)), "是" if r.overdue else "否", r.department,
-                                 _time(r.started_at), _time(r.ended_at)])
+                # every text cell: a process or department name comes from a model or an import too
+                writer.writerow([_cell(r.business_key), _cell(r.process_name), r.version, _cell(r.title),
+                                 r.status_label, _cell("、".join(r.steps)), "是" if r.overdue else "否",
+                                 _cell(r.department or ""), _time(r.started_at), _time(r.ended_at)])
             yield buffer.getvalue()
     return lines()
 

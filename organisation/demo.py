@@ -6,6 +6,8 @@ Real deployments load their organisation with ``zhifa users add``; this is for
 """
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -13,6 +15,7 @@ from engine.access import identity
 from engine.store.models import Department, Grant, Group, User
 
 DEMO_PASSWORD = "zhifa2026"
+CERT_VALID = (date(2024, 1, 1), date(2029, 12, 31))  # the demo officers' 执法证 validity
 
 DEPARTMENTS = {
     "leadership": "局领导",
@@ -89,8 +92,8 @@ def load(session: Session) -> list[User]:
     for username, full_name, groups, cert in _demo_users():
         user = session.scalar(select(User).where(User.username == username))
         if user is None:
-            user = identity.add_user(session, username, None, full_name, groups, certificate_no=cert,
-                                     password_hash=shared_hash)
+            user = identity.add_user(session, username, None, full_name, groups, cert_no=cert,
+                                     password_hash=shared_hash, cert_valid=CERT_VALID if cert else (None, None))
         users.append(user)
     session.flush()
     return users

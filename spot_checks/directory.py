@@ -177,7 +177,7 @@ def category_label(entity: RegulatedEntity) -> str:
 
 def certificate_valid(user: User, on: date) -> bool:
     """A 执法证 number and, where its validity is recorded, ``on`` within it."""
-    return bool(user.active and user.certificate_no
+    return bool(user.active and user.cert_no
                 and (user.cert_valid_from is None or user.cert_valid_from <= on)
                 and (user.cert_valid_until is None or on <= user.cert_valid_until))
 
@@ -186,4 +186,4 @@ def inspector_pool(session: Session, on: date) -> list[User]:
     """执法检查人员名录库: users of the inspection posts whose 执法证 is valid on ``on``."""
     users = session.scalars(select(User).join(Membership, Membership.user_id == User.id)
                             .where(Membership.group_code.in_(INSPECTION_POSTS)).distinct())
-    return sorted((u for u in users if certificate_valid(u, on)), key=lambda u: u.certificate_no)
+    return sorted((u for u in users if certificate_valid(u, on)), key=lambda u: u.cert_no)

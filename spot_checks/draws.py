@@ -98,7 +98,7 @@ def _entities_snapshot(session: Session) -> list[dict]:
 
 def _inspectors_snapshot(session: Session, on: date) -> list[dict]:
     # Only what the 执法人员名单 publishes: the snapshot is published as it is, to be recomputed.
-    return [{"cert_no": u.certificate_no, "name": u.full_name} for u in directory.inspector_pool(session, on)]
+    return [{"cert_no": u.cert_no, "name": u.full_name} for u in directory.inspector_pool(session, on)]
 
 
 def _new_draw(plan: SpotPlan, kind: str, entities: list[dict], inspectors: list[dict], parameters: dict,

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import date
 
 from sqlalchemy import select
 
 from disclosure import publications
-from engine.access import identity
 from disclosure.models import Publication
+from engine.access import identity
 from spot_checks.models import Draw, RegulatedEntity
 from tests.test_spot_checks import HEADER, rows
 from tests.webclient import Browser, make_app
 from workdays import calendar
+
+VALID = (date(2024, 1, 1), date(2030, 12, 31))  # 执法证 validity of the extra inspectors
 
 
 def _csv(data) -> bytes:
@@ -39,7 +42,7 @@ def test_import_plan_draw_recuse_confirm_through_the_web(db, deployed, tmp_path)
     with db.transaction() as session:
         for n in range(3, 7):
             identity.add_user(session, f"supervision_investigate{n}", "pw", f"检查员{n}", ["supervision.investigate"],
-                              certificate_no=f"豫环执4104230090{n}")
+                              cert_no=f"豫环执4104230090{n}", cert_valid=VALID)
     web = Browser(make_app(db, tmp_path))
     web.login("supervision_file1")
     bad = web.post_form("/spot-checks/", {"file": (io.BytesIO(b"\xff\xfe not a table"), "x.xlsx")},

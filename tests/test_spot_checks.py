@@ -7,9 +7,9 @@ import io
 import json
 import subprocess
 import sys
-from pathlib import Path
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -17,11 +17,12 @@ from sqlalchemy import select, update
 
 from disclosure import public
 from engine.access import identity
-from engine.store.models import User
 from spot_checks import directory, draws, plans
 from spot_checks.models import Draw, DrawCase, RegulatedEntity
 from tests.casework import Case
 from webui.public import create_public_app
+
+VALID = (date(2024, 1, 1), date(2030, 12, 31))  # 执法证 validity of the extra inspectors
 
 ON = date(2026, 4, 1)
 ZHIFA = str(Path(sys.executable).parent / "zhifa")
@@ -49,9 +50,9 @@ def inspectors(db, org):
     with db.transaction() as session:
         for n in range(3, 7):
             identity.add_user(session, f"supervision_investigate{n}", "pw", f"检查员{n}", ["supervision.investigate"],
-                              certificate_no=f"豫环执4104230090{n}")
+                              cert_no=f"豫环执4104230090{n}", cert_valid=VALID)
         expired = identity.add_user(session, "supervision_investigate9", "pw", "过期员", ["supervision.investigate"],
-                                    certificate_no="豫环执41042300999")
+                                    cert_no="豫环执41042300999", cert_valid=VALID)
         expired.cert_valid_until = date(2025, 12, 31)
 
 

@@ -14,6 +14,7 @@ from spot_checks import plans
 from workdays import calendar
 
 from .database import get_db
+from .security import parse_id
 
 bp = Blueprint("disclosure", __name__, url_prefix="/disclosure")
 
@@ -79,7 +80,7 @@ def publish(what: str):
             elif what == "diagrams":
                 catalog.publish_diagrams(session, actor)
             elif what == "annual":
-                annual.publish(session, int(request.form.get("year", "0")), actor)
+                annual.publish(session, parse_id(request.form.get("year")) or 0, actor)
             else:
                 raise publications.PublicationError("未知的公示内容")
     except (publications.PublicationError, ValueError) as e:

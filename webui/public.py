@@ -18,6 +18,7 @@ from engine.store.config import Settings, load_settings
 from engine.store.db import Database
 
 from . import filters, security_headers, vendor
+from .security import ANONYMOUS_BODY_LIMIT, BoundedInt, MalformedInput, check_request, parse_id
 
 HERE = Path(__file__).resolve().parent
 bp = Blueprint("public", __name__)
@@ -29,8 +30,8 @@ def _db() -> Database:
 
 
 def _page() -> int:
-    value = request.args.get("page", "1")
-    return int(value) if value.isdigit() and 0 < int(value) < 100000 else 1
+    page = parse_id(request.args.get("page"))
+    return page if page and page < 100000 else 1
 
 
 @bp.route("/")
@@ -164,6 +165,18 @@ def create_public_app(settings: Settings | None = None, db: Database | None = No
                 template_folder=str(HERE / "templates"))
     app.extensions["zhifa_db"] = db or open_database(settings)
     app.jinja_env.filters["localtime"] = filters.localtime
+    # The same input hardening as the internal app: ids that fit the columns, no NUL or broken
+    # UTF-8, and small bodies (nobody logs in here).
+    app.url_map.converters["int"] = BoundedInt
+    app.config["MAX_CONTENT_LENGTH"] = ANONYMOUS_BODY_LIMIT
+
+    @app.before_request
+    def _malformed():
+        try:
+            check_request()
+        except MalformedInput as e:
+            return render_template("public/error.html", code=400, message=f"请求无效：{e}。"), 400
+
     app.register_blueprint(bp)
     app.register_blueprint(vendor.bp)  # bpmn-js and chart.js, served by the app (no CDN)
 

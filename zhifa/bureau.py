@@ -5,8 +5,10 @@ from __future__ import annotations
 from disclosure import annual
 from disclosure import helpers as disclosure_helpers
 from engine import hooks
+from engine.store import chain
 from paperwork import document_numbers, numbering
 from recording import access, evidence, retention
+from workdays import calendar
 from workdays import helpers as workday_helpers
 
 _installed = False
@@ -24,5 +26,7 @@ def install() -> None:
     hooks.engine_values.append(document_numbers)  # document numbers issued on completion
     hooks.property_checks[document_numbers.PROPERTY] = document_numbers.problems
     hooks.periodic.append(retention.run_monthly)  # monthly purge of expired recordings
+    hooks.periodic.append(chain.anchor_daily)  # the audit chain's head into the write-once store
     hooks.periodic.append(annual.publish_when_due)  # 年度行政执法数据 by 31 January
+    hooks.set_working_day(calendar.is_workday_provisional)  # the workingDay form rule
     _installed = True

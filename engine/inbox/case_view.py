@@ -15,7 +15,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.access.identity import require_instance_visible
+from engine.access.identity import certificate_label, require_instance_visible
 from engine.execution import runtime
 from engine.inbox import attachments, tasks
 from engine.spec import forms
@@ -55,9 +55,9 @@ def _visible(session: Session, instance_id: int, user: User) -> ProcessInstance:
     return instance
 
 
-def _labels(workflow) -> dict[str | None, tuple[dict[str, str], dict[str, dict[str, str]]]]:
+def _labels(workflow, officer_fields: set[str]) -> dict[str | None, tuple[dict[str, str], dict[str, dict[str, str]]]]:
     """Per element (and under None: over every form of the case) field id → label and
-    field id → {option id → option label}."""
+    field id → {option id → option label}; the ids of ``officers`` fields go to ``officer_fields``."""
     out: dict[str | None, tuple[dict[str, str], dict[str, dict[str, str]]]] = {None: ({}, {})}
     for spec in [workflow.spec, *workflow.subprocess_specs.values()]:
         for ts in spec.task_specs.values():
@@ -66,6 +66,8 @@ def _labels(workflow) -> dict[str | None, tuple[dict[str, str], dict[str, dict[s
                 continue
             mine = out.setdefault(getattr(ts, "bpmn_id", None) or ts.name, ({}, {}))
             for f in fields:
+                if f.type == "officers":
+                    officer_fields.add(f.id)
                 for labels, options in (mine, out[None]):
                     labels.setdefault(f.id, f.label)
                     if f.options:
@@ -81,13 +83,13 @@ def _label(table, element_id: str | None, field_id: str) -> tuple[str, dict[str,
     return field_id, None
 
 
-def _display(value: Any, opts: dict[str, str] | None) -> Any:
+def _display(value: Any, opts: dict[Any, str] | None) -> Any:
     if isinstance(value, bool):
         return "是" if value else "否"
     if opts and isinstance(value, str) and value in opts:
         return opts[value]
     if isinstance(value, list):
-        return "、".join(str(v) for v in value) or "—"
+        return "、".join(str((opts or {}).get(v, v)) for v in value) or "—"
     return "—" if value in (None, "") else value
 
 
@@ -120,7 +122,9 @@ def case_file(session: Session, instance_id: int, user: User) -> CaseFile:
     instance = _visible(session, instance_id, user)
     definition = session.get(ProcessDefinition, instance.definition_id)
     workflow = runtime.load(session, instance, user).workflow
-    table = _labels(workflow)
+    officer_fields: set[str] = set()
+    table = _labels(workflow, officer_fields)
+    people: dict[int, str] = {}
     timeline = []
     for event in history.events_of(session, instance.id):
         details = json.loads(event.details or "{}")
@@ -129,6 +133,11 @@ def case_file(session: Session, instance_id: int, user: User) -> CaseFile:
         shown = []
         for k, v in values.items():
             label, opts = _label(table, event.element_id, k)
+            if k in officer_fields and isinstance(v, list):  # chosen officers: names with 执法证 numbers
+                missing = [i for i in v if isinstance(i, int) and i not in people]
+                people.update({u.id: certificate_label(u) for u in session.scalars(
+                    select(User).where(User.id.in_(missing)))} if missing else {})
+                opts = people
             shown.append((label, _display(v, opts)))
         timeline.append(Entry(event, details, shown))
     ready = tasks.ready_tasks(session, instance.id)

@@ -16,6 +16,17 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run", "--lang=zh-CN"]  # date and file inputs as on a Chinese office PC
 
 
+# What a page may log as an error without failing a test: HTTP error statuses the app answers
+# on purpose (a refused form is a 400), and the Inferno notice dmn-js's bundle prints itself.
+_EXPECTED_CONSOLE = ("Failed to load resource", "It looks like you're using a minified copy of the development build")
+
+
+def console_error(message) -> bool:
+    """A console error a test must fail on — e.g. a Content-Security-Policy violation ("Refused to …")
+    by the vendored bpmn-js, dmn-js or chart.js, or an exception in our scripts."""
+    return message.type == "error" and not message.text.startswith(_EXPECTED_CONSOLE)
+
+
 @contextmanager
 def serving(app):
     """Base URL of ``app`` served on a free port of 127.0.0.1 while the block runs."""

@@ -100,7 +100,7 @@ def test_a_penalty_case_reaches_legal_review_in_the_reviewers_inbox_only(chromiu
     open_task(deputy, base, key)
     deputy.click("#claim")
     deputy.wait_for_selector("#unclaim")
-    assert deputy.inner_text("#assignee") == "leadership_deputy"
+    assert deputy.inner_text("#assignee") == "李副局长"  # the name, not the username
     deputy.select_option("#f_filing_decision", "file")
     deputy.fill("#f_case_reason", "擅自排放水污染物案")
     deputy.fill("#f_filed_on", TODAY)

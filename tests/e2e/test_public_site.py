@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 
 from engine.access import identity
 from spot_checks import directory, plans
 from tests.test_disclosure import REVIEWED_TEXT, _penalise_citizen, publish_lists
 from tests.test_spot_checks import rows
+
+VALID = (date(2024, 1, 1), date(2030, 12, 31))  # 执法证 validity of the extra inspectors
 
 DESKTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
@@ -79,7 +82,7 @@ def test_a_draw_from_plan_to_public_record_in_the_browser(db, deployed, org, chr
     with db.transaction() as session:
         for n in range(3, 7):
             identity.add_user(session, f"supervision_investigate{n}", "zhifa2026", f"检查员{n}",
-                              ["supervision.investigate"], certificate_no=f"豫环执4104230090{n}")
+                              ["supervision.investigate"], cert_no=f"豫环执4104230090{n}", cert_valid=VALID)
         directory.import_rows(session, rows(4, 10, 1), "supervision_file1")
         plans.seed_items(session)
     page = chromium.new_page(viewport=DESKTOP, locale="zh-CN")

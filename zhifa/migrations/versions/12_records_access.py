@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "12_records_access"
-down_revision = "15_disclosure"
+down_revision = "17_performance"
 branch_labels = None
 depends_on = None
 
