@@ -40,6 +40,7 @@ DEFAULT_SCHEMES: dict[str, str] = {
     "inspection": "鲁环检字〔{year}〕第{seq:03d}号",              # 行政检查 (双随机/投诉/专项)
     "coercion_substitute": "鲁环代履字〔{year}〕第{seq:03d}号",   # 行政强制 · 代履行
     "coercion_seizure": "鲁环查扣字〔{year}〕第{seq:03d}号",      # 行政强制 · 查封扣押
+    "records_access": "鲁环调阅字〔{year}〕第{seq:03d}号",        # 行政执法记录信息调阅
     # documents
     "penalty.notice": "鲁环罚告字〔{year}〕第{seq:03d}号",        # 行政处罚事先（听证）告知书
     "penalty.hearing": "鲁环罚听字〔{year}〕第{seq:03d}号",       # 听证通知书

@@ -151,17 +151,22 @@ class RecordedStep(Base):
 
 
 class AccessLogEntry(Chained, Base):
-    """查阅登记簿: one row per view or download of a recording."""
+    """查阅登记簿: one row per view or download of a recording, and per approved 调阅 of a
+    case file (recording/access.py: who asked, who approved, what was seen or copied)."""
     __tablename__ = "evidence_access_log"
     __table_args__ = (Index("ix_evidence_access_at", "at"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)
     username: Mapped[str] = mapped_column(String(100), index=True)
-    attachment_id: Mapped[int] = mapped_column(ForeignKey("attachments.id"), index=True)
+    attachment_id: Mapped[int | None] = mapped_column(ForeignKey("attachments.id"), index=True)
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"), index=True)
     business_key: Mapped[str | None] = mapped_column(String(100))
-    action: Mapped[str] = mapped_column(String(16))  # view | download
+    action: Mapped[str] = mapped_column(String(16))  # view | download | read | copy | send
     purpose: Mapped[str] = mapped_column(String(500))
+    requester: Mapped[str | None] = mapped_column(String(200))     # 调阅: the person and unit who asked
+    approved_by: Mapped[str | None] = mapped_column(String(200))   # 调阅: approver, or the rule needing none
+    scope: Mapped[str | None] = mapped_column(Text)                # 调阅: what was seen or copied
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"))  # the 调阅 case
 
 
 # --- what a step needs ------------------------------------------------------------

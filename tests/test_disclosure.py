@@ -123,7 +123,7 @@ def test_an_inspection_result_is_due_20_working_days_after_the_inspection(db, de
     case.do("publish_results", "legal_review1", {"publication_text": "未发现环境违法行为。"}, group="legal.review")
     published = _publication(db, case)
     assert published.state == "published" and published.kind == "inspection_result"
-    assert "未发现环境违法行为" in published.content and case.ended() == ["inspection_closed"]
+    assert "未发现环境违法行为" in published.content and case.ready_ids() == ["inspection_close_case"]
 
 
 def test_publishing_refuses_personal_data_the_masking_could_not_know(db, deployed, user):

@@ -43,8 +43,9 @@ def test_case_numbers_and_fallback(db):
     with db.transaction() as s:
         assert case_number(s, "penalty", date(2026, 3, 2)) == "鲁环罚立字〔2026〕第001号"
         assert case_number(s, "permit", date(2026, 3, 2)) == "鲁环审受字〔2026〕第001号"
-        assert case_number(s, "records_access", date(2026, 3, 2)) == "RECORDS_ACCESS-2026-00001"
-        assert case_number(s, "records_access", date(2026, 3, 2)) == "RECORDS_ACCESS-2026-00002"
+        assert case_number(s, "records_access", date(2026, 3, 2)) == "鲁环调阅字〔2026〕第001号"
+        assert case_number(s, "training_drill", date(2026, 3, 2)) == "TRAINING_DRILL-2026-00001"   # no scheme
+        assert case_number(s, "training_drill", date(2026, 3, 2)) == "TRAINING_DRILL-2026-00002"
         assert next_number(s, "inspection", date(2026, 3, 2)).startswith("鲁环检字〔2026〕")
 
 

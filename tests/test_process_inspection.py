@@ -40,6 +40,15 @@ VIOLATION = {"violation_facts": "未正常运行活性炭吸附装置，VOCs未�
              "legal_basis": "《大气污染防治法》第20条第2款、第99条第3项"}
 
 
+
+def close_and_archive(case, reason):
+    """Every inspection ends with 检查办结 and 立卷归档."""
+    case.do("inspection_close_case", "supervision_investigate1", {"closure_reason": reason, "closure_note": "检查办结"},
+            group="supervision.investigate")
+    case.do("inspection_archive", "supervision_records1", {"archive_no": "鲁环检档〔2026〕1号", "archived_on": "2026-05-08",
+            "archive_volumes": "检查笔录、公示记录、音像资料"}, group="supervision.records")
+    assert case.status == "completed" and case.ended() == ["inspection_archived"]
+
 def test_random_draw_compliant_site_is_published_and_closed(db, deployed, user):
     case = Case.start(db, user, "inspection", "supervision_file1", RANDOM_START)
     data = case.data()
@@ -52,7 +61,7 @@ def test_random_draw_compliant_site_is_published_and_closed(db, deployed, user):
     assert task.candidate_groups == "legal.review"
     assert case.data().get("inspected_on") == date(2026, 4, 1)
     case.do("publish_results", "legal_review1", PUBLISH, group="legal.review")
-    assert case.status == "completed" and case.ended() == ["inspection_closed"]
+    close_and_archive(case, "compliant")
     assert case.started_cases() == []
 
 
@@ -80,15 +89,16 @@ def test_a_complaint_finds_a_violation_that_starts_a_penalty_case_and_a_correcti
         **VIOLATION, "order_correction": True, "correction_requirements": "立即恢复活性炭吸附装置正常运行",
         "correction_deadline": "2026-04-15", "transfer_to_penalty": True}, group="supervision.investigate")
 
-    # the message violation_found started a penalty case with the inspection's facts, linked both ways
+    # the message 移送立案 started a penalty case with the inspection's facts, linked both ways
     [(message, penalty)] = case.started_cases()
-    assert message == "violation_found" and penalty.process_key == "penalty"
+    assert message == "移送立案" and penalty.process_key == "penalty"
     assert penalty.title == COMPLAINT_TARGET["party_name"]
     penalty_case = Case(db, user, penalty)
     pdata = penalty_case.data()
     assert pdata["violation"]["inspection_business_key"] == case.business_key
     assert pdata["violation"]["legal_basis"] == VIOLATION["legal_basis"]
     assert pdata["violation_facts"] == VIOLATION["violation_facts"]
+    assert pdata["legal_basis"] == VIOLATION["legal_basis"]             # 法律依据 handed over too
     assert pdata["credit_code"] == COMPLAINT_TARGET["credit_code"]
     assert pdata["inspection_business_key"] == case.business_key
     assert [t.candidate_groups for t in penalty_case.ready()] == ["supervision.file"]
@@ -109,7 +119,7 @@ def test_a_complaint_finds_a_violation_that_starts_a_penalty_case_and_a_correcti
         "reinspected_on": "2026-04-20", "reinspectors": "李一、王二", "reinspector_count": 2,
         "reinspect_certificates_shown": True, "rectified": "rectified", "reinspection_findings": "已恢复运行",
         "reinspection_record": [3]})
-    assert case.ended() == ["inspection_closed_rectified"] and case.status == "completed"
+    close_and_archive(case, "rectified")
 
 
 def test_a_correction_not_made_at_reinspection_starts_another_penalty_case(db, deployed, user):
@@ -132,7 +142,7 @@ def test_a_correction_not_made_at_reinspection_starts_another_penalty_case(db, d
         "reinspected_on": "2026-04-30", "reinspectors": "李一、王二", "reinspector_count": 2,
         "reinspect_certificates_shown": True, "rectified": "not_rectified", "reinspection_findings": "装置仍停运",
         "reinspection_record": [3]})
-    assert case.ended() == ["continued_violation_end"]
+    close_and_archive(case, "not_rectified")
     [(message, penalty)] = case.started_cases()
     facts = Case(db, user, penalty).data()["violation_facts"]
     assert facts.startswith(VIOLATION["violation_facts"]) and "逾期仍未改正" in facts
@@ -148,7 +158,7 @@ def test_a_violation_transferred_without_correction_order(db, deployed, user):
     [(_, penalty)] = case.started_cases()
     assert Case(db, user, penalty).data()["id_number"] == "410423199001011234"
     case.do("publish_results", "legal_review1", PUBLISH)
-    assert case.ended() == ["inspection_closed"]
+    close_and_archive(case, "transferred")
 
 
 def test_publication_deadline_is_20_working_days_and_reminds_legal_staff_and_the_deputy(db, deployed, user):

@@ -5,8 +5,8 @@ clock is set to that day (the ``clock`` fixture), so that every period, up to th
 after the 6-month litigation period, stays inside the years the working-day calendar knows.
 Scripts calling ``today()`` (送审日期, 加处罚款) still see the real date.
 
-立案 → 调查取证 → 调查终结 → 案件审查 → 法制审核 (call) → 听证权 → 事先告知 → 陈述申辩 / 听证
-→ 复核 → 拟定决定 → 集体讨论 → 负责人决定 → 送达 → 执行 (缴纳, 延期, 复议诉讼, 加处罚款, 催告,
+立案 → 调查取证 → 调查终结 → 案件审查 → 听证权 → 事先告知 → 陈述申辩 / 听证 → 复核 → 拟定决定
+→ 法制审核 (call; the case as it will be decided, 行政处罚法第58条) → 集体讨论 → 负责人决定 → 送达 → 执行 (缴纳, 延期, 复议诉讼, 加处罚款, 催告,
 申请法院强制执行) → 结案 → 归档.
 """
 from __future__ import annotations
@@ -80,7 +80,7 @@ APPROVE_FILING = {"filing_decision": "file", "case_reason": "擅自排放水污�
 INVESTIGATE = {"investigator_1_name": "刘调查", "investigator_1_cert": "豫环执41042300101",
                "investigator_2_name": "陈调查", "investigator_2_cert": "豫环执41042300102",
                "certificates_shown": True, "evidence_list": "现场检查笔录、询问笔录、监测报告、照片", "evidence_files": [],
-               "evidence_preserved": False, "correction_ordered": True, "extension_requested": False, "extension_reason": ""}
+               "preservation_requested": False, "correction_ordered": True, "extension_requested": False, "extension_reason": ""}
 
 
 def report(fine, action="penalty", kind="fine"):
@@ -128,8 +128,9 @@ def draft(fine, decision="penalty"):
 
 
 def discussion(conclusion="agree"):
-    return {"discussion_held_on": iso(TODAY), "discussion_host": "张局长", "discussion_attendees": "局领导班子成员",
-            "discussion_record": "一致同意拟定的处理决定", "discussion_conclusion": conclusion, "discussion_files": []}
+    # the record itself is the text record of 执法全过程记录 (uploaded by Case.do), not a form field
+    return {"discussion_held_on": iso(TODAY), "discussion_conclusion": conclusion,
+            "discussion_changes": "罚款数额调整" if conclusion == "redraft" else ""}
 
 
 def decide(outcome="approve"):
@@ -163,8 +164,17 @@ def investigate_and_review(case, party_type, fine, *, action="penalty", major=Fa
     case.do("UserTask_review", "supervision_review1", review(party_type, fine, action=action, major=major), group="supervision.review")
 
 
-def decide_and_serve(case, fine, *, decision="penalty", collective=False):
+def notify_and_recheck(case, fine):
+    """事先告知, 陈述申辩 (no hearing requested) and 复核 keeping ``fine``."""
+    case.do("UserTask_prior_notice", "supervision_notify1", NOTICE, group="supervision.notify")
+    case.do("UserTask_statement", "supervision_notify1", statement(), group="supervision.notify")
+    case.do("UserTask_recheck", "supervision_review1", recheck(fine), group="supervision.review")
+
+
+def decide_and_serve(case, fine, *, decision="penalty", collective=False, reviewed=False):
     case.do("UserTask_draft_decision", "supervision_decide1", draft(fine, decision), group="supervision.decide")
+    if reviewed:                                                          # 法制审核 after the draft
+        case.do("UserTask_legal_review", "legal_review1", legal(), group="legal.review")
     if collective:
         case.do("UserTask_collective_discussion", "leadership_chief", discussion(), group="leadership.chief")
     case.do("UserTask_decide", "leadership_deputy", decide(), group=LEAD)
@@ -196,12 +206,8 @@ def test_citizen_5000_is_reviewed_heard_discussed_and_enforced_by_the_court(db, 
     assert data["enforcement_category"] == "penalty"
     assert data["decide_due"] == calendar.add_days(TODAY, 90)            # 行政处罚法第60条
     investigate_and_review(case, "citizen", 5000)
-
-    # 5,000 on a citizen: the 目录清单 requires 法制审核, in 法制股
-    case.do("UserTask_legal_review", "legal_review1", legal(), group="legal.review")
-    data = case.data()
-    assert data["legal_review_required"] is True and data["legal_review_outcome"] == "approved"
-    assert data["hearing_right"] is True                                  # 行政处罚法第63条 / 较大数额
+    assert "legal_review_required" not in case.data()                    # not before 告知, 听证 and 复核
+    assert case.data()["hearing_right"] is True                          # 行政处罚法第63条 / 较大数额
     case.do("UserTask_prior_notice", "supervision_notify1", NOTICE, group="supervision.notify")
     assert case.data()["statement_due"] == calendar.add_working_days(TODAY, 5)
     statement_task = case.task("UserTask_statement")
@@ -218,8 +224,19 @@ def test_citizen_5000_is_reviewed_heard_discussed_and_enforced_by_the_court(db, 
     case.do("UserTask_hold_hearing", "supervision_notify1", HOLD, group="supervision.notify")
     case.do("UserTask_recheck", "supervision_review2", recheck(5000), group="supervision.review")
 
-    # legal review was required, so the decision goes to 集体讨论 (河南省行政执法条例第28条)
-    decide_and_serve(case, 5000, collective=True)
+    # reviewed after the hearing (行政处罚法第58条第1款第2项, and 目录清单第1项), in 法制股;
+    # a reviewed decision goes to 集体讨论 (河南省行政执法条例第28条)
+    case.do("UserTask_draft_decision", "supervision_decide1", draft(5000), group="supervision.decide")
+    review_task = case.task("UserTask_legal_review")
+    assert review_task.candidate_groups == "legal.review"
+    data = case.data()
+    assert data["legal_review_required"] is True and "第58条第1款第2项" in data["legal_review_reason"]
+    case.do("UserTask_legal_review", "legal_review1", legal(), group="legal.review")
+    assert case.data()["legal_review_outcome"] == "approved"
+    case.do("UserTask_collective_discussion", "leadership_chief", discussion(), group="leadership.chief")
+    case.do("UserTask_decide", "leadership_deputy", decide(), group=LEAD)
+    case.do("UserTask_deliver_decision", "supervision_deliver1", DELIVER, group="supervision.deliver")
+    case.do("UserTask_review_publication", "legal_review1", {}, group="legal.review")   # 行政处罚决定公示
     data = case.data()
     assert data["payment_due"] == calendar.add_days(TODAY, 15)
     assert data["remedies_lapse_on"] == calendar.add_months(TODAY, 6)
@@ -258,7 +275,7 @@ def test_inspection_message_starts_a_case_organisation_below_50000_pays_after_de
                "source_business_key": "JC-2026-0001"}
     with db.transaction() as session:
         instance = runtime.start(session, "penalty", user("supervision_investigate1"), message=BpmnEvent(
-            MessageEventDefinition("violation_found"), {"payload": payload, "result_var": "violation"}))
+            MessageEventDefinition("移送立案"), {"payload": payload, "result_var": "violation"}))
     case = Case(db, user, instance)
     data = case.data()
     assert data["party_name"] == "鲁山县某铸造有限公司" and data["case_source"] == "inspection"
@@ -283,10 +300,8 @@ def test_inspection_message_starts_a_case_organisation_below_50000_pays_after_de
             group="supervision.review")
     investigate_and_review(case, "organization", "49999.99")
 
-    # 49,999.99 on an organisation: no legal review, no hearing right (< 200,000)
-    data = case.data()
-    assert data["legal_review_required"] is False and data["legal_review_outcome"] == "not_required"
-    assert data["hearing_right"] is False
+    # 49,999.99 on an organisation: no hearing right (< 50,000, 河南省行政处罚听证办法第4条)
+    assert case.data()["hearing_right"] is False
     assert case.ready_ids() == ["UserTask_prior_notice"]
     case.do("UserTask_prior_notice", "supervision_notify1", NOTICE, group="supervision.notify")
     case.do("UserTask_statement", "supervision_notify1", statement(hearing=True), group="supervision.notify")
@@ -297,6 +312,8 @@ def test_inspection_message_starts_a_case_organisation_below_50000_pays_after_de
     assert back.explanations[0].startswith("复核的罚款金额（60000.00元）高于事先告知的金额（")
     case.do("UserTask_recheck", "supervision_review1", recheck(40000, "adjust"), group="supervision.review")
     case.do("UserTask_draft_decision", "supervision_decide1", draft(40000), group="supervision.decide")
+    data = case.data()                                                    # below the 目录清单, no art. 58 ground
+    assert data["legal_review_required"] is False and data["legal_review_outcome"] == "not_required"
     assert case.ready_ids() == ["UserTask_decide"]                        # no 集体讨论
     case.do("UserTask_decide", "leadership_chief", decide("redraft"), group=LEAD)
     case.do("UserTask_draft_decision", "supervision_decide1", draft(40000), group="supervision.decide")
@@ -323,17 +340,20 @@ def test_inspection_message_starts_a_case_organisation_below_50000_pays_after_de
 def test_legal_review_sends_back_then_the_case_ends_without_penalty(db, deployed, user):
     case = start_case(db, user, CITIZEN)
     investigate_and_review(case, "citizen", 8000)
+    notify_and_recheck(case, 8000)
+    case.do("UserTask_draft_decision", "supervision_decide1", draft(8000), group="supervision.decide")
     # an "approved" opinion while a checklist point is not met is sent back to the reviewer
     case.do("UserTask_legal_review", "legal_review1", legal("approved", all_checks=False), group="legal.review")
     assert case.ready_ids() == ["UserTask_legal_review"]
     case.do("UserTask_legal_review", "legal_review1", legal("reinvestigate", all_checks=False), group="legal.review")
     investigate_and_review(case, "citizen", 8000)
+    notify_and_recheck(case, 8000)
+    case.do("UserTask_draft_decision", "supervision_decide1", draft(8000), group="supervision.decide")
     case.do("UserTask_legal_review", "legal_review2", legal("revise"), group="legal.review")
-    # 退回修改 goes back to 案件审查; now the proposal is 不予处罚 (fine 0): no legal review, no notice
-    case.do("UserTask_review", "supervision_review1", review("citizen", 0, action="no_penalty_minor"), group="supervision.review")
-    assert case.data()["legal_review_outcome"] == "not_required"
+    # 退回修改 goes back to the draft; now it is 不予处罚 (fine 0): below the 目录清单, no review
     assert case.ready_ids() == ["UserTask_draft_decision"]
     decide_and_serve(case, 0, decision="no_penalty_minor")
+    assert case.data()["legal_review_outcome"] == "not_required"
     assert case.ready_ids() == ["UserTask_close_case"]                    # nothing to pay
     close_and_archive(case, "not_punished")
 
@@ -341,8 +361,7 @@ def test_legal_review_sends_back_then_the_case_ends_without_penalty(db, deployed
 def test_statement_period_lapses_late_hearing_request_remedies_and_revocation(db, deployed, user, timer_clock):
     case = start_case(db, user, ORGANIZATION)
     investigate_and_review(case, "organization", 200000)
-    case.do("UserTask_legal_review", "legal_review1", legal(), group="legal.review")
-    assert case.data()["hearing_right"] is True                          # 20万元以上（生态环境行政处罚办法第89条）
+    assert case.data()["hearing_right"] is True                          # 5万元以上（河南省行政处罚听证办法第4条）
     case.do("UserTask_prior_notice", "supervision_notify1", NOTICE, group="supervision.notify")
     due = case.data()["statement_due"]
     # the party says nothing: when the 5 working days are over the right has lapsed and the case goes on
@@ -355,20 +374,25 @@ def test_statement_period_lapses_late_hearing_request_remedies_and_revocation(db
     case.do("UserTask_hold_hearing", "supervision_notify1", {**HOLD, "hearing_attendance": "waived"}, group="supervision.notify")
     case.do("UserTask_recheck", "supervision_review1", recheck(200000), group="supervision.review")
     case.do("UserTask_draft_decision", "supervision_decide1", draft(200000), group="supervision.decide")
-    case.do("UserTask_collective_discussion", "leadership_chief", discussion("redraft"), group="leadership.chief")
-    case.do("UserTask_draft_decision", "supervision_decide1", draft(200000), group="supervision.decide")
-    case.do("UserTask_collective_discussion", "leadership_chief", discussion(), group="leadership.chief")
-    # the head sends it back for further investigation; the whole review chain runs again
-    case.do("UserTask_decide", "leadership_chief", decide("reinvestigate"), group=LEAD)
-    investigate_and_review(case, "organization", 200000)
     case.do("UserTask_legal_review", "legal_review1", legal(), group="legal.review")
+    case.do("UserTask_collective_discussion", "leadership_chief", discussion("redraft"), group="leadership.chief")
+    # redrafted without changing what is decided: the approved review still covers it
+    case.do("UserTask_draft_decision", "supervision_decide1", draft(200000), group="supervision.decide")
+    assert case.ready_ids() == ["UserTask_collective_discussion"]
+    case.do("UserTask_collective_discussion", "leadership_chief", discussion(), group="leadership.chief")
+    # the head sends it back for further investigation; the whole chain runs again
+    case.do("UserTask_decide", "leadership_chief", decide("reinvestigate"), group=LEAD)
+    case.do("UserTask_investigate", "supervision_investigate1", {**INVESTIGATE, "evidence_list": "补充监测报告"},
+            group="supervision.investigate")
+    case.do("UserTask_investigation_report", "supervision_investigate1", report(200000), group="supervision.investigate")
+    case.do("UserTask_review", "supervision_review1", review("organization", 200000), group="supervision.review")
     renotified = due + timedelta(days=1)                                  # the clock is past the first period now
     case.do("UserTask_prior_notice", "supervision_notify1", {**NOTICE, "notice_served_on": iso(renotified)},
             group="supervision.notify")
     assert case.data()["statement_due"] == calendar.add_working_days(renotified, 5)
     case.do("UserTask_statement", "supervision_notify1", statement(hearing=False), group="supervision.notify")
     case.do("UserTask_recheck", "supervision_review1", recheck(200000), group="supervision.review")
-    decide_and_serve(case, 200000, collective=True)
+    decide_and_serve(case, 200000, collective=True, reviewed=True)       # new evidence: reviewed again
 
     case.do("UserTask_monitor_payment", "supervision_execute1", payment("challenged"), group="supervision.execute")
     remedy = {"remedy_kind": "reconsideration", "remedy_filed_on": iso(TODAY),
@@ -389,7 +413,6 @@ def test_statement_period_lapses_late_hearing_request_remedies_and_revocation(db
 def test_recheck_reinvestigation_and_transfer_decision(db, deployed, user):
     case = start_case(db, user, CITIZEN)
     investigate_and_review(case, "citizen", 3000)
-    assert case.data()["legal_review_required"] is False
     case.do("UserTask_prior_notice", "supervision_notify1", NOTICE, group="supervision.notify")
     case.do("UserTask_statement", "supervision_notify1", statement(), group="supervision.notify")
     case.do("UserTask_recheck", "supervision_review1", recheck(3000, "reinvestigate"), group="supervision.review")
@@ -397,6 +420,7 @@ def test_recheck_reinvestigation_and_transfer_decision(db, deployed, user):
     case.do("UserTask_investigation_report", "supervision_investigate1", report(0, "transfer"), group="supervision.investigate")
     case.do("UserTask_review", "supervision_review1", review("citizen", 0, action="transfer"), group="supervision.review")
     case.do("UserTask_draft_decision", "supervision_decide1", draft(0, "transfer"), group="supervision.decide")
+    assert case.data()["legal_review_required"] is False
     case.do("UserTask_decide", "leadership_chief", decide(), group=LEAD)
     case.do("UserTask_transfer", "supervision_decide1", {"transfer_to": "鲁山县公安局", "transferred_on": iso(TODAY),
             "transfer_letter": []}, group="supervision.decide")
@@ -478,3 +502,117 @@ def test_the_notice_and_the_decision_get_their_numbers_when_issued(db, deployed,
     case.do("UserTask_recheck", "supervision_review1", recheck("49999.99"), group="supervision.review")
     decide_and_serve(case, "49999.99")
     assert case.data()["decision_no"] == f"鲁环罚决字〔{year}〕第001号"
+
+
+def test_a_fine_changed_at_recheck_after_a_hearing_is_reviewed_as_it_will_be_decided(db, deployed, user):
+    case = start_case(db, user, CITIZEN)
+    investigate_and_review(case, "citizen", 8000)
+    case.do("UserTask_prior_notice", "supervision_notify1", NOTICE, group="supervision.notify")
+    case.do("UserTask_statement", "supervision_notify1", statement(hearing=True), group="supervision.notify")
+    case.do("UserTask_hearing_notice", "supervision_notify1", hearing_notice(7), group="supervision.notify")
+    case.do("UserTask_hold_hearing", "supervision_notify1", HOLD, group="supervision.notify")
+    # the hearing persuades 复核 to lower the fine below the 目录清单 amount; the review still comes
+    # after it (经过听证程序, 行政处罚法第58条第1款第2项) and sees 4,000, not the notified 8,000
+    case.do("UserTask_recheck", "supervision_review1", recheck(4000, "adjust"), group="supervision.review")
+    assert "legal_review_required" not in case.data()
+    case.do("UserTask_draft_decision", "supervision_decide1", draft(4000), group="supervision.decide")
+    assert case.ready_ids() == ["UserTask_legal_review"]
+    data = case.data()
+    assert data["fine_amount"] == Decimal("4000") and "4000" in data["legal_review_subject"]
+    assert "第58条第1款第2项" in data["legal_review_reason"]
+    case.do("UserTask_legal_review", "legal_review1", legal(), group="legal.review")
+    # 集体讨论 changes the fine: what was reviewed is no longer what will be decided → reviewed again
+    case.do("UserTask_collective_discussion", "leadership_chief", discussion("redraft"), group="leadership.chief")
+    case.do("UserTask_draft_decision", "supervision_decide1", draft(3000), group="supervision.decide")
+    assert case.ready_ids() == ["UserTask_legal_review"]
+    case.do("UserTask_legal_review", "legal_review2", legal(), group="legal.review")
+    case.do("UserTask_collective_discussion", "leadership_chief", discussion(), group="leadership.chief")
+    case.do("UserTask_decide", "leadership_chief", decide(), group=LEAD)
+    assert case.ready_ids() == ["UserTask_deliver_decision"]
+    assert case.data()["fine_amount"] == Decimal("3000")
+
+
+def test_a_second_extension_needs_collective_discussion(db, deployed, user):
+    case = start_case(db, user, ORGANIZATION)
+    first_due = calendar.add_days(TODAY, 90)
+    case.do("UserTask_investigate", "supervision_investigate1", {**INVESTIGATE, "extension_requested": True,
+            "extension_reason": "需委托检测"}, group="supervision.investigate")
+    assert case.ready_ids() == ["UserTask_approve_extension"]            # the first: the head approves
+    case.do("UserTask_approve_extension", "leadership_deputy", {"extension_approved": True, "extension_opinion": "同意"},
+            group=LEAD)
+    assert case.data()["decide_due"] == calendar.add_days(first_due, 30)
+    case.do("UserTask_investigate", "supervision_investigate1", {**INVESTIGATE, "extension_requested": True,
+            "extension_reason": "涉及多个法律关系，需专家论证"}, group="supervision.investigate")
+    # the second: 集体讨论 (生态环境行政处罚办法), with its text record, decides and sets the length
+    assert case.ready_ids() == ["UserTask_extension_discussion"]
+    task = case.task("UserTask_extension_discussion")
+    assert task.candidate_groups == "leadership.chief"
+    case.do("UserTask_extension_discussion", "leadership_chief", {"extension_discussed_on": iso(TODAY),
+            "extension_approved": True, "extension_days": 20, "extension_opinion": "同意继续延期20日"},
+            group="leadership.chief")
+    data = case.data()
+    assert data["decide_due"] == calendar.add_days(calendar.add_days(first_due, 30), 20)
+    assert data["extension_count"] == 2
+    assert case.ready_ids() == ["UserTask_investigate"]
+
+
+def test_evidence_preserved_with_approval_is_decided_on_within_7_working_days(db, deployed, user, timer_clock):
+    case = start_case(db, user, ORGANIZATION)
+    # 行政处罚法第56条: approved by the head, 通知书 and 清单, recorded (事项清单第2项)
+    case.do("UserTask_investigate", "supervision_investigate1", {**INVESTIGATE, "preservation_requested": True},
+            group="supervision.investigate")
+    case.do("UserTask_approve_preservation", "leadership_chief", {"preservation_approved": True,
+            "preservation_opinion": "同意"}, group=LEAD)
+    preserve = {"preserved_on": iso(TODAY), "preservation_officers": "刘调查、陈调查",
+                "preservation_notice_no": "鲁环先保字〔2026〕第001号", "preserved_items": "含油废水采样桶2只",
+                "preservation_party_confirmed": True, "preservation_files": []}
+    case.do("UserTask_preserve_evidence", "supervision_investigate1", preserve, group="supervision.investigate")
+    decide_task = case.task("UserTask_decide_preserved")
+    assert decide_task.candidate_groups == LEAD and decide_task.due_at is not None
+    case.do("UserTask_decide_preserved", "leadership_deputy", {"preservation_outcome": "release",
+            "preservation_decision_note": "已取得检测报告，不需继续保存"}, group=LEAD)
+    # 解除 is recorded too (事项清单第3项), then the investigation goes on
+    case.do("UserTask_release_preservation", "supervision_investigate2", {"preservation_released_on": iso(TODAY),
+            "preservation_release_record": "退还采样桶，当事人签字"}, group="supervision.investigate")
+    assert case.ready_ids() == ["UserTask_investigate"]
+    assert "处理：解除" in case.data()["preservation_log"]
+
+    # no decision within 7 working days: the measure lapses and the items are released
+    case.do("UserTask_investigate", "supervision_investigate1", {**INVESTIGATE, "preservation_requested": True})
+    case.do("UserTask_approve_preservation", "leadership_chief", {"preservation_approved": True, "preservation_opinion": "同意"})
+    case.do("UserTask_preserve_evidence", "supervision_investigate1", {**preserve, "preservation_notice_no": "鲁环先保字〔2026〕第002号"})
+    lapse = calendar.add_working_days(TODAY, 7)
+    fire_after(db, timer_clock, lapse - timedelta(days=1), case)
+    assert case.ready_ids() == ["UserTask_decide_preserved"]
+    fire_after(db, timer_clock, lapse, case)
+    assert case.ready_ids() == ["UserTask_release_preservation"]
+    assert any("自动解除" in text for _, text in case.notifications())
+    case.do("UserTask_release_preservation", "supervision_investigate1", {"preservation_released_on": iso(lapse),
+            "preservation_release_record": "逾期自动解除，退还物品"})
+    assert "逾期自动解除" in case.data()["preservation_log"]
+    assert case.ready_ids() == ["UserTask_investigate"]
+
+
+def test_hearing_announcement_and_testing_time_do_not_count_against_the_90_days(db, deployed, user):
+    case = start_case(db, user, CITIZEN)
+    due = calendar.add_days(TODAY, 90)
+    case.do("UserTask_investigate", "supervision_investigate1", {**INVESTIGATE, "testing_from": iso(TODAY),
+            "testing_to": iso(TODAY + timedelta(days=9))}, group="supervision.investigate")
+    case.do("UserTask_investigation_report", "supervision_investigate1", report(8000), group="supervision.investigate")
+    case.do("UserTask_review", "supervision_review1", review("citizen", 8000), group="supervision.review")
+    case.do("UserTask_prior_notice", "supervision_notify1", {**NOTICE, "notice_delivery_method": "announcement",
+            "notice_announced_on": iso(TODAY), "notice_served_on": iso(TODAY + timedelta(days=29))},
+            group="supervision.notify")
+    case.do("UserTask_statement", "supervision_notify1", {**statement(hearing=True),
+            "hearing_requested_on": iso(TODAY + timedelta(days=30))}, group="supervision.notify")
+    case.do("UserTask_hearing_notice", "supervision_notify1", hearing_notice(10), group="supervision.notify")
+    case.do("UserTask_hold_hearing", "supervision_notify1", {**HOLD, "hearing_held_on": iso(TODAY + timedelta(days=44))},
+            group="supervision.notify")
+    case.do("UserTask_recheck", "supervision_review1", recheck(8000), group="supervision.review")
+    data = case.data()
+    # 听证 15 days, 公告 30 days, 检测 10 days: 55 days added to the period
+    assert data["decide_pause_days"] == 55
+    assert data["decide_due"] == calendar.add_days(due, 55)
+    for shown in ("听证：", "公告：", "检测、检验、鉴定：2026-03-02至2026-03-11（10日）"):
+        assert shown in data["decide_pauses"]
+    assert case.task("UserTask_draft_decision").due_at is not None

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from engine.inbox import tasks
 from engine.store import chain, files
 from engine.store.models import Attachment, ProcessInstance, User
-from recording import devices, evidence, retention
+from recording import access, devices, evidence, retention
 
 from . import security
 from .security import parse_id
@@ -230,10 +230,11 @@ def hold(instance_id: int):
 def access_log():
     with get_db().reading() as s:
         entries = evidence.access_log(s, current_user.user)
-        ids = {e.attachment_id for e in entries}
+        ids = {e.attachment_id for e in entries if e.attachment_id}
         names = dict(s.execute(select(Attachment.id, Attachment.original_name).where(Attachment.id.in_(ids)))
                      .all()) if ids else {}
-    return render_template("evidence/access_log.html", entries=entries, file_names=names)
+    return render_template("evidence/access_log.html", entries=entries, file_names=names,
+                           modes={"view": "查看", "download": "下载", **access.MODES})
 
 
 # --- devices ---------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from disclosure import helpers as disclosure_helpers
 from engine import hooks
 from engine.store import chain
 from paperwork import case_file, document_numbers, issuing, numbering
-from recording import evidence, retention
+from recording import access, evidence, retention
 from workdays import calendar
 from workdays import helpers as workday_helpers
 
@@ -19,7 +19,8 @@ def install() -> None:
     if _installed:
         return
     hooks.script_helpers.extend([workday_helpers.helpers_for, document_numbers.helpers_for,
-                                 disclosure_helpers.script_helpers])  # 公示 steps: draft, publish, withdraw
+                                 disclosure_helpers.script_helpers,  # 公示 steps: draft, publish, withdraw
+                                 access.helpers_for])                # 调阅: case handlers, 查阅登记簿 entries
     hooks.set_business_key(numbering.case_number)
     hooks.completion_checks.append(evidence.check_complete)  # 执法全过程记录: recordings or an approved exception
     hooks.engine_values.append(document_numbers)  # document numbers issued on completion

@@ -1,6 +1,7 @@
 """End to end in headless Chromium, as the bureau's demo officers: a penalty case started, filed,
-investigated and reviewed through the web inbox reaches 法制审核 (a 60,000-yuan fine on an
-organisation) and is then in the legal reviewers' inbox and nobody else's; the case page draws
+investigated and reviewed through the web inbox, then notified, heard, rechecked and drafted
+(through the engine), reaches 法制审核 (a 60,000-yuan fine on an organisation) and is then in the
+legal reviewers' inbox and nobody else's; the case page draws
 the deployed diagram with the current step highlighted. Screenshots: test-artifacts/<test>/."""
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from engine.inbox import tasks
 from engine.store.models import ProcessInstance
 from organisation.demo import DEMO_PASSWORD
 from recording import evidence
+from tests import test_process_penalty as pen
+from tests.casework import Case
 
 TODAY = date.today().isoformat()
 VIDEO = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 4096  # an MP4 header: the store sniffs it as video
@@ -51,7 +54,7 @@ def visible_to(base_page, base, business_key):
 
 
 def test_a_penalty_case_reaches_legal_review_in_the_reviewers_inbox_only(chromium, live_server, deployed, db, org,
-                                                                          screenshots):
+                                                                          user, screenshots):
     base = live_server
     # 案源登记 (立案岗): start the case, see Chinese errors with the values kept, then register it.
     filer = open_as(chromium, base, "supervision_file1")
@@ -173,6 +176,13 @@ def test_a_penalty_case_reaches_legal_review_in_the_reviewers_inbox_only(chromiu
     screenshots(reviewer, "review")
     submit(reviewer)
     assert "已办理：案件审查" in reviewer.inner_text("main")
+
+    # 法制审核 sees the case as it will be decided (行政处罚法第58条): after 告知, 陈述申辩, 复核 and the draft
+    case = Case(db, user, instance)
+    case.do("UserTask_prior_notice", "supervision_notify1", {**pen.NOTICE, "notice_served_on": TODAY})
+    case.do("UserTask_statement", "supervision_notify1", pen.statement())
+    case.do("UserTask_recheck", "supervision_review2", pen.recheck(60000))
+    case.do("UserTask_draft_decision", "supervision_decide1", pen.draft(60000))
 
     # 法制审核: in the legal reviewers' inbox, in nobody else's.
     legal = open_as(chromium, base, "legal_review1")
