@@ -136,7 +136,7 @@ def payment(status, amount=""):
 
 
 CLOSE = {"closure_reason": "performed", "performance_note": "罚款已缴清"}
-APPROVE_CLOSURE = {"closure_opinion": "同意结案"}
+APPROVE_CLOSURE = {"closure_decision": "approve", "closure_opinion": "同意结案"}
 ARCHIVE = {"archive_no": "鲁环罚档〔2026〕1号", "archived_on": iso(TODAY), "archive_volumes": "正卷1册、副卷1册"}
 
 
@@ -163,6 +163,11 @@ def decide_and_serve(case, fine, *, decision="penalty", collective=False):
 
 
 def close_and_archive(case, reason="performed"):
+    case.do("UserTask_close_case", "supervision_execute1", {**CLOSE, "closure_reason": reason}, group="supervision.execute")
+    # 结案审批 has an explicit choice: not agreeing sends the case back to 结案 with the reasons
+    case.do("UserTask_approve_closure", "leadership_chief", {"closure_decision": "reject",
+                                                             "closure_opinion": "执行材料不全，请补充缴款凭证"}, group=LEAD)
+    assert case.ready_ids() == ["UserTask_close_case"]
     case.do("UserTask_close_case", "supervision_execute1", {**CLOSE, "closure_reason": reason}, group="supervision.execute")
     case.do("UserTask_approve_closure", "leadership_chief", APPROVE_CLOSURE, group=LEAD)
     case.do("UserTask_archive", "supervision_records1", ARCHIVE, group="supervision.records")

@@ -51,8 +51,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     login_manager.init_app(app)
     filters.register(app)
 
-    from . import auth, cases, deploy, inbox, monitoring, recording, rest, vendor
-    for module in (auth, inbox, cases, vendor, rest, monitoring, recording, deploy):
+    from . import auth, cases, deploy, inbox, monitoring, organisation, recording, rest, vendor
+    for module in (auth, inbox, cases, vendor, rest, monitoring, recording, deploy, organisation):
         app.register_blueprint(module.bp)
 
     @app.context_processor

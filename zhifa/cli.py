@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 from datetime import date
+from pathlib import Path
 
 import click
 
@@ -19,7 +20,7 @@ from engine.spec import dmn
 from engine.spec.forms import FormInvalid
 from engine.spec.problems import ModelInvalid
 from engine.store.history import data_to_json
-from organisation import demo
+from organisation import demo, directory
 from workdays import calendar
 from zhifa.bootstrap import open_database
 
@@ -52,9 +53,14 @@ def _print_json(value) -> None:
 
 
 @click.group()
-def main() -> None:
+@click.option("--log", "log_level", default=None, help="输出日志（如 INFO、DEBUG）；默认只输出结果和错误")
+@click.pass_context
+def main(ctx: click.Context, log_level: str | None) -> None:
     """zhifa：生态环境执法流程系统。"""
-    logging.basicConfig(level=os.environ.get("ZHIFA_LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Commands print their answer; the server and the worker also log what they do.
+    default = "INFO" if ctx.invoked_subcommand in ("serve", "worker") else "WARNING"
+    level = (log_level or os.environ.get("ZHIFA_LOG_LEVEL") or default).upper()
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
 
 
 @main.group()
@@ -116,11 +122,28 @@ def users_add(username, password, full_name, groups, certificate) -> None:
     """添加用户（部门由岗位决定）。"""
     try:
         with _db().transaction() as session:
-            user = identity.add_user(session, username, password, full_name,
-                                     [g.strip() for g in groups.split(",") if g.strip()], certificate)
+            user = directory.add_user(session, None, username, full_name, password,
+                                      [g.strip() for g in groups.split(",") if g.strip()], certificate)
             click.echo(f"已添加用户 {user.username}（{user.full_name}），部门 {user.department_code}")
-    except ValueError as e:
+    except directory.OrgInvalid as e:
         raise click.ClickException(str(e))
+
+
+@main.group("org")
+def org() -> None:
+    """组织机构：部门、岗位、用户。"""
+
+
+@org.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def org_import(file: Path) -> None:
+    """从 .xlsx 或 .csv 导入组织机构（列见 README“组织机构”）；有任何错误则什么都不导入。"""
+    try:
+        with _db().transaction() as session:
+            result = directory.import_file(session, None, file)
+    except directory.OrgInvalid as e:
+        raise click.ClickException(str(e))
+    click.echo(f"已导入：部门 {result.departments} 个，岗位 {result.posts} 个，用户 {result.users} 个")
 
 
 @main.group()

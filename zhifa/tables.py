@@ -6,6 +6,7 @@ from engine.access import api_tokens  # noqa: F401
 from engine.inbox import notices  # noqa: F401
 from engine.store import models  # noqa: F401
 from engine.store.models import Base
+from monitoring import oversight  # noqa: F401  (督办)
 from recording import devices, evidence, retention  # noqa: F401  (执法全过程记录)
 from workdays import calendar  # noqa: F401
 

@@ -11,8 +11,9 @@ from engine.store.models import CaseDepartment, Grant, Group, Membership, Proces
 DEPLOY = "deploy"              # deploy process models and decision tables (法制股)
 VIEW_ALL = "view_all"          # see every case of every department (局领导, 法制股)
 MANAGE_INSTANCES = "manage"    # suspend, resume, terminate, migrate cases
-ADMIN = "admin"                # users, calendar
-PERMISSIONS = (DEPLOY, VIEW_ALL, MANAGE_INSTANCES, ADMIN)
+ADMIN = "admin"                # organisation, users, calendar
+SECTION_HEAD = "head"          # heads the post's department (股室负责人): receives its 督办 notices
+PERMISSIONS = (DEPLOY, VIEW_ALL, MANAGE_INSTANCES, ADMIN, SECTION_HEAD)
 
 
 class NotPermitted(Exception):
@@ -38,7 +39,7 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
 
 
 def add_user(session: Session, username: str, password: str | None, full_name: str, groups: list[str],
-             certificate_no: str | None = None, password_hash: str | None = None) -> User:
+             cert_no: str | None = None, password_hash: str | None = None) -> User:
     """Create a user holding ``groups``; the department is that of the first group.
 
     ``password_hash`` lets a caller creating many users hash a shared password once.
@@ -50,7 +51,7 @@ def add_user(session: Session, username: str, password: str | None, full_name: s
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise ValueError(f"用户名 {username} 已存在")
     user = User(username=username, full_name=full_name, password_hash=password_hash or hash_password(password),
-                department_code=found[groups[0]].department_code, certificate_no=certificate_no)
+                department_code=found[groups[0]].department_code, cert_no=cert_no)
     session.add(user)
     session.flush()
     session.add_all(Membership(user_id=user.id, group_code=g) for g in groups)
@@ -91,6 +92,12 @@ def require_instance_visible(session: Session, user: User, instance: ProcessInst
 
 def user_by_name(session: Session, username: str) -> User | None:
     return session.scalar(select(User).where(User.username == username))
+
+
+def section_heads(session: Session, department_code: str) -> list[str]:
+    """Codes of the department's posts that grant SECTION_HEAD (its 股室负责人)."""
+    return list(session.scalars(select(Group.code).join(Grant, Grant.group_code == Group.code).where(
+        Group.department_code == department_code, Grant.permission == SECTION_HEAD).order_by(Group.code)))
 
 
 def require_viewer(session: Session, user: User) -> set[str]:

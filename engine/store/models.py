@@ -5,9 +5,9 @@ as deltas in the order the tasks were written, and JSONB reorders object keys.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
-from sqlalchemy import (BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator,
+from sqlalchemy import (BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator,
                         UniqueConstraint, false)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -60,7 +60,9 @@ class User(Base):
     full_name: Mapped[str] = mapped_column(String(100))
     password_hash: Mapped[str] = mapped_column(String(300))
     department_code: Mapped[str | None] = mapped_column(ForeignKey("departments.code"))
-    certificate_no: Mapped[str | None] = mapped_column(String(100))  # 执法证号
+    cert_no: Mapped[str | None] = mapped_column(String(50))  # 执法证号
+    cert_valid_from: Mapped[date | None] = mapped_column(Date)
+    cert_valid_until: Mapped[date | None] = mapped_column(Date)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     groups: Mapped[list[Group]] = relationship(secondary="memberships", lazy="selectin")
