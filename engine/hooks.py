@@ -8,7 +8,10 @@ The application (``zhifa.bureau.install``) registers, once per process:
   recordings); ``engine_values``: variables the engine fills in on completion, whatever
   was typed (e.g. document numbers), shown read-only on the form;
 - ``property_checks``: deploy-time checks of ``camunda:property`` values by name;
-- ``periodic``: work the job worker does on every pass (e.g. the monthly purge).
+- ``periodic``: work the job worker does on every pass (e.g. the monthly purge);
+- ``deadline_variables``: case variables that hold a deadline, with their labels (task pages
+  and case headers list them); ``date_note``: a note on a date computed provisionally
+  (e.g. a year whose holidays nobody entered yet), or None.
 """
 from __future__ import annotations
 
@@ -33,11 +36,18 @@ completion_checks: list[Callable[[Any, Any, Any], None]] = []
 engine_values: list[EngineValues] = []
 property_checks: dict[str, Callable[[str], list[str]]] = {}
 periodic: list[Callable[[Any], None]] = []
+deadline_variables: dict[str, str] = {}
+date_note: Callable[[Any], str | None] = lambda day: None
 
 
 def set_business_key(generator: Callable[[Any, str], str]) -> None:
     global business_key
     business_key = generator
+
+
+def set_date_note(note: Callable[[Any], str | None]) -> None:
+    global date_note
+    date_note = note
 
 
 def engine_filled(task_spec) -> set[str]:

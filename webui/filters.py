@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 from flask import g, has_request_context
 from sqlalchemy import select
 
-from engine.store.models import Group, User
+from engine.store.models import Department, Group, User
 
 from .database import get_db
 
@@ -32,12 +32,13 @@ def action_label(action: str) -> str:
 
 
 def _names(kind: str) -> dict[str, str]:
-    """Post code → 部门·岗位 and username → 姓名, read once per request (a few dozen rows)."""
+    """Post code → 部门·岗位, username → 姓名, department code → name; read once per request (a few dozen rows)."""
     if not has_request_context():
         return {}
     cache = g.setdefault("zhifa_names", {})
     if kind not in cache:
-        query = select(Group.code, Group.name) if kind == "posts" else select(User.username, User.full_name)
+        query = {"posts": select(Group.code, Group.name), "people": select(User.username, User.full_name),
+                 "departments": select(Department.code, Department.name)}[kind]
         with get_db().reading() as session:
             cache[kind] = dict(session.execute(query).all())
     return cache[kind]
@@ -54,8 +55,13 @@ def person(username: str | None) -> str:
     return _names("people").get(username, username) if username else ""
 
 
+def department(code: str | None) -> str:
+    return _names("departments").get(code, code) if code else ""
+
+
 def register(app) -> None:
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.filters["action_label"] = action_label
     app.jinja_env.filters["post_names"] = post_names
     app.jinja_env.filters["person"] = person
+    app.jinja_env.filters["department"] = department

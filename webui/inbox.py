@@ -7,7 +7,7 @@ from werkzeug.routing import BuildError
 
 from engine.execution import runtime
 from engine.execution.errors import EngineStepFailed
-from engine.inbox import attachments, notices, tasks
+from engine.inbox import attachments, case_view, notices, tasks
 from engine.spec import forms
 from engine.store import files
 
@@ -53,6 +53,7 @@ def _render_task(task_id: str, values=None, errors=None, status=200):
             view = tasks.view(session, task_id, current_user.user)
         except tasks.TaskNotFound:
             abort(404)
+        summary = case_view.task_summary(session, view.task, current_user.user)
     if values is not None:
         view.values = values
     try:  # the recordings page of a 执法全过程记录 step (recording/evidence.py, webui/recording.py)
@@ -60,7 +61,7 @@ def _render_task(task_id: str, values=None, errors=None, status=200):
     except BuildError:
         evidence_url = None
     return render_template("task.html", view=view, errors=errors or {}, due_status=tasks.due_status,
-                           evidence_url=evidence_url), status
+                           evidence_url=evidence_url, summary=summary, decisions=summary.decisions), status
 
 
 @bp.route("/tasks/<task_id>")

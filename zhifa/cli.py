@@ -122,10 +122,10 @@ def users_add(username, password, full_name, groups, certificate) -> None:
     """添加用户（部门由岗位决定）。"""
     try:
         with _db().transaction() as session:
-            user = directory.add_user(session, None, username, full_name, password,
-                                      [g.strip() for g in groups.split(",") if g.strip()], certificate)
+            user = identity.add_user(session, username, password, full_name,
+                                     [g.strip() for g in groups.split(",") if g.strip()], certificate)
             click.echo(f"已添加用户 {user.username}（{user.full_name}），部门 {user.department_code}")
-    except directory.OrgInvalid as e:
+    except ValueError as e:
         raise click.ClickException(str(e))
 
 

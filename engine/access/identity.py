@@ -94,6 +94,13 @@ def user_by_name(session: Session, username: str) -> User | None:
     return session.scalar(select(User).where(User.username == username))
 
 
+def full_name(session: Session, username: str | None) -> str | None:
+    """A username as people read it (the officer's name); None for None."""
+    if not username:
+        return None
+    return session.scalar(select(User.full_name).where(User.username == username)) or username
+
+
 def section_heads(session: Session, department_code: str) -> list[str]:
     """Codes of the department's posts that grant SECTION_HEAD (its 股室负责人)."""
     return list(session.scalars(select(Group.code).join(Grant, Grant.group_code == Group.code).where(

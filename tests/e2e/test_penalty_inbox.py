@@ -88,7 +88,7 @@ def test_a_penalty_case_reaches_legal_review_in_the_reviewers_inbox_only(chromiu
     second_tab.fill("#f_registration_opinion", "重复提交")
     second_tab.click("#task-form button.primary")
     second_tab.wait_for_load_state()
-    assert "该任务已由 supervision_file1 于" in second_tab.inner_text("main")
+    assert "该任务已由 萧立案1 于" in second_tab.inner_text("main")
     screenshots(second_tab, "second-tab-told")
 
     # 立案审批 (局领导): claim, approve filing.
