@@ -10,7 +10,8 @@ The application (``zhifa.bureau.install``) registers, once per process:
 - ``property_checks``: deploy-time checks of ``camunda:property`` values by name;
 - ``periodic``: work the job worker does on every pass (e.g. the monthly purge);
 - ``deadline_variables``: case variables that hold a deadline, with their labels (task pages
-  and case headers list them); ``date_note``: a note on a date computed provisionally
+  and case headers list them); ``variable_labels``: labels of other variables no form labels
+  (e.g. document numbers the engine fills in); ``date_note``: a note on a date computed provisionally
   (e.g. a year whose holidays nobody entered yet), or None.
 """
 from __future__ import annotations
@@ -37,6 +38,7 @@ engine_values: list[EngineValues] = []
 property_checks: dict[str, Callable[[str], list[str]]] = {}
 periodic: list[Callable[[Any], None]] = []
 deadline_variables: dict[str, str] = {}
+variable_labels: dict[str, str] = {}
 date_note: Callable[[Any], str | None] = lambda day: None
 
 

@@ -145,6 +145,23 @@ def answer(session: Session, user: User, notice_id: int, recipient: str, text: s
     return row
 
 
+def recipient_name(session: Session, recipient: str) -> str:
+    """A recipient as people read it: the post's name or the person's."""
+    group = session.get(Group, recipient)
+    return group.name if group is not None else identity.full_name(session, recipient)
+
+
+def open_by_task(session: Session, task_ids: list[str]) -> dict[str, int]:
+    """Task id → 督办 notices on it that someone has yet to answer (for the overdue board)."""
+    if not task_ids:
+        return {}
+    rows = session.execute(select(OversightNotice.task_id, func.count(func.distinct(OversightNotice.id)))
+                           .join(OversightRecipient, OversightRecipient.notice_id == OversightNotice.id)
+                           .where(OversightNotice.task_id.in_(task_ids), OversightRecipient.answered_at.is_(None))
+                           .group_by(OversightNotice.task_id))
+    return dict(rows.all())
+
+
 def of_case(session: Session, instance_id: int) -> list[OversightNotice]:
     return list(session.scalars(select(OversightNotice).where(OversightNotice.instance_id == instance_id)
                                 .order_by(OversightNotice.sent_at, OversightNotice.id)))

@@ -20,6 +20,7 @@ ACTIONS = {
     "evidence_exception_approved": "批准无法记录情况说明", "evidence_exception_rejected": "驳回无法记录情况说明",
     "evidence_long_term": "执法记录长期保存", "evidence_purged": "执法记录到期删除",
     "device_added": "登记执法记录仪", "device_checkout": "领用执法记录仪", "device_return": "归还执法记录仪",
+    "oversight": "督办", "oversight_answered": "答复督办",
 }
 
 

@@ -1,15 +1,21 @@
 """The inbox (我的待办 / 岗位待办 / 已办), the task page and its actions, notifications."""
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from sqlalchemy import select
 from werkzeug.routing import BuildError
 
 from engine.execution import runtime
+from engine.store.models import ProcessInstance
 from engine.execution.errors import EngineStepFailed
 from engine.inbox import attachments, case_view, notices, tasks
 from engine.spec import forms
 from engine.store import files
+from monitoring import oversight
+from recording import evidence
 
 from .database import get_db
 
@@ -39,8 +45,37 @@ def inbox():
     with get_db().reading() as session:
         page = tasks.task_page(session, current_user.user, query)
         names = tasks.process_names(session)
+        exceptions = evidence.pending_exceptions(session, current_user.user)
+        cases = dict(session.execute(select(ProcessInstance.id, ProcessInstance.business_key).where(
+            ProcessInstance.id.in_({e.instance_id for e in exceptions}))).all()) if exceptions else {}
+        pressed = oversight.open_for(session, current_user.user)
     return render_template("inbox.html", page=page, q=query, tabs=tasks.TABS, process_names=names,
-                           due_status=tasks.due_status)
+                           due_status=tasks.due_status, exceptions=exceptions, exception_cases=cases,
+                           reasons=evidence.EXCEPTION_REASONS, pressed=pressed, today=date.today())
+
+
+@bp.app_context_processor
+def _other_work():
+    """Work outside the process steps that is still someone's to do, counted beside 待办:
+    无法记录情况说明 awaiting the chief's approval and 督办 notices awaiting an answer."""
+    if not current_user.is_authenticated:
+        return {}
+    with get_db().reading() as session:
+        return {"other_work": evidence.count_pending(session, current_user.user)
+                + oversight.count_open(session, current_user.user)}
+
+
+@bp.route("/oversight/<int:notice_id>/answer", methods=["POST"])
+@login_required
+def answer_oversight(notice_id: int):
+    try:
+        with get_db().transaction() as session:
+            oversight.answer(session, current_user.user, notice_id, request.form.get("recipient", ""),
+                             request.form.get("text", ""))
+        flash("已答复督办", "info")
+    except oversight.OversightInvalid as e:
+        flash(str(e), "error")
+    return redirect(url_for("inbox.inbox") + "#other-work")
 
 
 def _settings():
@@ -167,7 +202,9 @@ def _task_action(task_id: str, do, done_message: str, back_to_task: bool = True)
 @bp.route("/tasks/<task_id>/claim", methods=["POST"])
 @login_required
 def claim(task_id: str):
-    return _task_action(task_id, lambda s: tasks.claim(s, task_id, current_user.user), "已领取任务")
+    """领取, from the task page or from the inbox list (``back=inbox``: stay on the list)."""
+    return _task_action(task_id, lambda s: tasks.claim(s, task_id, current_user.user), "已领取任务，已移到“我的待办”",
+                        back_to_task=request.form.get("back") != "inbox")
 
 
 @bp.route("/tasks/<task_id>/unclaim", methods=["POST"])

@@ -29,7 +29,7 @@ def provisional_note(day) -> str | None:
         year = calendar.as_date(day).year
     except (TypeError, ValueError):
         return None
-    return None if calendar.current().knows(year) else f"暂定：{year}年节假日未录入，按周一至周五计算"
+    return None if calendar.current().knows(year) else f"{year}年节假日安排尚未录入，暂按周一至周五计算"
 
 
 def helpers_for(action: Action) -> dict[str, Callable[..., Any]]:

@@ -21,5 +21,6 @@ def install() -> None:
     hooks.property_checks[document_numbers.PROPERTY] = document_numbers.problems
     hooks.periodic.append(retention.run_monthly)  # monthly purge of expired recordings
     hooks.deadline_variables.update(workday_helpers.DEADLINES)  # statutory deadlines the models compute
+    hooks.variable_labels.update(document_numbers.LABELS)
     hooks.set_date_note(workday_helpers.provisional_note)
     _installed = True

@@ -47,6 +47,8 @@ class CaseFile:
     completed_elements: list[str]
     current_elements: list[str]
     actionable: set[str]  # ids of ready tasks this user may act on
+    deadlines: list[Deadline]
+    documents: list[tuple[str, str]]
 
 
 def _visible(session: Session, instance_id: int, user: User) -> ProcessInstance:
@@ -80,7 +82,7 @@ def _label(table, element_id: str | None, field_id: str) -> tuple[str, dict[str,
         labels, options = table.get(key, ({}, {}))
         if field_id in labels:
             return labels[field_id], options.get(field_id)
-    return field_id, None
+    return hooks.variable_labels.get(field_id) or hooks.deadline_variables.get(field_id) or field_id, None
 
 
 def _display(value: Any, opts: dict[str, str] | None) -> Any:
@@ -122,7 +124,9 @@ def case_file(session: Session, instance_id: int, user: User) -> CaseFile:
     instance = _visible(session, instance_id, user)
     definition = session.get(ProcessDefinition, instance.definition_id)
     workflow = runtime.load(session, instance, user).workflow
-    table = _labels(workflow)
+    table, kinds = _labels(workflow), _field_kinds(workflow)
+    files = attachments.of_instance(session, instance.id)
+    names = {a.id: a.original_name for a in files}
     timeline = []
     for event in history.events_of(session, instance.id):
         details = json.loads(event.details or "{}")
@@ -131,15 +135,17 @@ def case_file(session: Session, instance_id: int, user: User) -> CaseFile:
         shown = []
         for k, v in values.items():
             label, opts = _label(table, event.element_id, k)
-            shown.append((label, _display(v, opts)))
+            shown.append((label, _shown(v, opts, kinds.get(k), names)))
         timeline.append(Entry(event, details, shown))
     ready = tasks.ready_tasks(session, instance.id)
     dues = [t.due_at for t in ready if t.due_at] + ([instance.next_timer_at] if instance.next_timer_at else [])
     completed, current = highlights(workflow)
+    data = runtime.case_data(workflow)
     return CaseFile(instance, definition, ready, min(dues) if dues else None, timeline,
-                    tasks.comments_of(session, instance.id), attachments.of_instance(session, instance.id),
+                    tasks.comments_of(session, instance.id), files,
                     runtime.linked_instances(session, instance.id), completed, current,
-                    {t.id for t in ready if tasks.may_act(session, t, user)})
+                    {t.id for t in ready if tasks.may_act(session, t, user)},
+                    deadlines_of(session, instance, data), documents_of(workflow, data, table))
 
 
 def diagram_xml(session: Session, instance_id: int, user: User) -> str:
@@ -221,7 +227,7 @@ def task_summary(session: Session, task: HumanTask, user: User) -> Summary:
     files = attachments.of_instance(session, instance.id)
     names = {a.id: a.original_name for a in files}
     spec = tasks.spec_by_element(workflow, task.element_id)
-    document_vars = {v for s in _all_specs(workflow) for v in hooks.engine_filled(s)}
+    document_vars = {v for s in _all_specs(workflow) for v in hooks.engine_filled(s)}  # shown as 文书, not facts
     deciding = {f.id for f in forms.form_of(spec).fields if not f.readonly} if spec is not None and task.state == "ready" else set()
     wanted = _declared(spec) if spec is not None else None
     keys = wanted if wanted is not None else [
@@ -232,17 +238,29 @@ def task_summary(session: Session, task: HumanTask, user: User) -> Summary:
         if k in data and data[k] not in (None, "", []):
             label, opts = _label(table, None, k)
             facts.append((label, _shown(data[k], opts, kinds.get(k), names)))
-    deadlines = [Deadline(f"{t.name} 办理期限", t.due_at, t.problem, t.id == task.id)
-                 for t in tasks.ready_tasks(session, instance.id) if t.due_at]
-    for var, label in hooks.deadline_variables.items():
-        value = data.get(var)
-        if value:
-            deadlines.append(Deadline(label, value, hooks.date_note(value)))
-    documents = [(_label(table, None, v)[0], str(data[v])) for v in sorted(document_vars) if data.get(v)]
     recordings = [a for a in files if a.record_item]
-    return Summary(instance, definition, facts, deadlines, documents, [a for a in files if not a.record_item],
+    return Summary(instance, definition, facts, deadlines_of(session, instance, data, task.id),
+                   documents_of(workflow, data, table), [a for a in files if not a.record_item],
                    recordings, _earlier_steps(session, task, table, kinds, names, files),
                    decision_fields(spec, forms.form_of(spec)) if spec is not None else [])
+
+
+def deadlines_of(session: Session, instance: ProcessInstance, data: dict[str, Any],
+                 current_task: str | None = None) -> list[Deadline]:
+    """Every due date of the case: its ready steps', then the statutory deadlines it has computed."""
+    out = [Deadline(f"{t.name} 办理期限", t.due_at, t.problem, t.id == current_task)
+           for t in tasks.ready_tasks(session, instance.id) if t.due_at]
+    for var, label in hooks.deadline_variables.items():
+        if data.get(var):
+            out.append(Deadline(label, data[var], hooks.date_note(data[var])))
+    return out
+
+
+def documents_of(workflow, data: dict[str, Any], table=None) -> list[tuple[str, str]]:
+    """(label, number) of every document number the case has been given so far."""
+    table = table or _labels(workflow)
+    variables = {v for s in _all_specs(workflow) for v in hooks.engine_filled(s)}
+    return [(_label(table, None, v)[0], str(data[v])) for v in sorted(variables) if data.get(v)]
 
 
 def _all_specs(workflow):
@@ -272,9 +290,12 @@ def decision_fields(task_spec, form: forms.Form) -> list[str]:
     return [f.id for f in form.fields if f.id in wanted and f.type in ("enum", "boolean") and not f.readonly]
 
 
+_OPINION_TYPES = ("textarea", "enum", "boolean", "file")  # what a step concluded; its facts are in Summary.facts
+
+
 def _earlier_steps(session: Session, task: HumanTask, table, kinds, names, files) -> list[StepRecord]:
     """The latest completion of every step before this one (a step done twice shows its last
-    opinion), in the order they were last done."""
+    opinion), in the order they were last done: its choices, opinions and files."""
     done = session.scalars(select(HumanTask).where(HumanTask.instance_id == task.instance_id,
                                                    HumanTask.state == "completed", HumanTask.id != task.id)
                            .order_by(HumanTask.completed_at, HumanTask.id))
@@ -287,7 +308,7 @@ def _earlier_steps(session: Session, task: HumanTask, table, kinds, names, files
     for t in latest.values():
         values = []
         for k, v in json.loads(t.submitted or "{}").items():
-            if v in (None, "", []):
+            if v in (None, "", []) or kinds.get(k) not in _OPINION_TYPES:
                 continue
             label, opts = _label(table, t.element_id, k)
             values.append((label, _shown(v, opts, kinds.get(k), names)))
