@@ -656,7 +656,7 @@ def overdue_board(session: Session, user: User, *, department: str | None = None
         tasks.append(DeadlineTask(
             t.id, t.instance_id, t.business_key, t.title, t.process_key, t.name,
             "、".join(groups.get(g, (g,))[0] for g in t.candidate_groups.split(",") if g) or NO_POST,
-            f"{names.get(t.assignee, t.assignee)}（{t.assignee}）" if t.assignee else None, t.due_at, is_overdue,
+            names.get(t.assignee, t.assignee) if t.assignee else None, t.due_at, is_overdue,
             days[key]))
     return Board(h, ordered, tasks, total, page, pages, department, post, kind)
 

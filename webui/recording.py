@@ -112,7 +112,8 @@ def step(task_id: str):
 @bp.route("/tasks/<task_id>/upload", methods=["POST"])
 @login_required
 def upload(task_id: str):
-    storage = request.files.get("file")
+    # the file chosen, or the photo/video just taken with the phone's camera (two inputs named "file")
+    storage = next((f for f in request.files.getlist("file") if f and f.filename), None)
     try:
         if storage is None or not storage.filename:
             raise evidence.InvalidInput("请选择要上传的记录文件。")

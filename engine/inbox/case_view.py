@@ -290,7 +290,7 @@ def decision_fields(task_spec, form: forms.Form) -> list[str]:
     return [f.id for f in form.fields if f.id in wanted and f.type in ("enum", "boolean") and not f.readonly]
 
 
-_OPINION_TYPES = ("textarea", "enum", "boolean", "file")  # what a step concluded; its facts are in Summary.facts
+_OPINION_TYPES = ("textarea", "enum", "boolean", "money", "file")  # what a step concluded and the amounts; the other facts are in Summary.facts
 
 
 def _earlier_steps(session: Session, task: HumanTask, table, kinds, names, files) -> list[StepRecord]:

@@ -133,10 +133,10 @@ def test_a_penalty_case_reaches_legal_review_in_the_reviewers_inbox_only(chromiu
     assert "执法音像记录事项" in investigator.inner_text("main")
     if investigator.locator("#record-item a").count():
         investigator.click("#record-item a")
-        investigator.set_input_files("input[name=file]", files=[
+        investigator.set_input_files("#evidence-file", files=[
             {"name": "执法记录仪.mp4", "mimeType": "video/mp4", "buffer": VIDEO}])
-        investigator.click("form[enctype='multipart/form-data'] button.primary")
-        investigator.wait_for_load_state()
+        investigator.click("#evidence-upload button.primary")
+        investigator.wait_for_selector("text=已上传“执法记录仪.mp4”")
     else:  # the recordings page is not mounted in this build: record through the engine
         with db.transaction() as session:
             step = tasks.ready_tasks(session, instance.id)[0]
