@@ -102,13 +102,14 @@ def test_legal_staff_deploy_compare_migrate_and_try_a_decision(db, org, user, li
     page.get_by_role("link", name="决策表与试算").click()
     page.get_by_role("link", name="是否需要法制审核（测试）").click()
     page.wait_for_selector("#dmn-viewer[data-ready=true] .tjs-table")
-    page.fill("#in-party_type", "citizen")
+    page.select_option("#in-party_type", "citizen")
     page.fill("#in-fine_amount", "6000")
     page.keyboard.press("Enter")
     page.wait_for_selector("#trial-result")
     assert "第 1 条" in page.locator("#trial-result").inner_text()
     assert page.locator('#rules tr.hit[data-rule="Rule_citizen"]').count() == 1
     page.wait_for_selector("#dmn-viewer[data-ready=true] .tjs-table")
+    assert "命中策略" in page.inner_text("#dmn-viewer") and "Hit policy" not in page.inner_text("#dmn-viewer")
     screenshots(page, "decision-trial", raw_ok=True)
     assert errors == []
     context.close()
