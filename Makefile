@@ -29,8 +29,9 @@ run: deps
 	@echo "服务地址：http://127.0.0.1:5000 （Ctrl-C 停止）"
 	@trap 'kill 0' EXIT; $(BIN)/zhifa worker & $(BIN)/zhifa serve --host 127.0.0.1 --port 5000
 
+# PYTEST_ARGS: e.g. `--ignore=tests/e2e` (.ci/run drives the browser once, on SQLite).
 test: deps browser
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules var .pytest_cache test-artifacts
