@@ -455,3 +455,16 @@ def test_the_notice_and_the_decision_get_their_numbers_when_issued(db, deployed,
     case.do("UserTask_recheck", "supervision_review1", recheck("49999.99"), group="supervision.review")
     decide_and_serve(case, "49999.99")
     assert case.data()["decision_no"] == f"鲁环罚决字〔{year}〕第001号"
+
+
+def test_the_diagram_draws_legal_review_as_done_only_when_someone_reviewed(db, deployed, user):
+    from engine.inbox import case_view
+    below, above = start_case(db, user, ORGANIZATION), start_case(db, user, CITIZEN)
+    investigate_and_review(below, "organization", 20000)   # below the 目录清单's threshold: no review
+    investigate_and_review(above, "citizen", 5000)
+    above.do("UserTask_legal_review", "legal_review1", legal(), group="legal.review")
+    with db.reading() as session:
+        skipped = case_view.highlights(below._workflow(session))[0]
+        reviewed = case_view.highlights(above._workflow(session))[0]
+    assert "UserTask_review" in skipped and "CallActivity_legal_review" not in skipped
+    assert "CallActivity_legal_review" in reviewed

@@ -18,6 +18,7 @@ from monitoring import oversight
 from recording import evidence
 
 from .database import get_db
+from .filters import person
 
 bp = Blueprint("inbox", __name__)
 _UPLOAD_SUFFIX = "__upload"
@@ -219,7 +220,7 @@ def unclaim(task_id: str):
 def delegate(task_id: str):
     to, reason = request.form.get("to", ""), request.form.get("reason", "")
     return _task_action(task_id, lambda s: tasks.delegate(s, task_id, current_user.user, to, reason),
-                        f"已转办给 {to}", back_to_task=False)
+                        f"已转办给 {person(to)}", back_to_task=False)
 
 
 @bp.route("/tasks/<task_id>/return", methods=["POST"])

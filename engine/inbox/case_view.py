@@ -104,6 +104,15 @@ def _top_level_tasks(workflow):
         stack.extend(task.children)
 
 
+def _did_work(workflow, task) -> bool:
+    """A called process counts as run only if someone did one of its steps: a 法制审核 call
+    that found no review was needed is not drawn as reviewed."""
+    sub = workflow.get_subprocess(task)
+    if sub is None:
+        return True
+    return any(getattr(t.task_spec, "manual", False) for t in sub.get_tasks(state=TaskState.COMPLETED))
+
+
 def highlights(workflow) -> tuple[list[str], list[str]]:
     """(completed, current) BPMN element ids of the case's own diagram."""
     completed, current = set(), set()
@@ -112,7 +121,8 @@ def highlights(workflow) -> tuple[list[str], list[str]]:
         if not bpmn_id:
             continue
         if task.has_state(TaskState.COMPLETED):
-            completed.add(bpmn_id)
+            if _did_work(workflow, task):
+                completed.add(bpmn_id)
         elif task.has_state(TaskState.READY | TaskState.STARTED):
             current.add(bpmn_id)
         elif task.has_state(TaskState.WAITING) and not type(task.task_spec).__name__.startswith("Boundary"):
