@@ -50,9 +50,13 @@ def inbox():
         cases = dict(session.execute(select(ProcessInstance.id, ProcessInstance.business_key).where(
             ProcessInstance.id.in_({e.instance_id for e in exceptions}))).all()) if exceptions else {}
         pressed = oversight.open_for(session, current_user.user)
+        ids = {t.instance_id for t in page.rows}
+        documents = dict(session.execute(select(ProcessInstance.id, ProcessInstance.documents).where(
+            ProcessInstance.id.in_(ids), ProcessInstance.documents != "")).all()) if ids else {}
     return render_template("inbox.html", page=page, q=query, tabs=tasks.TABS, process_names=names,
                            due_status=tasks.due_status, exceptions=exceptions, exception_cases=cases,
-                           reasons=evidence.EXCEPTION_REASONS, pressed=pressed, today=date.today())
+                           reasons=evidence.EXCEPTION_REASONS, pressed=pressed, today=date.today(),
+                           documents=documents)
 
 
 @bp.app_context_processor

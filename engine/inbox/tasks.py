@@ -228,6 +228,10 @@ def complete(session: Session, task_id: str, user: User, submitted: Mapping[str,
         numbers.update(source.issue(session, spiff.task_spec, spiff.data, submitted, action.workflow.script_engine))
     values = {**forms.validate(form, {**submitted, **numbers}, spiff.data), **numbers}
     _check_files(session, form, values, instance, submitted)
+    if numbers:  # listed with the case in the inbox (a number kept on a second pass is listed once)
+        listed = [d for d in (instance.documents or "").split("、") if d]
+        listed += [str(n) for n in numbers.values() if n and str(n) not in listed]
+        instance.documents = "、".join(listed)[:1000]
     return _finish(session, task, instance, action, spiff, user, values, "complete", {})
 
 

@@ -1,5 +1,5 @@
 """The working day (#14): 执法证 number and validity on users (replacing certificate_no),
-督办 notices and their recipients.
+督办 notices and their recipients, the document numbers of a case for its inbox rows.
 
 The three certificate columns are also wanted by #11; they are added only where missing
 so either branch may come first.
@@ -32,6 +32,8 @@ def upgrade() -> None:
         op.execute("UPDATE users SET cert_no = substr(certificate_no, 1, 50) WHERE cert_no IS NULL")
         with op.batch_alter_table("users") as batch:
             batch.drop_column("certificate_no")
+    with op.batch_alter_table("process_instances") as batch:
+        batch.add_column(sa.Column("documents", sa.String(length=1000), nullable=False, server_default=""))
     op.create_table("oversight_notices",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("instance_id", sa.Integer(), nullable=False),
@@ -58,6 +60,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("process_instances") as batch:
+        batch.drop_column("documents")
     op.drop_index("ix_oversight_open", table_name="oversight_recipients")
     op.drop_table("oversight_recipients")
     op.drop_index("ix_oversight_notices_instance_id", table_name="oversight_notices")
