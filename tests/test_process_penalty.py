@@ -462,6 +462,12 @@ def test_the_diagram_draws_legal_review_as_done_only_when_someone_reviewed(db, d
     below, above = start_case(db, user, ORGANIZATION), start_case(db, user, CITIZEN)
     investigate_and_review(below, "organization", 20000)   # below the 目录清单's threshold: no review
     investigate_and_review(above, "citizen", 5000)
+    with db.reading() as session:  # the called 法制审核 process's monitoring counts the case waiting in it
+        from engine.deploy import repository
+        from monitoring import dashboards
+        called = repository.latest_definition(session, "legal_review")
+        view = dashboards.process_view(session, user("leadership_chief"), called.id)
+        assert {a.element_id: a.waiting for a in view.activities} == {"UserTask_legal_review": 1}
     above.do("UserTask_legal_review", "legal_review1", legal(), group="legal.review")
     with db.reading() as session:
         skipped = case_view.highlights(below._workflow(session))[0]
