@@ -202,7 +202,7 @@ def test_the_case_file_highlights_done_and_current_elements_and_labels_submitted
     assert found.current_elements == ["Task_check"]
     assert {"Ev_start", "Task_prepare"} <= set(found.completed_elements)
     [done] = [e for e in found.timeline if e.event.action == "complete"]
-    assert ("当事人类型", "法人或其他组织") in done.values and ("拟罚款金额", "60000.00") in [(k, str(v)) for k, v in done.values]
+    assert ("当事人类型", "法人或其他组织") in done.values and ("拟罚款金额", "60000.00 元") in [(k, str(v)) for k, v in done.values]
     assert 'id="review_flow"' in xml and "Task_check_di" in xml
 
 
