@@ -61,13 +61,12 @@ def inbox():
 
 @bp.app_context_processor
 def _other_work():
-    """Work outside the process steps that is still someone's to do, counted beside 待办:
-    无法记录情况说明 awaiting the chief's approval and 督办 notices awaiting an answer."""
+    """督办 notices awaiting the user's answer, counted in 待办 with the 无法记录情况说明 awaiting
+    their approval (``evidence_pending``, webui/recording.py)."""
     if not current_user.is_authenticated:
         return {}
     with get_db().reading() as session:
-        return {"other_work": evidence.count_pending(session, current_user.user)
-                + oversight.count_open(session, current_user.user)}
+        return {"oversight_open": oversight.count_open(session, current_user.user)}
 
 
 @bp.route("/oversight/<int:notice_id>/answer", methods=["POST"])
