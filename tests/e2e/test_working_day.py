@@ -135,3 +135,64 @@ def test_the_administrator_runs_the_organisation(chromium, live_server, db, org,
     admin.click("#disable")
     admin.wait_for_selector("text=已停用账号")
     assert admin.locator("#enable").count() == 1
+
+
+def test_the_head_decides_and_approves_closure_with_every_earlier_opinion_on_the_page(chromium, live_server, deployed,
+                                                                                       db, user, screenshots):
+    from datetime import date
+
+    from tests.test_process_penalty import (INVESTIGATE, NOTICE, discussion, draft, legal, recheck, report, review,
+                                            statement)
+    today = date.today().isoformat()
+    base = live_server
+    case = start_investigation(db, user)  # registered and filed by the browser-free helpers, dated today
+    case.do("UserTask_investigate", "supervision_investigate1", INVESTIGATE)
+    case.do("UserTask_investigation_report", "supervision_investigate1", report(60000))
+    case.do("UserTask_review", "supervision_review1", {**review("organization", 60000),
+                                                       "review_opinion": "事实清楚，证据确凿，建议罚款六万元"})
+    case.do("UserTask_legal_review", "legal_review1", {**legal(), "legal_review_opinion": "主体适格，裁量适当，同意"})
+    case.do("UserTask_prior_notice", "supervision_notify1", {**NOTICE, "notice_served_on": today})
+    case.do("UserTask_statement", "supervision_notify1", statement(hearing=False))
+    case.do("UserTask_recheck", "supervision_review1", recheck(60000))
+    case.do("UserTask_draft_decision", "supervision_decide1", draft(60000))
+    case.do("UserTask_collective_discussion", "leadership_chief", {**discussion(), "discussion_held_on": today})
+    assert case.ready_ids() == ["UserTask_decide"]
+
+    # 负责人决定: the 法制审核 opinion, the discussion, the amounts, without leaving the page.
+    deputy = login(chromium, base, "leadership_deputy")
+    deputy.goto(f"{base}/inbox?tab=group")
+    deputy.locator("table.tasks tr", has_text="负责人决定").locator("a.button").click()
+    deputy.wait_for_selector("#case-summary")
+    summary = deputy.inner_text("#case-summary")
+    for seen in ("主体适格，裁量适当，同意", "法制审核", "事实清楚，证据确凿，建议罚款六万元", "一致同意拟定的处理决定",
+                 "60000.00 元", "当事人称已停止排放", "行政处罚事先（听证）告知书文号", "鲁环罚告字"):
+        assert seen in summary, seen
+    assert deputy.locator("#f_decide_outcome_approve").get_attribute("type") == "radio"
+    screenshots(deputy, "head-decides")
+    deputy.check("#f_decide_outcome_approve")
+    deputy.fill("#f_decision_date", today)
+    deputy.fill("#f_head_opinion", "同意")
+    deputy.click("#task-form button.primary")
+    deputy.wait_for_selector("text=已办理：负责人决定")
+
+    case.do("UserTask_deliver_decision", "supervision_deliver1", {"decision_delivery_method": "direct",
+                                                                  "decision_served_on": today, "decision_receipt": []})
+    case.do("UserTask_monitor_payment", "supervision_execute1", {"payment_status": "paid", "paid_on": today,
+            "paid_amount": "60000", "payment_receipt": [], "deferral_request": ""})
+    case.do("UserTask_close_case", "supervision_execute1", {"closure_reason": "performed", "performance_note": "罚款已缴清"})
+
+    # 结案审批: an explicit 同意 / 不同意 with reasons; 不同意 sends the case back to 结案.
+    chief = login(chromium, base, "leadership_chief")
+    chief.goto(f"{base}/inbox?tab=group")
+    chief.locator("table.tasks tr", has_text="结案审批").locator("a.button").click()
+    chief.wait_for_selector("#case-summary")
+    summary = chief.inner_text("#case-summary")
+    for seen in ("罚款已缴清", "决定书文号", "鲁环罚决字", "同意", "送达决定书"):
+        assert seen in summary, seen
+    assert chief.inner_text("#f_closure_decision").count("同意结案") == 1
+    screenshots(chief, "closure-approval")
+    chief.check("#f_closure_decision_reject")
+    chief.fill("#f_closure_opinion", "缺少缴款凭证，请补充")
+    chief.click("#task-form button.primary")
+    chief.wait_for_selector("text=已办理：结案审批")
+    assert case.ready_ids() == ["UserTask_close_case"]
