@@ -26,8 +26,10 @@ run: deps
 	$(BIN)/zhifa db upgrade
 	$(BIN)/zhifa seed-demo
 	$(BIN)/zhifa deploy --as legal_head dmn bpmn
-	@echo "服务地址：http://127.0.0.1:5000 （Ctrl-C 停止）"
-	@trap 'kill 0' EXIT; $(BIN)/zhifa worker & $(BIN)/zhifa serve --host 127.0.0.1 --port 5000
+	$(BIN)/zhifa disclosure publish --as legal_head
+	@echo "服务地址：http://127.0.0.1:5000 ，行政执法公示网站：http://127.0.0.1:5001 （Ctrl-C 停止）"
+	@trap 'kill 0' EXIT; $(BIN)/zhifa worker & $(BIN)/zhifa serve --public --host 127.0.0.1 --port 5001 & \
+		$(BIN)/zhifa serve --host 127.0.0.1 --port 5000
 
 # PYTEST_ARGS: e.g. `--ignore=tests/e2e` (.ci/run drives the browser once, on SQLite).
 test: deps browser

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from engine.access.identity import require_viewer
 from engine.store.models import (CaseDepartment, Department, Group, HumanTask, ProcessDefinition, ProcessInstance,
                                  Resource, TaskCandidate, User, utcnow)
+from disclosure import publications
 from recording import evidence
 from workdays import calendar
 from workdays.calendar import TZ, CalendarUnknown
@@ -168,6 +169,7 @@ class Overview:
     rows: list[VersionRow]
     horizon: Horizon
     late_uploads: int = 0  # recordings uploaded more than 24 hours late (执法全过程记录)
+    publications: dict[str, int] = field(default_factory=dict)  # 执法公示: pending, overdue, published late
 
     def totals(self) -> VersionRow:
         t = VersionRow(0, "", "合计", 0)
@@ -206,7 +208,8 @@ def overview(session: Session, user: User, now: datetime | None = None) -> Overv
             .where(_open_deadline_clause(h)).group_by(ProcessInstance.definition_id)):
         if definition_id in rows:
             rows[definition_id].overdue, rows[definition_id].due_soon = int(o), int(s)
-    return Overview(list(rows.values()), h, evidence.late_count(session))
+    return Overview(list(rows.values()), h, evidence.late_count(session),
+                    publications.counts(session, calendar.as_date(now or utcnow())))
 
 
 # --- one process version: diagram badges and heatmap ----------------------------------
@@ -331,7 +334,7 @@ class InstanceFilter:
         values["step"] = text("step")
         version = text("definition")
         if version:
-            if version.isdigit():
+            if version.isascii() and version.isdigit() and len(version) <= 9:
                 values["definition_id"] = int(version)
             else:
                 errors.append("流程版本无效")
@@ -528,9 +531,10 @@ def instances_csv(session: Session, user: User, f: InstanceFilter, *, now: datet
             buffer.seek(0)
             buffer.truncate()
             for r in _fill(session, part, departments, now):
-                writer.writerow([_cell(r.business_key), r.process_name, r.version, _cell(r.title), r.status_label,
-                                 _cell("、".join(r.steps)), "是" if r.overdue else "否", r.department,
-                                 _time(r.started_at), _time(r.ended_at)])
+                # every text cell: a process or department name comes from a model or an import too
+                writer.writerow([_cell(r.business_key), _cell(r.process_name), r.version, _cell(r.title),
+                                 r.status_label, _cell("、".join(r.steps)), "是" if r.overdue else "否",
+                                 _cell(r.department or ""), _time(r.started_at), _time(r.ended_at)])
             yield buffer.getvalue()
     return lines()
 

@@ -7,6 +7,8 @@ Real deployments import theirs (``zhifa org import``, the 组织机构 page); th
 """
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -14,6 +16,7 @@ from engine.access import identity
 from engine.store.models import Department, Grant, Group, Membership, User
 
 DEMO_PASSWORD = "zhifa2026"
+CERT_VALID = (date(2024, 1, 1), date(2029, 12, 31))  # the demo officers' 执法证 validity
 
 DEPARTMENTS = {
     "leadership": "局领导",
@@ -110,7 +113,7 @@ def load(session: Session) -> list[User]:
         user = session.scalar(select(User).where(User.username == username))
         if user is None:
             user = identity.add_user(session, username, None, full_name, groups, cert_no=cert,
-                                     password_hash=shared_hash)
+                                     password_hash=shared_hash, cert_valid=CERT_VALID if cert else (None, None))
         else:  # an older demo database: add the posts the demo has since given this officer
             have = identity.group_codes(user)
             session.add_all(Membership(user_id=user.id, group_code=g) for g in groups if g not in have)

@@ -17,8 +17,9 @@ from pathlib import Path
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from engine.access import identity
+from engine.access import identity, login_guard
 from engine.access.identity import NotPermitted
+from engine.execution import projection
 from engine.store import history
 from engine.store.models import Department, Grant, Group, HumanTask, Membership, ProcessInstance, User
 
@@ -30,7 +31,6 @@ PERMISSION_LABELS = {
     identity.SECTION_HEAD: "股室负责人",
 }
 _CODE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-MIN_PASSWORD = 8
 
 
 class OrgInvalid(ValueError):
@@ -133,11 +133,11 @@ def save_post(session: Session, actor: User | None, department_code: str, post: 
 
 # --- users -------------------------------------------------------------------------
 
-def _password(value: str | None) -> str:
-    pw = value or ""
-    if len(pw) < MIN_PASSWORD:
-        raise OrgInvalid(f"密码至少 {MIN_PASSWORD} 位")
-    return pw
+def _password(value: str | None, username: str) -> str:
+    problems = login_guard.password_problems(value or "", username)  # the policy every new password meets
+    if problems:
+        raise OrgInvalid("；".join(problems))
+    return value
 
 
 def _certificate(number: str | None, valid_from: date | None, valid_until: date | None) -> tuple:
@@ -173,7 +173,7 @@ def add_user(session: Session, actor: User | None, username: str, full_name: str
     full_name = _name(full_name, "姓名")
     number, valid_from, valid_until = _certificate(cert_no, cert_valid_from, cert_valid_until)
     try:
-        user = identity.add_user(session, username, _password(password), full_name, posts)
+        user = identity.add_user(session, username, _password(password, username), full_name, posts)
     except (identity.UnknownGroup, ValueError) as e:
         raise OrgInvalid(str(e)) from None
     user.cert_no, user.cert_valid_from, user.cert_valid_until = number, valid_from, valid_until
@@ -212,13 +212,15 @@ def set_active(session: Session, actor: User, user: User, active: bool) -> int:
     if not active and user.id == actor.id:
         raise OrgInvalid("不能停用自己的账号")
     user.active = active
+    user.session_generation += 1
     history.record(session, "org_user_enabled" if active else "org_user_disabled", actor,
                    details={"username": user.username})
     return 0 if active else _release_tasks(session, actor, user, keep=None)
 
 
 def reset_password(session: Session, actor: User, user: User, password: str) -> None:
-    user.password_hash = identity.hash_password(_password(password))
+    user.password_hash = identity.hash_password(_password(password, user.username))
+    user.session_generation += 1  # sessions opened with the old password end
     history.record(session, "org_password_reset", actor, details={"username": user.username})
 
 
@@ -231,6 +233,7 @@ def _release_tasks(session: Session, actor: User | None, user: User, keep: set[s
         if keep is not None and set(task.candidate_groups.split(",")) & keep:
             continue
         task.assignee = None
+        projection.set_claimable(session, task.id, not task.suspended)  # back in its posts' 岗位待办
         released += 1
         history.record(session, "unclaim", actor, instance=session.get(ProcessInstance, task.instance_id),
                        task_id=task.id, element_id=task.element_id,

@@ -18,20 +18,23 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Mapping
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.access.identity import VIEW_ALL, NotPermitted, group_codes, has_permission, require_instance_visible
+from engine.spec import forms
 from engine.store import files, history
 from engine.store.config import Settings
-from engine.store.models import Attachment, Base, HumanTask, Notification, ProcessInstance, User, utcnow
+from engine.store.models import Attachment, Base, Chained, HumanTask, Notification, ProcessInstance, User, utcnow
 
 # --- the 13 items of the 执法音像记录事项清单 ---------------------------------------
 
 AV = frozenset({"video", "audio"})      # 执法记录仪、摄像机
 PHOTO = frozenset({"photo"})            # 照相机
 TEXT = frozenset({"text"})              # 文字记录
+MEDIA = AV | PHOTO                      # what a recording step accepts besides its own kinds
 
 # item → what must be there: every set needs at least one file of one of its kinds.
 RECORD_ITEMS: dict[str, tuple[frozenset, ...]] = {
@@ -95,6 +98,13 @@ class RecordingMissing(EvidenceError):
         super().__init__(text)
 
 
+class ProofMissing(EvidenceError):
+    """The act needs no audio/video, but its own proof (a receipt, a consent, a waiver) is not attached."""
+
+    def __init__(self, field: str, value: Any, missing: list[str]):
+        super().__init__(f"{field}为“{value}”时不需要音像记录，但须上传：{'、'.join(missing)}")
+
+
 class UnknownRecordItem(EvidenceError):
     def __init__(self, item: str):
         super().__init__(f"流程模型中的记录事项“{item}”不在执法音像记录事项清单中，请法制股修正模型。")
@@ -140,7 +150,7 @@ class RecordedStep(Base):
     completed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
-class AccessLogEntry(Base):
+class AccessLogEntry(Chained, Base):
     """查阅登记簿: one row per view or download of a recording."""
     __tablename__ = "evidence_access_log"
     __table_args__ = (Index("ix_evidence_access_at", "at"),)
@@ -179,15 +189,57 @@ def exceptions_of_task(session: Session, task_id: str) -> list[RecordingExceptio
                                 .order_by(RecordingException.requested_at, RecordingException.id)))
 
 
-def check_complete(session: Session, task: HumanTask, spiff_task) -> None:
-    """Raise ``RecordingMissing`` unless the step has its recordings or an approved exception.
+RECORD_BY = "recordBy"            # the form field whose value decides what proof the act needs
+RECORD_FOR = "recordFor"          # its values that need the item's recordings (comma-separated)
+PROOF_PREFIX = "proof."           # proof.<value> = the file fields that prove the act instead
 
-    Called by ``tasks.complete`` inside its transaction; records the step for 评查.
+
+def proof_rule(task_spec, values: Mapping[str, Any]) -> tuple[str, Any, list[str]] | None:
+    """When the step's ``recordBy`` field has a value not in ``recordFor``: (field, value, the
+    file fields that must hold the proof instead of audio/video). None: the recordings are needed."""
+    props = getattr(task_spec, "extensions", None) or {}
+    field = props.get(RECORD_BY)
+    if not field or field not in values:
+        return None
+    value = values[field]
+    key = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    needing = {v.strip() for v in (props.get(RECORD_FOR) or "").split(",") if v.strip()}
+    if key in needing:
+        return None
+    return field, value, [f.strip() for f in (props.get(PROOF_PREFIX + key) or "").split(",") if f.strip()]
+
+
+def form_recordings(session: Session, task_id: str, values: Mapping[str, Any]) -> list[Attachment]:
+    """Audio/video attached through the task's own file fields (they count as recordings)."""
+    ids = [i for v in values.values() if isinstance(v, list) for i in v if isinstance(i, int)]
+    if not ids:
+        return []
+    return list(session.scalars(select(Attachment).where(Attachment.task_id == task_id, Attachment.id.in_(ids),
+                                                         Attachment.media_kind.in_(AV))))
+
+
+def check_complete(session: Session, task: HumanTask, spiff_task, values: Mapping[str, Any]) -> None:
+    """Raise ``RecordingMissing`` unless the step has its recordings or an approved exception —
+    or, for an act whose ``recordBy`` field says it needs other proof (邮寄送达: the postal
+    receipt), raise ``ProofMissing`` unless that proof is attached.
+
+    Called by ``tasks.complete`` (after the form is valid) inside its transaction; records the step for 评查.
     """
     item = item_of_spec(spiff_task.task_spec)
     if item is None:
         return
-    missing = missing_for(item, recordings_of_task(session, task.id))
+    rule = proof_rule(spiff_task.task_spec, {**spiff_task.data, **values})
+    if rule is not None:
+        field, value, proofs = rule
+        form = forms.form_of(spiff_task.task_spec)
+        labels = {f.id: f for f in form.fields}
+        empty = [labels[p].label if p in labels else p for p in proofs if not ({**spiff_task.data, **values}.get(p))]
+        if empty:
+            chosen = labels[field].option_labels.get(value, value) if field in labels else value
+            shown = "是" if chosen is True else "否" if chosen is False else chosen
+            raise ProofMissing(labels[field].label if field in labels else field, shown, empty)
+        return
+    missing = missing_for(item, recordings_of_task(session, task.id) + form_recordings(session, task.id, values))
     excs = exceptions_of_task(session, task.id)
     approved = next((e for e in excs if e.status == "approved"), None)
     if missing and approved is None:
@@ -278,6 +330,12 @@ def upload(session: Session, task_id: str, user: User, stream, original_name: st
     attachment = files.store(session, stream, original_name, content_type, user, task.instance_id, task_id=task.id,
                              settings=settings, record_item=item or "其他", recorded_at=recorded_at,
                              device_id=device_id, late=late, late_reason=late_reason if late else None)
+    # The kind comes from the bytes (files.media_kind): a renamed or empty-ish file is "other".
+    accepted = MEDIA.union(*RECORD_ITEMS[item]) if item in RECORD_ITEMS else None
+    if accepted is not None and attachment.media_kind not in accepted:
+        raise InvalidInput(f"“{attachment.original_name}”的内容不是可识别的"
+                           f"{'、'.join(KIND_NAMES[k] for k in sorted(accepted))}文件（按文件内容判断，与文件名和"
+                           f"声明的类型无关），不能作为“{item}”的记录。请上传记录设备导出的原始文件。")
     history.record(session, "evidence_upload", user, instance=session.get(ProcessInstance, task.instance_id),
                    task_id=task.id, element_id=task.element_id,
                    details={"attachment": attachment.id, "sha256": attachment.sha256, "size": attachment.size,

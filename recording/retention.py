@@ -24,7 +24,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from engine.access.identity import NotPermitted, require_instance_visible, user_by_name
 from engine.store import files, history
 from engine.store.config import Settings
-from engine.store.models import Attachment, Base, ProcessInstance, User, utcnow
+from engine.store.models import Attachment, Base, Chained, ProcessInstance, User, utcnow
 
 KEEP_MONTHS = 6
 PURGEABLE_KINDS = ("video", "audio", "photo")  # 声像资料; text records belong to the case file
@@ -53,7 +53,7 @@ class LongTermHold(Base):
     export_dir: Mapped[str | None] = mapped_column(String(1000))
 
 
-class PurgeLogEntry(Base):
+class PurgeLogEntry(Chained, Base):
     __tablename__ = "evidence_purge_log"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     attachment_id: Mapped[int] = mapped_column(ForeignKey("attachments.id"), index=True)

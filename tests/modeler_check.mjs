@@ -2,6 +2,7 @@
 // Camunda extensions) and reports, as JSON on stdout, per file: import warnings and the flow
 // elements that have no diagram shape or edge.
 //   node tests/modeler_check.mjs bpmn/penalty.bpmn dmn/legal_review.dmn ...
+// With ZHIFA_ROUNDTRIP=1 each result also holds the file as the modeler would save it again ("xml").
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import BpmnModdle from 'bpmn-moddle';
@@ -82,6 +83,7 @@ for (const file of process.argv.slice(2)) {
       const c = collectBpmn(rootElement);
       result.missing_di = c.missing;
       result.elements = c.count;
+      if (process.env.ZHIFA_ROUNDTRIP) { result.xml = (await moddle.toXML(rootElement, { format: true })).xml; }
     } else if (file.endsWith('.dmn')) {
       const moddle = new DmnModdle({ camunda: camundaDmn });
       const { rootElement, warnings } = await moddle.fromXML(xml, 'dmn:Definitions');
@@ -89,6 +91,7 @@ for (const file of process.argv.slice(2)) {
       const c = collectDmn(rootElement);
       result.missing_di = c.missing;
       result.elements = c.count;
+      if (process.env.ZHIFA_ROUNDTRIP) { result.xml = (await moddle.toXML(rootElement, { format: true })).xml; }
     } else {
       result.error = 'unknown file type';
     }

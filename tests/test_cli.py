@@ -93,17 +93,19 @@ def test_an_inspection_case_runs_to_its_end_one_process_per_step(db, cli_env):
 
 
 def test_users_add_takes_the_department_from_the_post(db, org, cli_env):
-    added = ok(cli_env, "users", "add", "wang_legal", "--password", "s3cret-密码", "--name", "王新",
+    added = ok(cli_env, "users", "add", "wang_legal", "--password", "s3cret-密码-2026", "--name", "王新",
                "--groups", "legal.review,supervision.investigate")
     assert "wang_legal" in added and "legal" in added
-    unknown = zhifa(cli_env, "users", "add", "li_x", "--password", "pw", "--name", "李某", "--groups",
+    weak = zhifa(cli_env, "users", "add", "li_x", "--password", "pw", "--name", "李某", "--groups", "legal.review")
+    assert weak.returncode != 0 and "密码至少 10 位" in weak.stderr
+    unknown = zhifa(cli_env, "users", "add", "li_x", "--password", "Li-x-secret-9", "--name", "李某", "--groups",
                     "legal.review,legal.secretary")
     assert unknown.returncode != 0 and "legal.secretary" in unknown.stderr and "Traceback" not in unknown.stderr
     with db.reading() as session:
         user = identity.user_by_name(session, "wang_legal")
         assert user.department_code == "legal"
         assert identity.group_codes(user) == {"legal.review", "supervision.investigate"}
-        assert identity.authenticate(session, "wang_legal", "s3cret-密码") is not None
+        assert identity.check_password(identity.user_by_name(session, "wang_legal"), "s3cret-密码-2026")
         assert identity.user_by_name(session, "li_x") is None
 
 
@@ -144,7 +146,7 @@ def test_two_data_dirs_never_mix(tmp_path):
     assert (tmp_path / "training" / "zhifa.db").is_file()
     stranger = zhifa(second, "tasks", "--as", "legal_review1", cwd=run_in)
     assert stranger.returncode == 1 and "legal_review1 不存在" in stranger.stderr
-    no_posts = zhifa(second, "users", "add", "a", "--password", "p", "--name", "甲", "--groups", "legal.review",
+    no_posts = zhifa(second, "users", "add", "a", "--password", "Jia-secret-1", "--name", "甲", "--groups", "legal.review",
                      cwd=run_in)
     assert no_posts.returncode == 1 and "legal.review" in no_posts.stderr
     assert list(run_in.iterdir()) == []  # the default ./var was never used

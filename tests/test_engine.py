@@ -5,14 +5,14 @@ from __future__ import annotations
 import threading
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from engine.deploy import repository
 from engine.execution import jobs, runtime
 from engine.inbox import tasks
 from engine.spec.forms import FormInvalid
 from engine.store import history
-from engine.store.models import AuditEvent, HumanTask, InstanceLink, Job, ProcessInstance
+from engine.store.models import AuditEvent, HumanTask, InstanceLink, Job, ProcessInstance, utcnow
 from tests.conftest import FIXTURES
 
 INSPECTION = {"party_name": "鲁山县某化工有限公司", "party_type": "organization", "fine_amount": "60000",
@@ -204,6 +204,49 @@ def test_a_worker_killed_mid_job_leaves_it_to_another_after_the_lease(db, flow, 
     # the dead worker's late attempt does nothing: the job is no longer its own
     assert jobs.run_job(db, job_id, "crashed-worker") is False
     assert _timer_events(db, case) == 1
+
+
+def test_the_worker_sleeps_until_the_next_timer_and_a_new_timer_wakes_it(db, flow, user, clock):
+    """The worker's next wake is the earliest due job; on PostgreSQL the transaction that adds
+    a timer job due soon wakes a listening worker (SQLite workers poll: nothing to wait for)."""
+    assert jobs.next_wake(db) is None
+    waiter = jobs.Waiter(db)
+    try:
+        waiter.wait(0)  # starts listening (PostgreSQL)
+        clock.advance(days=-3, seconds=2)  # the 3-day review deadline falls due in 2 seconds: announced
+        case = _due_timer_case(db, user)
+        woken = waiter.wait(30)
+        assert woken is (not db.is_sqlite)
+        with db.reading() as session:
+            due = session.scalar(select(Job.due_at).where(Job.instance_id == case.id))
+        assert jobs.next_wake(db) == due
+        clock.advance(days=4)
+        claimed_at = clock.now()
+        [job_id] = jobs.claim_due(db, "w1", now=claimed_at)  # leased: the next wake is when the lease ends
+        assert jobs.next_wake(db, now=claimed_at) == claimed_at + jobs.LEASE
+        assert jobs.run_job(db, job_id, "w1")
+        assert jobs.next_wake(db) is None  # fired; the escalation step has no timer
+    finally:
+        waiter.close()
+
+
+def test_a_running_worker_fires_a_due_timer_and_stops_when_told(db, flow, user, clock):
+    case = _due_timer_case(db, user)
+    clock.advance(days=4)
+    with db.transaction() as session:  # due now for the worker, which reads the real clock
+        session.execute(update(Job).where(Job.instance_id == case.id).values(due_at=utcnow()))
+    stop = threading.Event()
+    thread = threading.Thread(target=jobs.run_forever, args=(db, 0.1, stop))
+    thread.start()
+    try:
+        for _ in range(300):
+            if _timer_events(db, case):
+                break
+            stop.wait(0.1)
+    finally:
+        stop.set()
+        thread.join()
+    assert _timer_events(db, case) == 1 and only_task(db, case).element_id == "Task_escalate"
 
 
 def test_an_engine_step_failure_rolls_the_action_back(db, org, user, tmp_path):

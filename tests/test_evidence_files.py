@@ -11,6 +11,8 @@ from engine.store import files
 from engine.store.config import load_settings
 from engine.store.models import Attachment
 
+VIDEO = b"\x00\x00\x00\x18ftypmp42 hello video"
+
 
 @pytest.fixture
 def settings(tmp_path):
@@ -23,9 +25,9 @@ def stored_files(settings) -> list[Path]:
 
 def test_store_is_content_addressed_and_once(db, org, settings):
     with db.transaction() as s:
-        a = files.store(s, io.BytesIO(b"hello video"), "a.mp4", "video/mp4", "supervision_file1", None,
+        a = files.store(s, io.BytesIO(VIDEO), "a.mp4", "video/mp4", "supervision_file1", None,
                         settings=settings)
-        b = files.store(s, io.BytesIO(b"hello video"), "b.mp4", "video/mp4", "supervision_file1", None,
+        b = files.store(s, io.BytesIO(VIDEO), "b.mp4", "video/mp4", "supervision_file1", None,
                         settings=settings)
     assert a.sha256 == b.sha256 and a.id != b.id
     assert stored_files(settings) == [files.path_of(a, settings)]
@@ -33,7 +35,7 @@ def test_store_is_content_addressed_and_once(db, org, settings):
     assert not os.access(path, os.W_OK) or os.geteuid() == 0
     assert not (path.stat().st_mode & 0o222)
     with files.open_file(a, settings) as f:
-        assert f.read() == b"hello video"
+        assert f.read() == VIDEO
     assert a.media_kind == "video"
 
 

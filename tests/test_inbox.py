@@ -14,7 +14,7 @@ from engine.access.identity import NotPermitted
 from engine.deploy import repository
 from engine.execution import runtime
 from engine.inbox import attachments, case_view, notices, tasks
-from engine.store.models import Attachment, AuditEvent, HumanTask, Notification
+from engine.store.models import Attachment, AuditEvent, HumanTask, Notification, TaskCandidate
 from tests.conftest import FIXTURES
 from tests.webclient import Browser, csrf_token, make_app
 
@@ -37,6 +37,12 @@ def start(db, user, title=None, username="supervision_investigate1"):
 def tab(db, user, username, name, **kw):
     with db.reading() as session:
         return tasks.task_page(session, user(username), tasks.TaskQuery(tab=name, **kw))
+
+
+def set_due(session, task_ids, due):
+    """A due date as if the model had computed it (the row and its 岗位待办 index entries)."""
+    session.execute(update(HumanTask).where(HumanTask.id.in_(task_ids)).values(due_at=due))
+    session.execute(update(TaskCandidate).where(TaskCandidate.task_id.in_(task_ids)).values(due_key=due))
 
 
 def keys(page):
@@ -100,7 +106,7 @@ def test_overdue_and_due_today_by_the_beijing_day(db, user, flow):
     with db.transaction() as session:
         for instance, due in ((late, now - timedelta(minutes=1)), (today, datetime(2026, 3, 2, 15, 59, tzinfo=timezone.utc)),
                               (later, datetime(2026, 3, 2, 16, 0, tzinfo=timezone.utc))):  # 00:00 on 3 March in Beijing
-            session.execute(update(HumanTask).where(HumanTask.instance_id == instance.id).values(due_at=due))
+            set_due(session, select(HumanTask.id).where(HumanTask.instance_id == instance.id), due)
     assert tasks.due_status(now - timedelta(minutes=1), now) == "overdue"
     assert tasks.due_status(datetime(2026, 3, 2, 15, 59, tzinfo=timezone.utc), now) == "today"
     assert tasks.due_status(datetime(2026, 3, 2, 16, 0, tzinfo=timezone.utc), now) is None
@@ -254,8 +260,7 @@ def logged_in(app, username):
 def test_web_tabs_sorting_links_badges_and_nav_counts(app, db, user):
     instance, task = start(db, user, title="<b>某厂</b>")
     with db.transaction() as session:
-        session.execute(update(HumanTask).where(HumanTask.id == task.id)
-                        .values(due_at=datetime.now(timezone.utc) - timedelta(hours=1)))
+        set_due(session, [task.id], datetime.now(timezone.utc) - timedelta(hours=1))
     browser = logged_in(app, "supervision_investigate1")
     html = browser.get("/inbox").get_data(as_text=True)  # nothing assigned to me: the post tab opens
     assert re.search(r'aria-current="page"\s+id="tab-group"', html)
@@ -276,7 +281,7 @@ def test_web_validation_errors_are_chinese_and_keep_the_values(app, db, user):
     html = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "当事人名称：必填" in html and "当事人类型：请从列表中选择" in html and "在场执法人员人数：请输入整数" in html
-    assert "拟罚款金额：不能小于 0" in html and "检查日期：请输入日期" in html
+    assert "拟罚款金额：金额不能为负数" in html and "检查日期：请输入日期" in html
     assert 'value="两人"' in html and 'value="-5"' in html and 'value="2026-13-01"' in html
     response = browser.post_form(f"/tasks/{task.id}", {**PREPARE, "witness_count": "1"})
     assert "在场执法人员人数：不能小于 2" in response.get_data(as_text=True)
@@ -362,16 +367,23 @@ def test_web_upload_download_and_forbidden_download(app, db, user):
     assert "询问笔录.pdf" in case_page and a.sha256[:16] in case_page
 
 
-def test_web_a_failed_submit_keeps_no_chosen_file(app, db, user):
+def test_web_a_failed_submit_keeps_the_chosen_file_as_a_draft(app, db, user):
+    """Issue #11: nothing typed or chosen is lost when a submit is refused."""
     instance, task = start(db, user)
     browser = logged_in(app, "supervision_investigate1")
     token = csrf_token(browser.get(f"/tasks/{task.id}").get_data(as_text=True))
     response = browser.client.post(f"/tasks/{task.id}", content_type="multipart/form-data", data={
         "csrf_token": token, **PREPARE, "party_name": "",
         "evidence_files__upload": (io.BytesIO(b"video"), "执法记录.mp4", "video/mp4")})
-    assert response.status_code == 400 and "本次选择的文件未保存" in response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and "已暂存本次选择的文件：执法记录.mp4" in html
     with db.reading() as session:
-        assert session.scalar(select(func.count()).select_from(Attachment)) == 0
+        [kept] = session.scalars(select(Attachment)).all()
+    assert re.search(rf'name="evidence_files" value="{kept.id}" checked', html)  # ticked: nothing to choose again
+    assert browser.post_form(f"/tasks/{task.id}", {**PREPARE, "evidence_files": str(kept.id)}).status_code == 302
+    with db.reading() as session:
+        assert json.loads(session.get(HumanTask, task.id).submitted)["evidence_files"] == [kept.id]
+        assert session.scalar(select(func.count()).select_from(Attachment)) == 1
 
 
 def test_web_comments_and_notifications_page(app, db, user):

@@ -59,3 +59,30 @@ def test_written_like_the_modeler(path):
     root = etree.parse(str(path)).getroot()
     assert root.get("exporter") == "Camunda Modeler"
     assert root.get("{http://camunda.org/schema/modeler/1.0}executionPlatform") == "Camunda Platform"
+
+
+def test_the_modeler_keeps_rules_loop_back_reasons_officers_fields_and_drds():
+    """What issue #11 adds to models (docs/modeling.md) survives Camunda Modeler's import and save."""
+    import os
+    node = shutil.which("node")
+    if node is None or not (ROOT / "node_modules" / "bpmn-moddle").is_dir():
+        pytest.skip("node and the npm dev dependencies (npm ci) are needed for the modeler check")
+    files = ["tests/fixtures/rules/rules_flow.bpmn", "tests/fixtures/drd/dinner.dmn"]
+    out = subprocess.run([node, str(ROOT / "tests" / "modeler_check.mjs"), *files], cwd=ROOT, capture_output=True,
+                         text=True, timeout=120, check=True, env={**os.environ, "ZHIFA_ROUNDTRIP": "1"})
+    report = json.loads(out.stdout)
+    for name in files:
+        assert report[name]["error"] is None and report[name]["warnings"] == [], name
+    saved = etree.fromstring(report[files[0]]["xml"].encode())
+    ns = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL", "camunda": "http://camunda.org/schema/1.0/bpmn"}
+    constraints = {(c.get("name"), c.get("config")) for c in saved.iterfind(".//camunda:constraint", ns)}
+    assert {("notBefore", "inspected_on"), ("notAfter", "today"), ("workingDay", None), ("daytime", "08:00-18:00"),
+            ("confirmed", None), ("equals", "fine_amount if payment_status == 'paid'"), ("min", "2")} <= constraints
+    reasons = saved.xpath("//bpmn:sequenceFlow/bpmn:extensionElements/camunda:properties/camunda:property"
+                          "[@name='returnReason']/@value", namespaces=ns)
+    assert "听证通知送达日距听证日不足7个工作日（{notice_days}日），请重新安排" in reasons
+    assert saved.xpath("//camunda:formField[@type='officers']/camunda:properties/camunda:property[@id='posts']/@value",
+                       namespaces=ns) == ["supervision.investigate,supervision.review"]
+    assert saved.xpath("//camunda:property[@name='excludeActorsOf']/@value", namespaces=ns)[0] == "Task_investigate,investigators"
+    drd = etree.fromstring(report[files[1]]["xml"].encode())
+    assert drd.xpath("//*[local-name()='requiredDecision']/@href") == ["#dish"]

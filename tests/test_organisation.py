@@ -84,7 +84,7 @@ def test_a_bureau_imported_from_a_file_on_an_empty_database_deploys_and_runs_a_c
         assert officer.cert_valid_until == date(2030, 12, 31)
         assert identity.has_permission(session, by_name(session, "chief"), identity.ADMIN)
         assert identity.section_heads(session, "supervision") == ["supervision.head"]
-        assert identity.authenticate(session, "captain", PW) is not None
+        assert identity.check_password(by_name(session, "captain"), PW)
 
     with db.transaction() as session:
         repository.deploy(session, sources, source="cli")
@@ -112,7 +112,7 @@ def test_a_bad_file_imports_nothing_and_names_every_bad_row(db, tmp_path):
     lines = str(bad.value).splitlines()
     assert lines[0].startswith("第 3 行：未知的岗位权限“上天入地”")
     assert lines[1].startswith("第 4 行：部门代码“Bad Code”无效")
-    assert lines[2] == "第 5 行（用户 u1）：密码至少 8 位"
+    assert lines[2].startswith("第 5 行（用户 u1）：密码至少 10 位")
     with db.reading() as session:
         assert directory.overview(session).departments == []
     (tmp_path / "missing.csv").write_text("部门代码,姓名\nx,y\n", encoding="utf-8")
@@ -205,10 +205,10 @@ def test_the_administrator_adds_users_changes_posts_and_resets_passwords_and_nob
     with db.reading() as session:
         changed = by_name(session, "new_officer")
         assert identity.group_codes(changed) == {"supervision.notify"}
-        assert identity.authenticate(session, "new_officer", "Changed#2026") is not None
+        assert identity.check_password(by_name(session, "new_officer"), "Changed#2026")
     short = admin.post_form(f"/org/users/{new_id}", {"password": "x"}, action=f"/org/users/{new_id}/password",
                             follow_redirects=True)
-    assert "密码至少 8 位" in short.get_data(as_text=True)
+    assert "密码至少 10 位" in short.get_data(as_text=True)
     own = admin.post_form("/org/", {"active": "0"}, action=f"/org/users/{user('legal_head').id}/active",
                           follow_redirects=True)
     assert "不能停用自己的账号" in own.get_data(as_text=True)

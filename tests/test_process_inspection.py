@@ -35,8 +35,7 @@ def onsite(case, result, **extra):
             "party_signed": "signed", "record_file": [1], "inspection_result": result, **extra}
 
 
-PUBLISH = {"published_on": "2026-04-10", "publication_channel": "国家企业信用信息公示系统（河南）",
-           "publication_content": "抽查结果"}
+PUBLISH = {"publication_text": "经现场检查，未发现环境违法行为。"}
 VIOLATION = {"violation_facts": "未正常运行活性炭吸附装置，VOCs未经处理直接排放",
              "legal_basis": "《大气污染防治法》第20条第2款、第99条第3项"}
 
@@ -50,9 +49,9 @@ def test_random_draw_compliant_site_is_published_and_closed(db, deployed, user):
     case.do("confirm_draw", "supervision_file1", {"recusal_needed": False}, group="supervision.file")
     case.do("onsite_inspection", "supervision_investigate1", onsite(case, "compliant"), group="supervision.investigate")
     task = case.task("publish_results")
-    assert task.candidate_groups == "supervision.records"
+    assert task.candidate_groups == "legal.review"
     assert case.data().get("inspected_on") == date(2026, 4, 1)
-    case.do("publish_results", "supervision_records1", PUBLISH, group="supervision.records")
+    case.do("publish_results", "legal_review1", PUBLISH, group="legal.review")
     assert case.status == "completed" and case.ended() == ["inspection_closed"]
     assert case.started_cases() == []
 
@@ -103,7 +102,7 @@ def test_a_complaint_finds_a_violation_that_starts_a_penalty_case_and_a_correcti
         "correction_service_receipt": [2]}, group="supervision.deliver")
     publish = case.task("publish_results")
     assert publish.due_at is not None
-    case.do("publish_results", "supervision_records1", {**PUBLISH, "complainant_replied": True})
+    case.do("publish_results", "legal_review1", {**PUBLISH, "complainant_replied": True})
     reinspect = case.task("reinspect")
     assert reinspect.candidate_groups == "supervision.investigate"
     case.do("reinspect", "supervision_investigate1", {
@@ -128,7 +127,7 @@ def test_a_correction_not_made_at_reinspection_starts_another_penalty_case(db, d
     case.do("serve_correction_order", "supervision_deliver1", {
         "correction_service_method": "mail", "correction_recipient": "周某", "correction_served_on": "2026-04-07",
         "correction_service_receipt": [2]})
-    case.do("publish_results", "supervision_records1", PUBLISH)
+    case.do("publish_results", "legal_review1", PUBLISH)
     case.do("reinspect", "supervision_investigate2", {
         "reinspected_on": "2026-04-30", "reinspectors": "李一、王二", "reinspector_count": 2,
         "reinspect_certificates_shown": True, "rectified": "not_rectified", "reinspection_findings": "装置仍停运",
@@ -148,11 +147,11 @@ def test_a_violation_transferred_without_correction_order(db, deployed, user):
         **VIOLATION, "order_correction": False, "transfer_to_penalty": True})
     [(_, penalty)] = case.started_cases()
     assert Case(db, user, penalty).data()["id_number"] == "410423199001011234"
-    case.do("publish_results", "supervision_records1", PUBLISH)
+    case.do("publish_results", "legal_review1", PUBLISH)
     assert case.ended() == ["inspection_closed"]
 
 
-def test_publication_deadline_is_20_working_days_and_reminds_the_deputy(db, deployed, user):
+def test_publication_deadline_is_20_working_days_and_reminds_legal_staff_and_the_deputy(db, deployed, user):
     case = Case.start(db, user, "inspection", "supervision_file1", COMPLAINT_START)
     case.do("register_inspection_task", "supervision_file1", COMPLAINT_TARGET)
     case.do("onsite_inspection", "supervision_investigate1", onsite(case, "compliant"))
@@ -161,5 +160,6 @@ def test_publication_deadline_is_20_working_days_and_reminds_the_deputy(db, depl
     assert task.due_at is not None and task.due_at.date() >= due
     # 2026-04-01 + 20 working days is long past: the reminder fires, the task stays
     assert case.ended(reminders=True) == ["publish_results_overdue_end"]
-    [(recipient, text)] = case.notifications()
-    assert recipient == "leadership.deputy" and COMPLAINT_TARGET["party_name"] in text
+    notes = case.notifications()
+    assert {r for r, _ in notes} == {"legal.review", "leadership.deputy"}
+    assert all(COMPLAINT_TARGET["party_name"] in text for _, text in notes)

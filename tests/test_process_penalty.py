@@ -21,6 +21,7 @@ from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
 
 from engine.execution import jobs, runtime
 from engine.inbox import tasks
+from engine.spec import forms
 from engine.store import history
 from tests.casework import Case
 from workdays import calendar
@@ -52,6 +53,14 @@ def fire_after(db, clock, day: date, case: Case) -> None:
 
 def iso(d: date) -> str:
     return d.isoformat()
+
+
+def refused(case: Case, element_id: str, username: str, values: dict) -> dict[str, str]:
+    """The form errors of a completion the rules refuse (the task stays ready)."""
+    with pytest.raises(forms.FormInvalid) as e:
+        case.do(element_id, username, values)
+    assert element_id in case.ready_ids()
+    return e.value.errors
 
 
 CITIZEN = {"party_name": "王某", "party_type": "citizen", "credit_code": "", "id_number": "410423198001010011",
@@ -160,6 +169,8 @@ def decide_and_serve(case, fine, *, decision="penalty", collective=False):
         case.do("UserTask_collective_discussion", "leadership_chief", discussion(), group="leadership.chief")
     case.do("UserTask_decide", "leadership_deputy", decide(), group=LEAD)
     case.do("UserTask_deliver_decision", "supervision_deliver1", DELIVER, group="supervision.deliver")
+    if decision == "penalty":  # 行政处罚决定公示 (行政处罚法第48条)
+        case.do("UserTask_review_publication", "legal_review1", {}, group="legal.review")
 
 
 def close_and_archive(case, reason="performed"):
@@ -203,8 +214,11 @@ def test_citizen_5000_is_reviewed_heard_discussed_and_enforced_by_the_court(db, 
     case.do("UserTask_statement", "supervision_notify1", statement(hearing=True), group="supervision.notify")
 
     # a hearing notice less than 7 working days ahead is sent back (行政处罚法第64条第2项)
-    case.do("UserTask_hearing_notice", "supervision_notify1", hearing_notice(5), group="supervision.notify")
+    back = case.do("UserTask_hearing_notice", "supervision_notify1", hearing_notice(5), group="supervision.notify")
     assert case.ready_ids() == ["UserTask_hearing_notice"]
+    why = (f"听证通知书送达日（{TODAY}）距听证日（{calendar.add_working_days(TODAY, 5)}）不足7个工作日（行政处罚法第64条"
+           "第2项），请重新确定听证日期并送达")
+    assert back.explanations == (why,) and case.task("UserTask_hearing_notice").return_reason == why
     case.do("UserTask_hearing_notice", "supervision_notify1", hearing_notice(7), group="supervision.notify")
     case.do("UserTask_hold_hearing", "supervision_notify1", HOLD, group="supervision.notify")
     case.do("UserTask_recheck", "supervision_review2", recheck(5000), group="supervision.review")
@@ -263,6 +277,9 @@ def test_inspection_message_starts_a_case_organisation_below_50000_pays_after_de
             "extension_reason": "需委托监测"}, group="supervision.investigate")
     case.do("UserTask_approve_extension", "leadership_deputy", {"extension_approved": True, "extension_opinion": "同意"},
             group=LEAD)
+    # issue #11: the tick-box is a confirmation, not a question
+    assert refused(case, "UserTask_investigate", "supervision_investigate2", {**INVESTIGATE, "certificates_shown": False}) \
+        == {"certificates_shown": "已向当事人出示执法证件：必须确认（勾选）后才能提交"}
     assert case.data()["decide_due"] == calendar.add_days(calendar.add_days(TODAY, 90), 30)
     case.do("UserTask_investigate", "supervision_investigate2", INVESTIGATE, group="supervision.investigate")
     case.do("UserTask_investigation_report", "supervision_investigate1", report("49999.99"), group="supervision.investigate")
@@ -280,19 +297,29 @@ def test_inspection_message_starts_a_case_organisation_below_50000_pays_after_de
     case.do("UserTask_statement", "supervision_notify1", statement(hearing=True), group="supervision.notify")
     assert case.ready_ids() == ["UserTask_recheck"]                       # no hearing right: request ignored
     # 复核 may not increase the fine (行政处罚法第45条第2款)
-    case.do("UserTask_recheck", "supervision_review1", recheck(60000), group="supervision.review")
+    back = case.do("UserTask_recheck", "supervision_review1", recheck(60000), group="supervision.review")
     assert case.ready_ids() == ["UserTask_recheck"]
+    assert back.explanations[0].startswith("复核的罚款金额（60000.00元）高于事先告知的金额（")
     case.do("UserTask_recheck", "supervision_review1", recheck(40000, "adjust"), group="supervision.review")
     case.do("UserTask_draft_decision", "supervision_decide1", draft(40000), group="supervision.decide")
     assert case.ready_ids() == ["UserTask_decide"]                        # no 集体讨论
     case.do("UserTask_decide", "leadership_chief", decide("redraft"), group=LEAD)
-    decide_and_serve(case, 40000)
+    case.do("UserTask_draft_decision", "supervision_decide1", draft(40000), group="supervision.decide")
+    case.do("UserTask_decide", "leadership_deputy", decide(), group=LEAD)
+    # issue #11: served before the decision was made, or in the future: refused, naming both dates
+    early = TODAY - timedelta(days=3)
+    assert refused(case, "UserTask_deliver_decision", "supervision_deliver1", {**DELIVER, "decision_served_on": iso(early)}) \
+        == {"decision_served_on": f"送达日期（公告送达填公告发布日期）（{early}）不能早于决定日期（{TODAY}）"}
+    case.do("UserTask_deliver_decision", "supervision_deliver1", DELIVER, group="supervision.deliver")
 
     case.do("UserTask_monitor_payment", "supervision_execute1", payment("deferral_requested"), group="supervision.execute")
     deferred = calendar.add_days(TODAY, 60)
     case.do("UserTask_approve_deferral", "leadership_chief", {"deferral_approved": True, "deferred_until": iso(deferred),
             "installment_plan": "分两期", "deferral_opinion": "同意"}, group=LEAD)
     assert case.data()["payment_due"] == deferred
+    # issue #11: "已全额缴纳" with part of the fine does not close the case
+    assert refused(case, "UserTask_monitor_payment", "supervision_execute1", payment("paid", 20000)) \
+        == {"paid_amount": "缴纳金额（元）（20000）应当等于罚款金额（元）（40000）"}
     case.do("UserTask_monitor_payment", "supervision_execute1", payment("paid", 40000), group="supervision.execute")
     close_and_archive(case)
 

@@ -29,7 +29,7 @@ NO_HEARING_RIGHT = {"publicity_required": False, "hearing_right_notified_on": "2
 NO_HEARING = {"hearing_requested": False}
 DELIVER = {"decision_service_method": "direct", "decision_recipient": "张某", "decision_served_on": "2026-05-20",
            "decision_service_receipt": [2], "licence_issued": True}
-PUBLISH = {"published_on": "2026-05-21", "publication_channel": "鲁山县人民政府网站·环保信息公开"}
+PUBLISH = {"publication_text": "同意该项目按照环境影响报告书所列性质、规模、地点和环境保护措施进行建设。"}
 SUPERVISE = {"supervision_plan": "纳入年度双随机检查名录，检查三同时落实情况"}
 
 
@@ -82,7 +82,7 @@ def test_eia_report_with_site_check_expert_review_and_hearing_is_granted(db, dep
 
     case.do("decide_permit", "dev_decide1", decide("grant", permit_content="同意建设"), group="dev.decide")
     case.do("deliver_decision", "dev_deliver1", DELIVER, group="dev.deliver")
-    case.do("publish_decision", "dev_deliver1", {**PUBLISH, "filed_with_superior": True}, group="dev.deliver")
+    case.do("publish_decision", "legal_review1", {**PUBLISH, "filed_with_superior": True}, group="legal.review")
     case.do("post_permit_supervision", "dev_monitor1", SUPERVISE, group="dev.monitor")
     assert case.status == "completed"
     assert case.ended() == ["permit_completed"]
@@ -100,7 +100,7 @@ def test_ecological_eia_table_goes_to_the_ecology_section_and_cannot_be_extended
     assert case.ready_ids() == ["decide_permit"]
     case.do("decide_permit", "eco_decide1", decide("grant"))
     case.do("deliver_decision", "eco_deliver1", DELIVER, group="eco.deliver")
-    case.do("publish_decision", "eco_deliver1", PUBLISH)
+    case.do("publish_decision", "legal_review1", PUBLISH)
     case.do("post_permit_supervision", "eco_monitor1", SUPERVISE, group="eco.monitor")
     assert case.ended() == ["permit_completed"]
 
@@ -190,7 +190,7 @@ def test_hazardous_waste_decision_extended_once_by_a_leader(db, deployed, user):
     assert case.ready_ids() == ["decide_permit"]
     case.do("decide_permit", "hwr_decide1", decide("grant", licence_no="豫危废收鲁〔2026〕1号"))
     case.do("deliver_decision", "hwr_deliver1", DELIVER, group="hwr.deliver")
-    case.do("publish_decision", "hwr_deliver1", PUBLISH, group="hwr.deliver")
+    case.do("publish_decision", "legal_review1", PUBLISH, group="legal.review")
     case.do("post_permit_supervision", "hwr_monitor1", SUPERVISE, group="hwr.monitor")
     assert case.ended() == ["permit_completed"]
 

@@ -2,21 +2,26 @@
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask, redirect, render_template, url_for
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine.access import identity
-from engine.inbox import notices, tasks
+from engine.admin import catalog
+from engine.execution import runtime
+from engine.inbox import attachments, notices, tasks
 from engine.store.config import Settings, load_settings
 from engine.store.db import Database
 from zhifa import bureau
 from zhifa.bootstrap import open_database
 
-from . import filters
+from . import filters, security
+from .security import security_headers  # (both apps: this one and the public site)
 from .database import get_db
 
 csrf = CSRFProtect()
@@ -45,14 +50,21 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app = Flask(__name__)
     app.config.update(SECRET_KEY=_secret_key(settings), MAX_CONTENT_LENGTH=settings.max_upload_bytes,
                       SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", WTF_CSRF_TIME_LIMIT=None,
+                      SESSION_COOKIE_SECURE=settings.secure_cookies, REMEMBER_COOKIE_SECURE=settings.secure_cookies,
+                      PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_max_hours),
                       ZHIFA_SETTINGS=settings)
+    if settings.proxy_hops:  # the client's address and scheme as the reverse proxy saw them
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)
     app.extensions["zhifa_db"] = db or open_database(settings)
+    security.install(app)  # first: its body limit must apply before CSRF reads the form
     csrf.init_app(app)
     login_manager.init_app(app)
     filters.register(app)
 
-    from . import auth, cases, deploy, inbox, monitoring, organisation, recording, rest, vendor
-    for module in (auth, inbox, cases, vendor, rest, monitoring, recording, deploy, organisation):
+    from . import (auth, cases, deploy, disclosure, inbox, monitoring, org, organisation, recording, rest, spot_checks,
+                   vendor)
+    for module in (auth, inbox, cases, vendor, rest, monitoring, recording, deploy, disclosure, spot_checks, organisation,
+                   org):
         app.register_blueprint(module.bp)
 
     @app.context_processor
@@ -77,18 +89,19 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     def forbidden(e):
         return render_template("error.html", code=403, message=str(e)), 403
 
+    # A task, case, file or version id that does not exist, wherever a view meets it (a typed or
+    # stale link is a 404, never a 500).
+    for missing in (tasks.TaskNotFound, runtime.InstanceNotFound, attachments.AttachmentNotFound,
+                    catalog.VersionNotFound):
+        app.register_error_handler(missing, lambda e: (render_template("error.html", code=404, message=str(e)),
+                                                       404))
+
     @app.errorhandler(HTTPException)
     def http_error(e):
-        messages = {403: "您没有权限访问此页面。", 404: "页面不存在。", 405: "不允许的请求方式。",
-                    413: "上传的文件超过大小限制。"}
+        messages = {400: "请求无效，请检查输入后重试。", 403: "您没有权限访问此页面。", 404: "页面不存在。",
+                    405: "不允许的请求方式。", 413: "请求内容超过大小限制（未登录时只接受很小的请求；文件超过上传上限）。"}
         return render_template("error.html", code=e.code, message=messages.get(e.code, e.description)), e.code
 
-    @app.after_request
-    def security_headers(response):
-        # Pages are never framed by another site (clickjacking) nor sniffed into another type.
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
-
+    app.after_request(security_headers)
     return app
+

@@ -3,20 +3,23 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from engine.access import identity
 from engine.deploy import repository
 from engine.execution import runtime
 from engine.execution.errors import EngineStepFailed
 from engine.inbox import attachments, case_view, tasks
+from engine.sandbox.scripting import today
 from engine.spec import forms
 from engine.store import files
 from monitoring import oversight
 from recording import evidence
 
+from . import security
 from .database import get_db
-from .filters import localtime
+from .filters import localtime, person
 from .inbox import _submitted
 
 bp = Blueprint("cases", __name__)
@@ -37,9 +40,10 @@ def _start_page(key: str, values=None, errors=None, status=200):
             abort(404)
         spec, _ = repository.specs_of(session, definition)
         form = runtime.start_form(spec)
+        officers = {f.id: identity.certified(session, f.posts, today()) for f in form.fields if f.type == "officers"}
     return render_template("start_form.html", definition=definition, form=form, start_token=uuid.uuid4().hex,
                            values=values if values is not None else forms.initial_values(form, {}),
-                           errors=errors or {}), status
+                           errors=errors or {}, officers=officers), status
 
 
 @bp.route("/start/<key>")
@@ -92,7 +96,26 @@ def case(instance_id: int):
                            for n in pressed for r in n.recipients}
         return render_template("case.html", case=found, instance=found.instance, definition=found.definition,
                                due_status=tasks.due_status, step_names=step_names, pressed=pressed,
-                               recipient_names=recipient_names, exception_reasons=evidence.EXCEPTION_REASONS)
+                               recipient_names=recipient_names, exception_reasons=evidence.EXCEPTION_REASONS,
+                               recusals=tasks.recusals_of(session, instance_id),
+                               officers=tasks.involved_officers(session, instance_id)
+                               if found.instance.status == "running" else [])
+
+
+@bp.route("/cases/<int:instance_id>/recusal", methods=["POST"])
+@login_required
+def recusal(instance_id: int):
+    """回避: a party's request against a named officer, recorded on the case."""
+    try:
+        with get_db().transaction() as session:
+            done = tasks.recuse(session, instance_id, current_user.user, request.form.get("officer", ""),
+                                request.form.get("reason", ""))
+        flash(f"已记录 {person(done.username)} 回避，其不再办理本案的任务", "info")
+    except tasks.ActionInvalid as e:
+        flash(str(e), "error")
+    except runtime.InstanceNotFound:
+        abort(404)
+    return redirect(url_for("cases.case", instance_id=instance_id) + "#recusals")
 
 
 @bp.route("/cases/<int:instance_id>/diagram.bpmn")
@@ -104,6 +127,7 @@ def diagram(instance_id: int):
         except runtime.InstanceNotFound:
             abort(404)
     return Response(xml, mimetype="application/xml", headers={"X-Content-Type-Options": "nosniff",
+                                                              "Content-Security-Policy": security.FILE_CSP,
                                                               "Cache-Control": "private, max-age=300"})
 
 
@@ -132,7 +156,4 @@ def download(attachment_id: int):
             abort(404)
         except files.FileMissing as e:
             return render_template("error.html", code=404, message=str(e)), 404
-    response = send_file(path, mimetype=attachment.content_type or "application/octet-stream", as_attachment=True,
-                         download_name=attachment.original_name, conditional=True, etag=attachment.sha256)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return security.send_stored(attachment, path, inline=False, conditional=True, etag=attachment.sha256)

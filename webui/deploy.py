@@ -17,6 +17,8 @@ from engine.spec import dmn
 from engine.spec.problems import ModelInvalid, Problem
 
 from .database import get_db
+from . import security
+from .security import parse_id
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -143,12 +145,12 @@ def _download(kind: str, key: str, version: int):
     response = Response(content.encode("utf-8"), mimetype="application/xml")
     response.headers["Content-Disposition"] = f"{disposition}; filename*=UTF-8''{filename}"
     response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = security.FILE_CSP  # XML may carry XHTML script
     return response
 
 
 def _version_arg(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() else None
+    return parse_id(request.args.get(name))
 
 
 @bp.get("/processes/<key>/diff", endpoint="diff")
@@ -191,17 +193,17 @@ def migrate_page(key: str):
 @bp.post("/processes/<key>/migrate")
 @deployer_required
 def migrate(key: str):
-    target = request.form.get("to", "")
-    if not target.isdigit():
+    target = parse_id(request.form.get("to"))
+    if target is None:
         flash("请选择目标版本", "error")
         return redirect(url_for("admin.migrate_page", key=key))
-    ids = [int(i) for i in request.form.getlist("instance") if i.isdigit()]
+    ids = [i for i in map(parse_id, request.form.getlist("instance")) if i is not None]
     if not ids:
         flash("没有选择要迁移的案件", "error")
         return redirect(url_for("admin.migrate_page", key=key, to=target))
     try:
         with get_db().transaction() as session:
-            result = instance_migration.migrate(session, key, int(target), current_user.user, instance_ids=ids)
+            result = instance_migration.migrate(session, key, target, current_user.user, instance_ids=ids)
             moved = [c.instance.business_key for c in result.movable]
             refused = [f"{c.instance.business_key}：{c.reason}" for c in result.refused]
     except catalog.VersionNotFound as e:

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 from flask import g, has_request_context
 from sqlalchemy import select
 
+from engine.inbox.tasks import COUNT_CAP
 from engine.store.models import Department, Group, User
 
 from .database import get_db
@@ -16,7 +17,7 @@ ACTIONS = {
     "start": "发起案件", "complete": "办理", "claim": "领取", "unclaim": "退还到岗位", "delegate": "转办",
     "timer": "期限到达", "end": "办结", "message_sent": "移送", "message_received": "收到移送",
     "deploy": "部署", "job_failed": "后台任务失败", "comment": "意见", "suspend": "挂起", "resume": "恢复", "terminate": "终止", "warning": "提示", "migrate": "迁移到新版本",
-    "return": "退回", "evidence_upload": "上传执法记录", "evidence_exception_requested": "申请无法记录情况说明",
+    "return": "退回", "draft": "暂存", "recusal": "回避", "deadline_moved": "期限重算", "evidence_upload": "上传执法记录", "evidence_exception_requested": "申请无法记录情况说明",
     "evidence_exception_approved": "批准无法记录情况说明", "evidence_exception_rejected": "驳回无法记录情况说明",
     "evidence_long_term": "执法记录长期保存", "evidence_purged": "执法记录到期删除",
     "device_added": "登记执法记录仪", "device_checkout": "领用执法记录仪", "device_return": "归还执法记录仪",
@@ -58,9 +59,13 @@ def person(username: str | None) -> str:
 
 def department(code: str | None) -> str:
     return _names("departments").get(code, code) if code else ""
+def badge(count: int) -> str:
+    """A menu count: counted up to COUNT_CAP, above it "99+"."""
+    return f"{COUNT_CAP}+" if count > COUNT_CAP else str(count)
 
 
 def register(app) -> None:
+    app.jinja_env.filters["badge"] = badge
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.filters["action_label"] = action_label
     app.jinja_env.filters["post_names"] = post_names

@@ -19,6 +19,7 @@ from recording import evidence
 
 from .database import get_db
 from .filters import person
+from .security import parse_id
 
 bp = Blueprint("inbox", __name__)
 _UPLOAD_SUFFIX = "__upload"
@@ -30,7 +31,7 @@ _TASK_ERRORS = (tasks.TaskAlreadyCompleted, tasks.TaskClaimed, tasks.ActionInval
 @bp.app_template_filter("attachment_ids")
 def attachment_ids(value) -> list[int]:
     items = value if isinstance(value, (list, tuple)) else str(value or "").split(",")
-    return [int(i) for i in items if str(i).strip().isdigit()]
+    return [i for i in map(parse_id, items) if i is not None]
 
 
 @bp.route("/")
@@ -149,21 +150,62 @@ def complete(task_id: str):
     try:
         with get_db().transaction() as session:
             done = attachments.complete_with_files(session, task_id, current_user.user, submitted, uploads, _settings())
-    except forms.FormInvalid as e:
-        errors = dict(e.errors)
-        if uploads:
-            errors["_files"] = "表单未通过校验，本次选择的文件未保存，请修改后重新选择文件。"
+    except (forms.FormInvalid, files.FileStoreError) as e:  # bad values, a file too large, recordings missing
+        errors = dict(e.errors) if isinstance(e, forms.FormInvalid) else {"_files": str(e)}
+        kept = _keep(task_id, submitted, uploads)
+        if kept:
+            errors["_files"] = " ".join(filter(None, [errors.get("_files"), f"已暂存本次选择的文件：{kept}。"]))
         return _render_task(task_id, values=submitted, errors=errors, status=400)
-    except files.FileStoreError as e:  # a file too large, or a step's recordings missing (执法全过程记录)
-        return _render_task(task_id, values=submitted, errors={"_files": str(e)}, status=400)
     except _TASK_ERRORS as e:
         flash(str(e), "error")
         return redirect(url_for("inbox.task", task_id=task_id) if isinstance(e, tasks.ActionInvalid)
                         else url_for("inbox.inbox"))
     except tasks.TaskNotFound:
         abort(404)
-    flash(f"已办理：{done.name}（{done.business_key}）", "info")
+    if done.explanations:  # the case went back: say why instead of a bare 已办理
+        flash(f"“{done.name}”（{done.business_key}）已退回：" + "；".join(done.explanations), "error")
+    else:
+        flash(f"已办理：{done.name}（{done.business_key}）", "info")
     return redirect(url_for("inbox.inbox"))
+
+
+def _keep(task_id: str, submitted: dict, uploads: list) -> str:
+    """After a refused submit: store the chosen files as the holder's draft so nothing is chosen twice.
+    ``submitted`` gets their ids (the form shows them ticked); returns their names, or ""."""
+    if not uploads:
+        return ""
+    for _, stream, _, _ in uploads:
+        stream.seek(0)
+    try:
+        with get_db().transaction() as session:
+            stored = attachments.upload_many(session, task_id, current_user.user, uploads, _settings())
+            for a in stored:
+                submitted[a.field_id] = attachment_ids(submitted.get(a.field_id)) + [a.id]
+            tasks.save_draft(session, task_id, current_user.user, submitted)
+    except (files.FileStoreError, *_TASK_ERRORS, tasks.NotPermitted):
+        return ""  # e.g. the file itself was refused: its message is already shown
+    return "、".join(a.original_name for a in stored)
+
+
+@bp.route("/tasks/<task_id>/draft", methods=["POST"])
+@login_required
+def save_draft(task_id: str):
+    """暂存: keep what was typed and the chosen files, unchecked, for the holder."""
+    submitted, uploads = _submitted(), _uploads()
+    try:
+        with get_db().transaction() as session:
+            for a in attachments.upload_many(session, task_id, current_user.user, uploads, _settings()) if uploads else []:
+                submitted[a.field_id] = attachment_ids(submitted.get(a.field_id)) + [a.id]
+            tasks.save_draft(session, task_id, current_user.user, submitted)
+    except (tasks.ActionInvalid, files.FileStoreError) as e:
+        return _render_task(task_id, values=submitted, errors={"_files": str(e)}, status=400)
+    except _TASK_ERRORS as e:
+        flash(str(e), "error")
+        return redirect(url_for("inbox.inbox"))
+    except tasks.TaskNotFound:
+        abort(404)
+    flash("已暂存，下次打开此任务时继续填写", "info")
+    return redirect(url_for("inbox.task", task_id=task_id))
 
 
 @bp.route("/tasks/<task_id>/upload", methods=["POST"])
@@ -231,7 +273,7 @@ def delegate(task_id: str):
 def send_back(task_id: str):
     reason = request.form.get("reason", "")
     return _task_action(task_id, lambda s: tasks.send_back(s, task_id, current_user.user, reason),
-                        "已退回", back_to_task=False)
+                        f"已退回：{reason.strip()}", back_to_task=False)
 
 
 @bp.route("/tasks/<task_id>/comment", methods=["POST"])

@@ -14,6 +14,7 @@ from monitoring import dashboards, oversight
 from workdays import calendar
 
 from .database import get_db
+from .security import parse_id
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
@@ -28,8 +29,8 @@ def duration(seconds: float | None) -> str:
 
 
 def _page() -> int:
-    value = request.args.get("page", "1")
-    return int(value) if value.isdigit() and len(value) < 7 else 1
+    page = parse_id(request.args.get("page"))
+    return page if page and page < 10**6 else 1
 
 
 @bp.route("")

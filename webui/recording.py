@@ -5,17 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, send_file
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request
 from flask import session as web_session
 from flask import url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from engine.inbox import tasks
-from engine.store import files
+from engine.store import chain, files
 from engine.store.models import Attachment, ProcessInstance, User
 from recording import devices, evidence, retention
 
+from . import security
+from .security import parse_id
 from .database import get_db
 
 bp = Blueprint("evidence", __name__, url_prefix="/evidence")
@@ -123,7 +125,7 @@ def upload(task_id: str):
         with get_db().transaction() as s:
             a = evidence.upload(s, task_id, current_user.user, storage.stream, storage.filename, storage.mimetype,
                                 recorded_at=_local(request.form.get("recorded_at")),
-                                device_id=int(device) if device.isdigit() else None,
+                                device_id=parse_id(device),
                                 late_reason=request.form.get("late_reason"), settings=_settings())
         flash(f"已上传“{a.original_name}”（{evidence.KIND_NAMES.get(a.media_kind, a.media_kind)}"
               f"{'，逾期上传' if a.late else ''}）", "info")
@@ -199,9 +201,7 @@ def open_file(attachment_id: int, action: str):
         handle.close()
         web_session[_VIEWED] = sorted({*web_session.get(_VIEWED, []), attachment.id})[-50:]
         return render_template("evidence/viewer.html", attachment=attachment, instance=instance)
-    return send_file(handle, mimetype=attachment.content_type if action == "view" else "application/octet-stream",
-                     as_attachment=action == "download", download_name=attachment.original_name,
-                     conditional=False, etag=False)
+    return security.send_stored(attachment, handle, inline=action == "view", conditional=False, etag=False)
 
 
 @bp.route("/files/<int:attachment_id>/media")
@@ -217,7 +217,7 @@ def media(attachment_id: int):
         path = files.path_of(attachment, _settings())
         if not path.is_file():
             abort(404)
-    return send_file(path, mimetype=attachment.content_type, conditional=True, etag=attachment.sha256)
+    return security.send_stored(attachment, path, inline=True, conditional=True, etag=attachment.sha256)
 
 
 @bp.route("/cases/<int:instance_id>")
@@ -274,10 +274,10 @@ def device_list():
                     devices.add_device(s, current_user.user, request.form.get("number", ""),
                                        request.form.get("kind", ""), request.form.get("model", ""))
                 elif op == "checkout":
-                    devices.checkout(s, current_user.user, int(request.form.get("device_id", "0") or 0),
+                    devices.checkout(s, current_user.user, parse_id(request.form.get("device_id")) or 0,
                                      request.form.get("officer", ""), request.form.get("purpose", ""))
                 elif op == "return":
-                    devices.return_device(s, current_user.user, int(request.form.get("device_id", "0") or 0),
+                    devices.return_device(s, current_user.user, parse_id(request.form.get("device_id")) or 0,
                                           request.form.get("content", ""))
             flash("台账已更新", "info")
         except devices.DeviceError as e:
@@ -317,8 +317,8 @@ def officer(username: str):
 # --- 评查 report ---------------------------------------------------------------------------
 
 def _year() -> int:
-    raw = request.args.get("year", "")
-    return int(raw) if raw.isdigit() and 2000 <= int(raw) <= 2100 else datetime.now(TZ).year
+    year = parse_id(request.args.get("year"))
+    return year if year and 2000 <= year <= 2100 else datetime.now(TZ).year
 
 
 @bp.route("/report")
@@ -327,7 +327,9 @@ def report():
     year = _year()
     with get_db().reading() as s:
         rows = evidence.annual_report(s, current_user.user, year)
-    return render_template("evidence/report.html", rows=rows, year=year, columns=evidence.REPORT_COLUMNS)
+        anchor = chain.latest_anchor(s, _settings())
+    return render_template("evidence/report.html", rows=rows, year=year, columns=evidence.REPORT_COLUMNS,
+                           anchor=anchor)
 
 
 @bp.route("/report.csv")

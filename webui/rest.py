@@ -12,13 +12,14 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from datetime import datetime, timezone
 from decimal import Decimal
 
 from flask import Blueprint, g, jsonify, request
 from sqlalchemy import select
 
-from engine.access import api_tokens, identity
+from engine.access import api_tokens, identity, login_guard
 from engine.admin import catalog
 from engine.deploy import repository
 from engine.execution import runtime
@@ -28,7 +29,9 @@ from engine.spec.problems import ModelInvalid
 from engine.store.models import Deployment, ProcessDefinition, ProcessInstance
 
 from . import csrf
+from .auth import client_address
 from .database import get_db
+from .security import parse_id
 
 bp = Blueprint("rest", __name__, url_prefix="/engine-rest")
 csrf.exempt(bp)
@@ -66,12 +69,19 @@ def authenticate():
     if found is None:
         return _error(401, "AuthenticationException", "需要身份验证：请在 Camunda Modeler 中选择 HTTP Basic（用户名和密码）或 Bearer token")
     kind, value = found
+    if kind == "basic":
+        username, sep, password = value.partition(":")
+        if not sep:
+            return _error(401, "AuthenticationException", "用户名、密码或令牌不正确")
+        with get_db().transaction() as session:  # failures are counted even though we answer 401
+            outcome = login_guard.login(session, login_guard.Attempt(username[:100], client_address(), "rest"),
+                                        password)
+        if outcome.locked:
+            return _error(429, "AuthenticationException", str(outcome.locked))
+        user = outcome.user
     with get_db().reading() as session:
         if kind == "bearer":
             user = api_tokens.authenticate(session, value)
-        else:
-            username, sep, password = value.partition(":")
-            user = identity.authenticate(session, username, password) if sep else None
         if user is None:
             return _error(401, "AuthenticationException", "用户名、密码或令牌不正确")
         if not identity.has_permission(session, user, identity.DEPLOY):
@@ -120,7 +130,7 @@ def version():
 def deployments():
     """Deployments, newest first (the modeler asks ``maxResults=0`` to check the connection)."""
     try:
-        first = max(0, int(request.args.get("firstResult", 0)))
+        first = min(10**9, max(0, int(request.args.get("firstResult", 0))))
         limit = min(1000, max(0, int(request.args.get("maxResults", 100))))
     except ValueError:
         return _error(400, "InvalidRequestException", "firstResult 和 maxResults 必须是整数")
@@ -192,7 +202,7 @@ def _variable(name: str, spec) -> object:
     elif kind in _INT_TYPES:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        if str(value).lstrip("+-").isdigit():
+        if re.fullmatch(r"[+-]?[0-9]{1,18}", str(value)):  # Camunda's Long is 64-bit
             return int(value)
     elif kind == "double":
         try:
@@ -220,9 +230,9 @@ def _variable(name: str, spec) -> object:
 def _definition(session, definition_id: str) -> ProcessDefinition | None:
     key, _, rest = definition_id.partition(":")
     version, _, row_id = rest.partition(":")
-    if not row_id.isdigit():
+    if parse_id(row_id) is None:
         return None
-    d = session.get(ProcessDefinition, int(row_id))
+    d = session.get(ProcessDefinition, parse_id(row_id))
     return d if d is not None and d.key == key and str(d.version) == version else None
 
 

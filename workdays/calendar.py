@@ -119,12 +119,20 @@ class WorkCalendar:
     def entered_years(self) -> frozenset[int]:
         return self._entered
 
-    def assuming(self, year: int) -> "WorkCalendar":
+    def assuming(self, year: int, party: bool = False) -> "WorkCalendar":
         """A copy that counts an unknown ``year`` as Monday–Friday (plus overrides).
 
+        With ``party`` (a deadline protecting a party's right), every day that any
+        arrangement could make a holiday (``possible_holidays``) is a rest day too, and no
+        weekend is a 调休 workday: the working days counted are then a subset of the real
+        ones, so the provisional deadline is never earlier than the real one.
         For a provisional date that is flagged as such, never for a silent answer.
         """
-        return WorkCalendar(self._overrides, self._entered | {year})
+        overrides = dict(self._overrides)
+        if party:
+            for d in possible_holidays(year):
+                overrides.setdefault(d, False)
+        return WorkCalendar(overrides, self._entered | {year})
 
     def knows(self, year: int) -> bool:
         """True if every day of ``year`` can be classified."""
@@ -204,6 +212,29 @@ class WorkCalendar:
         return count
 
 
+def possible_holidays(year: int) -> set[date]:
+    """Every day of ``year`` that a State Council arrangement could make a rest day (全国年节及
+    纪念日放假办法, 2025 revision: 元旦 1, 春节 4 from 除夕, 清明 1, 劳动节 2, 端午 1, 中秋 1,
+    国庆 3 days, bridged with weekends by 调休): each festival widened to the longest block
+    arranged since 2008 and then some (春节 除夕−1 … 初八, 国庆 9-29 … 10-08)."""
+    from lunardate import LunarDate  # lunar festivals: 春节, 端午, 中秋
+
+    def lunar(month: int, day: int) -> date:
+        return LunarDate(year, month, day).to_solar_date()
+
+    def span(first: date, last: date) -> set[date]:
+        return {first + timedelta(days=i) for i in range((last - first).days + 1)}
+
+    new_year = lunar(1, 1)
+    days = (span(date(year, 1, 1), date(year, 1, 3)) | span(date(year, 12, 29), date(year, 12, 31))
+            | span(new_year - timedelta(days=2), new_year + timedelta(days=8))
+            | span(date(year, 4, 2), date(year, 4, 7)) | span(date(year, 4, 29), date(year, 5, 5))
+            | span(lunar(5, 5) - timedelta(days=2), lunar(5, 5) + timedelta(days=2))
+            | span(lunar(8, 15) - timedelta(days=2), lunar(8, 15) + timedelta(days=2))
+            | span(date(year, 9, 29), date(year, 10, 8)))
+    return {d for d in days if d.year == year}
+
+
 # --- the process-wide current calendar ------------------------------------------
 
 _lock = threading.Lock()
@@ -252,6 +283,14 @@ def refresh(session: Session) -> WorkCalendar:
 
 def is_workday(d: DateLike) -> bool:
     return _current.is_workday(d)
+
+
+def is_workday_provisional(d: DateLike) -> bool:
+    """``is_workday``, counting a year nobody has entered yet Monday–Friday (form checks)."""
+    try:
+        return _current.is_workday(d)
+    except CalendarUnknown as e:
+        return _current.assuming(e.year).is_workday(d)
 
 
 def next_workday(d: DateLike) -> date:
@@ -333,6 +372,15 @@ def set_year(session: Session, year: int, holidays: Iterable[tuple[DateLike, Dat
         entry.entered_by, entry.entered_at = _username(user), utcnow()
     _bump_revision(session)
     session.flush()
+
+
+def entered(session: Session, first_day: date, user: Any = None) -> list[dict[str, str]]:
+    """After entering or correcting days from ``first_day`` on: make the new calendar current in
+    this transaction and recompute the open deadlines it moves (handlers and audit are told)."""
+    from engine.execution import deadlines  # late: the engine's runtime is heavy to import
+    load(session)
+    since = datetime.combine(first_day, datetime.min.time(), TZ)
+    return deadlines.recompute(session, since, user if hasattr(user, "username") else None)
 
 
 def set_day(session: Session, day: DateLike, is_workday: bool | None, note: str, user: Any) -> None:

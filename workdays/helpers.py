@@ -35,34 +35,37 @@ def provisional_note(day) -> str | None:
 def helpers_for(action: Action) -> dict[str, Callable[..., Any]]:
     """Date arithmetic bound to one action, which records any provisional calendar it used."""
 
-    def provisional(method: str, *args):
+    def provisional(method: str, *args, party: bool = False):
         """Compute on the calendar; for a year nobody has entered yet, count Monday–Friday
-        and say so on the action (shown on the task, logged, audited) instead of failing."""
+        (``party``: also without every possible holiday, so a party's period is never cut
+        short) and say so on the action (shown on the task, logged, audited) instead of
+        failing. The date is recomputed when the year is entered (``deadlines.recompute``)."""
         cal = calendar.current()
         for _ in range(3):
             try:
                 return getattr(cal, method)(*args)
             except calendar.CalendarUnknown as e:
-                note = f"{e.year}年节假日安排尚未录入，期限暂按周一至周五计算，录入后请核对"
+                how = "周一至周五并除去可能的节假日从宽计算" if party else "周一至周五计算"
+                note = f"{e.year}年节假日安排尚未录入，期限暂按{how}，录入后自动重算"
                 if note not in action.warnings:
                     action.warnings.append(note)
                     log.warning("%s: %s", action.instance.business_key if action.instance else "-", note)
-                cal = cal.assuming(e.year)
+                cal = cal.assuming(e.year, party)
         return getattr(cal, method)(*args)
 
-    def add_working_days(start, n):
-        return provisional("add_working_days", start, n)
+    def add_working_days(start, n, party: bool = False):
+        return provisional("add_working_days", start, n, party=party)
 
-    def add_days(start, n):
-        return provisional("add_days", start, n)
+    def add_days(start, n, party: bool = False):
+        return provisional("add_days", start, n, party=party)
 
-    def add_months(start, n):
-        return provisional("add_months", start, n)
+    def add_months(start, n, party: bool = False):
+        return provisional("add_months", start, n, party=party)
 
     def working_days_between(a, b):
         return provisional("working_days_between", a, b)
 
-    def deadline(step: str, start: Any, pauses: list | None = None):
+    def deadline(step: str, start: Any, pauses: list | None = None, party: bool = False):
         """The statutory period of ``step`` (from the ``statutory_periods`` table) from ``start``.
 
         ``pauses``: (from, to) pairs of time the law does not count (专家评审, 听证,
@@ -78,9 +81,9 @@ def helpers_for(action: Action) -> dict[str, Callable[..., Any]]:
             extra += working_days_between(before, b) if unit == "working_days" else (calendar.as_date(b) - before).days
         amount = int(amount)
         if unit == "working_days":
-            return add_working_days(start, amount + extra)
-        end = add_months(start, amount) if unit == "months" else add_days(start, amount)
-        return add_days(end, extra) if extra else end
+            return add_working_days(start, amount + extra, party)
+        end = add_months(start, amount, party) if unit == "months" else add_days(start, amount, party)
+        return add_days(end, extra, party) if extra else end
 
     return {
         "add_working_days": add_working_days,

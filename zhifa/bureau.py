@@ -2,9 +2,13 @@
 by everything that opens the database (server, worker, CLI, tests)."""
 from __future__ import annotations
 
+from disclosure import annual
+from disclosure import helpers as disclosure_helpers
 from engine import hooks
+from engine.store import chain
 from paperwork import document_numbers, numbering
 from recording import evidence, retention
+from workdays import calendar
 from workdays import helpers as workday_helpers
 
 _installed = False
@@ -14,7 +18,8 @@ def install() -> None:
     global _installed
     if _installed:
         return
-    hooks.script_helpers.extend([workday_helpers.helpers_for, document_numbers.helpers_for])
+    hooks.script_helpers.extend([workday_helpers.helpers_for, document_numbers.helpers_for,
+                                 disclosure_helpers.script_helpers])  # 公示 steps: draft, publish, withdraw
     hooks.set_business_key(numbering.case_number)
     hooks.completion_checks.append(evidence.check_complete)  # 执法全过程记录: recordings or an approved exception
     hooks.engine_values.append(document_numbers)  # document numbers issued on completion
@@ -23,4 +28,7 @@ def install() -> None:
     hooks.deadline_variables.update(workday_helpers.DEADLINES)  # statutory deadlines the models compute
     hooks.variable_labels.update(document_numbers.LABELS)
     hooks.set_date_note(workday_helpers.provisional_note)
+    hooks.periodic.append(chain.anchor_daily)  # the audit chain's head into the write-once store
+    hooks.periodic.append(annual.publish_when_due)  # 年度行政执法数据 by 31 January
+    hooks.set_working_day(calendar.is_workday_provisional)  # the workingDay form rule
     _installed = True

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from engine.access import api_tokens, identity
+from engine.access import api_tokens, identity, login_guard
 from engine.admin import catalog, instance_migration
 from engine.deploy import repository
 from engine.execution import decide, jobs, runtime
@@ -19,6 +19,8 @@ from engine.inbox import tasks
 from engine.spec import dmn
 from engine.spec.forms import FormInvalid
 from engine.spec.problems import ModelInvalid
+from engine.store import chain
+from engine.store.db import ValueTooLong
 from engine.store.history import data_to_json
 from organisation import demo, directory
 from workdays import calendar
@@ -87,12 +89,16 @@ def seed_demo() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int, help="gunicorn worker processes")
-def serve(host: str, port: int, workers: int) -> None:
+@click.option("--public", is_flag=True, help="只提供行政执法公示网站（无需登录，只读已公示内容），供互联网主机使用")
+def serve(host: str, port: int, workers: int, public: bool) -> None:
     """以生产方式（gunicorn）提供网页服务。"""
     open_database()  # migrate once, before the web workers start
     gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
     os.execv(gunicorn, [gunicorn, "--bind", f"{host}:{port}", "--workers", str(workers), "--threads", "4",
-                        "--timeout", "600", "--access-logfile", "-", "webui.wsgi:app"])
+                        # gthread workers heartbeat from their main thread, so a long upload is not
+                        # killed; a worker stuck in C code (which model code can no longer cause) is.
+                        "--timeout", "30", "--access-logfile", "-",
+                        "webui.public_wsgi:app" if public else "webui.wsgi:app"])
 
 
 @main.command()
@@ -118,12 +124,18 @@ def users() -> None:
 @click.option("--name", "full_name", required=True, help="姓名")
 @click.option("--groups", required=True, help="岗位代码，逗号分隔")
 @click.option("--certificate", default=None, help="执法证号")
-def users_add(username, password, full_name, groups, certificate) -> None:
+@click.option("--cert-from", type=click.DateTime(["%Y-%m-%d"]), default=None, help="执法证有效期起 YYYY-MM-DD")
+@click.option("--cert-until", type=click.DateTime(["%Y-%m-%d"]), default=None, help="执法证有效期至 YYYY-MM-DD")
+def users_add(username, password, full_name, groups, certificate, cert_from, cert_until) -> None:
     """添加用户（部门由岗位决定）。"""
+    problems = login_guard.password_problems(password, username)
+    if problems:
+        raise click.ClickException("密码不符合要求：" + "；".join(problems))
     try:
         with _db().transaction() as session:
             user = identity.add_user(session, username, password, full_name,
-                                     [g.strip() for g in groups.split(",") if g.strip()], certificate)
+                                     [g.strip() for g in groups.split(",") if g.strip()], certificate,
+                                     cert_valid=(cert_from and cert_from.date(), cert_until and cert_until.date()))
             click.echo(f"已添加用户 {user.username}（{user.full_name}），部门 {user.department_code}")
     except ValueError as e:
         raise click.ClickException(str(e))
@@ -144,6 +156,21 @@ def org_import(file: Path) -> None:
     except directory.OrgInvalid as e:
         raise click.ClickException(str(e))
     click.echo(f"已导入：部门 {result.departments} 个，岗位 {result.posts} 个，用户 {result.users} 个")
+@users.command("cert")
+@click.argument("username")
+@click.option("--number", default=None, help="执法证号（省略则清除执法证）")
+@click.option("--from", "valid_from", type=click.DateTime(["%Y-%m-%d"]), default=None, help="有效期起 YYYY-MM-DD")
+@click.option("--until", "valid_until", type=click.DateTime(["%Y-%m-%d"]), default=None, help="有效期至 YYYY-MM-DD")
+def users_cert(username, number, valid_from, valid_until) -> None:
+    """登记或更新执法证号及有效期。"""
+    try:
+        with _db().transaction() as session:
+            user = _user(session, username)
+            identity.set_certificate(user, number, valid_from and valid_from.date(), valid_until and valid_until.date())
+            click.echo(f"{user.full_name}：" + (f"执法证 {user.cert_no}，有效期 {user.cert_valid_from} 至 "
+                                               f"{user.cert_valid_until}" if user.cert_no else "已清除执法证"))
+    except ValueError as e:
+        raise click.ClickException(str(e))
 
 
 @main.group()
@@ -217,7 +244,9 @@ def start(process_key, username, data) -> None:
         with _db().transaction() as session:
             instance = runtime.start(session, process_key, _user(session, username), _json_arg(data))
             _print_json({"id": instance.id, "business_key": instance.business_key, "process_key": process_key})
-    except (runtime.NoSuchProcess, EngineStepFailed) as e:
+    except FormInvalid as e:
+        _form_errors(e)
+    except (runtime.NoSuchProcess, EngineStepFailed, identity.NotPermitted, ValueTooLong) as e:
         raise click.ClickException(str(e))
 
 
@@ -242,14 +271,19 @@ def complete(task_id, username, data) -> None:
     try:
         with _db().transaction() as session:
             task = tasks.complete(session, task_id, _user(session, username), _json_arg(data))
-            _print_json({"id": task.id, "completed_by": task.completed_by})
+            _print_json({"id": task.id, "completed_by": task.completed_by,
+                         **({"returned": list(task.explanations)} if task.explanations else {})})
     except FormInvalid as e:
-        for field_id, message in e.errors.items():
-            click.echo(f"{field_id}: {message}", err=True)
-        sys.exit(1)
+        _form_errors(e)
     except (tasks.TaskNotFound, tasks.TaskAlreadyCompleted, tasks.TaskClaimed, identity.NotPermitted,
-            runtime.InstanceNotActive, EngineStepFailed) as e:
+            runtime.InstanceNotActive, EngineStepFailed, ValueTooLong) as e:
         raise click.ClickException(str(e))
+
+
+def _form_errors(e: FormInvalid) -> None:
+    for field_id, message in e.errors.items():
+        click.echo(f"{field_id}: {message}", err=True)
+    sys.exit(1)
 
 
 def _parse_input(text: str):
@@ -311,11 +345,15 @@ def calendar_import(file, username) -> None:
     try:
         spec = json.load(file)
         with _db().transaction() as session:
+            who = _user(session, username) if username else None
             calendar.set_year(session, int(spec["year"]), [tuple(h) for h in spec.get("holidays", [])],
-                              spec.get("workdays", []), _user(session, username) if username else None)
+                              spec.get("workdays", []), who)
+            moved = calendar.entered(session, date(int(spec["year"]) - 1, 12, 1), who)
     except (ValueError, KeyError, TypeError) as e:
         raise click.ClickException(f"日历文件无效：{e}")
     click.echo(f"已录入 {spec['year']} 年的节假日安排")
+    for m in moved:
+        click.echo(f"期限重算：{m['business_key']} {m['what']} {m['old']} → {m['new']}")
 
 
 @calendar_group.command("show")
@@ -344,9 +382,12 @@ def calendar_set_day(day, is_workday, clear, note) -> None:
     try:
         with _db().transaction() as session:
             calendar.set_day(session, date.fromisoformat(day), None if clear else is_workday, note, None)
+            moved = calendar.entered(session, date.fromisoformat(day))
     except ValueError as e:
         raise click.ClickException(str(e))
     click.echo(f"{day} 已{'清除更正' if clear else ('设为上班' if is_workday else '设为休息')}")
+    for m in moved:
+        click.echo(f"期限重算：{m['business_key']} {m['what']} {m['old']} → {m['new']}")
 
 
 @main.command()
@@ -367,9 +408,38 @@ def deadline(start_date, working_days, days, months) -> None:
         raise click.ClickException(str(e))
 
 
+@main.group()
+def audit() -> None:
+    """审计记录的防篡改校验（哈希链）。"""
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """重新计算审计记录、部署记录、查阅登记簿和清除登记的哈希链；指出第一条被改、删或插入的记录，退出码 1。"""
+    with _db().reading() as session:
+        checked, finding = chain.verify(session)
+        head = chain.latest_anchor(session)
+    if finding is not None:
+        click.echo(f"校验失败（已核对 {checked} 条）：{finding.message}", err=True)
+        sys.exit(1)
+    anchored = f"；最近写入证据库的链头：{head[0]}，序号 {head[1]}" if head else ""
+    click.echo(f"校验通过：{checked} 条记录的哈希链完整{anchored}")
+
+
+@audit.command("anchor")
+def audit_anchor() -> None:
+    """立即把今天的链头写入只写一次的证据库（worker 每天自动写一次）。"""
+    with _db().transaction() as session:
+        written = chain.anchor(session)
+    click.echo("已写入今天的链头" if written else "今天的链头已写入过")
+
+
 from .evidence_cli import evidence as _evidence  # noqa: E402
 
 main.add_command(_evidence)
+from .disclosure_cli import directory_group, disclosure_group, draw  # noqa: E402
+for _group in (draw, directory_group, disclosure_group):
+    main.add_command(_group)
 
 
 if __name__ == "__main__":

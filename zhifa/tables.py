@@ -2,12 +2,14 @@
 
 Areas keep their tables in their own modules on the shared ``Base``; import each here.
 """
-from engine.access import api_tokens  # noqa: F401
+from disclosure import models as disclosure_models  # noqa: F401  (行政执法公示)
+from engine.access import api_tokens, login_guard  # noqa: F401
 from engine.inbox import notices  # noqa: F401
-from engine.store import models  # noqa: F401
+from engine.store import chain, models  # noqa: F401
 from engine.store.models import Base
 from monitoring import oversight  # noqa: F401  (督办)
 from recording import devices, evidence, retention  # noqa: F401  (执法全过程记录)
+from spot_checks import models as spot_check_models  # noqa: F401  (双随机一公开)
 from workdays import calendar  # noqa: F401
 
 __all__ = ["Base"]

@@ -1,7 +1,9 @@
 """Users, departments, posts (groups) and the permissions their posts grant."""
 from __future__ import annotations
 
-from sqlalchemy import exists, select
+from datetime import date
+
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -31,15 +33,13 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password)
 
 
-def authenticate(session: Session, username: str, password: str) -> User | None:
-    user = session.scalar(select(User).where(User.username == username))
-    if user is None or not user.active or not check_password_hash(user.password_hash, password):
-        return None
-    return user
+def check_password(user: User, password: str) -> bool:
+    return check_password_hash(user.password_hash, password)
 
 
 def add_user(session: Session, username: str, password: str | None, full_name: str, groups: list[str],
-             cert_no: str | None = None, password_hash: str | None = None) -> User:
+             cert_no: str | None = None, password_hash: str | None = None,
+             cert_valid: tuple[date | None, date | None] = (None, None)) -> User:
     """Create a user holding ``groups``; the department is that of the first group.
 
     ``password_hash`` lets a caller creating many users hash a shared password once.
@@ -51,7 +51,8 @@ def add_user(session: Session, username: str, password: str | None, full_name: s
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise ValueError(f"用户名 {username} 已存在")
     user = User(username=username, full_name=full_name, password_hash=password_hash or hash_password(password),
-                department_code=found[groups[0]].department_code, cert_no=cert_no)
+                department_code=found[groups[0]].department_code)
+    set_certificate(user, cert_no, *cert_valid)
     session.add(user)
     session.flush()
     session.add_all(Membership(user_id=user.id, group_code=g) for g in groups)
@@ -105,6 +106,56 @@ def section_heads(session: Session, department_code: str) -> list[str]:
     """Codes of the department's posts that grant SECTION_HEAD (its 股室负责人)."""
     return list(session.scalars(select(Group.code).join(Grant, Grant.group_code == Group.code).where(
         Group.department_code == department_code, Grant.permission == SECTION_HEAD).order_by(Group.code)))
+def set_certificate(user: User, cert_no: str | None, valid_from: date | None, valid_until: date | None) -> None:
+    """执法证: number and validity; a number needs both dates, the end not before the start."""
+    cert_no = (cert_no or "").strip() or None
+    if cert_no is None:
+        if valid_from or valid_until:
+            raise ValueError("填写有效期时须同时填写执法证号")
+    elif len(cert_no) > 50:
+        raise ValueError("执法证号最多 50 个字符")
+    elif valid_from is None or valid_until is None:
+        raise ValueError("请填写执法证有效期的起止日期")
+    elif valid_until < valid_from:
+        raise ValueError(f"执法证有效期截止日（{valid_until}）不能早于起始日（{valid_from}）")
+    user.cert_no, user.cert_valid_from, user.cert_valid_until = cert_no, valid_from, valid_until
+
+
+def certified_clause(on: date):
+    """Users holding a 执法证 valid on ``on``."""
+    return (User.cert_no.is_not(None) & User.active.is_(True)
+            & or_(User.cert_valid_from.is_(None), User.cert_valid_from <= on)
+            & or_(User.cert_valid_until.is_(None), User.cert_valid_until >= on))
+
+
+def certified(session: Session, posts: list[str], on: date) -> list[User]:
+    """Active users of one of ``posts`` (any post when empty) whose 执法证 is valid on ``on``."""
+    query = select(User).where(certified_clause(on))
+    if posts:
+        query = query.where(User.id.in_(select(Membership.user_id).where(Membership.group_code.in_(posts))))
+    return list(session.scalars(query.order_by(User.full_name, User.username)))
+
+
+def certificate_label(user: User) -> str:
+    """王调查1（执法证 豫环执41042300101）: how a chosen officer is shown."""
+    return f"{user.full_name}（执法证 {user.cert_no}）" if user.cert_no else f"{user.full_name}（无执法证）"
+
+
+def officer_problems(session: Session, form, values, on: date) -> dict[str, str]:
+    """``officers`` fields of ``form``: every chosen person holds one of the field's posts and a
+    执法证 valid on ``on`` (执法人员须持证, 行政处罚法 第42条)."""
+    errors = {}
+    for f in form.fields:
+        ids = values.get(f.id) if f.type == "officers" and not f.readonly else None
+        if not ids:
+            continue
+        eligible = {u.id for u in certified(session, f.posts, on)}
+        bad = [i for i in ids if i not in eligible]
+        if bad:
+            names = [certificate_label(u) for u in session.scalars(select(User).where(User.id.in_(bad)))] or ["未知人员"]
+            errors[f.id] = (f"{f.label}：{'、'.join(names)} 不是持有{on}有效执法证的" +
+                            ("指定岗位人员" if f.posts else "执法人员") + "，请重新选择")
+    return errors
 
 
 def require_viewer(session: Session, user: User) -> set[str]:

@@ -23,6 +23,7 @@ from engine.access.identity import DEPLOY, NotPermitted, has_permission
 from engine.deploy import repository
 from engine.deploy.repository import Source
 from engine.execution import decide
+from engine.spec import dmn
 from engine.spec.xmlsafe import local, parse
 from engine.store.models import DecisionDefinition, Deployment, ProcessDefinition, ProcessInstance, Resource, User
 
@@ -199,6 +200,8 @@ class TableView:
     outputs: list[dict[str, str]]  # label, name, type
     rules: list[dict[str, Any]]  # n, id, inputs, outputs, description (cells as the modeler wrote them)
     variables: list[dict[str, Any]]  # name, label, type, choices [(value, label)]: what the 试算 form asks for
+    requires: list[str] = field(default_factory=list)  # names of the decisions it requires (a DRD)
+    drd: bool = False  # the file holds several decisions
     output_labels: dict[str, dict[str, str]] = field(default_factory=dict)  # output name → value → label
 
 
@@ -218,8 +221,9 @@ def _text(el) -> str:
 def table_view(session: Session, definition: DecisionDefinition) -> TableView:
     resource = session.get(Resource, definition.resource_id)
     tree, _ = parse(resource.content.encode(), resource.name)
-    decision = next(el for el in tree.getroot() if isinstance(el.tag, str) and local(el) == "decision"
-                    and el.get("id") == definition.key)
+    decisions = [el for el in tree.getroot() if isinstance(el.tag, str) and local(el) == "decision"]
+    decision = next(el for el in decisions if el.get("id") == definition.key)
+    names = {el.get("id"): el.get("name") or el.get("id") for el in decisions}
     table = next(el for el in decision if isinstance(el.tag, str) and local(el) == "decisionTable")
     kids = [c for c in table if isinstance(c.tag, str)]
     inputs, outputs, rules = [], [], []
@@ -248,6 +252,7 @@ def table_view(session: Session, definition: DecisionDefinition) -> TableView:
             v for r in rules if column < len(r["inputs"]) for v in re.findall(r'"([^"]*)"', r["inputs"][column])))
         var["choices"] = [(v, labels.get(var["name"], {}).get(v, v)) for v in values]
     return TableView(definition, policy, inputs, outputs, rules, variables,
+                     [names.get(r, r) for r in dmn.requirements(decision)], len(decisions) > 1,
                      {o["name"]: labels[o["name"]] for o in outputs if o["name"] in labels})
 
 
@@ -266,22 +271,39 @@ def _option_labels(session: Session) -> dict[str, dict[str, str]]:
 
 
 def _variables(session: Session, definition: DecisionDefinition, inputs: list[dict[str, str]]) -> list[dict[str, Any]]:
-    """The variables the input expressions read (after translation), labelled by their input."""
+    """The variables the input expressions read (after translation), labelled by their input —
+    of this table and of the decisions it requires (a DRD), less what those decisions output."""
     parsed = decide.table_of(session, definition)
     seen: dict[str, dict[str, str]] = {}
-    for inp, view in zip(parsed.inputs, inputs):
-        try:
-            tree = ast.parse(inp.expression, mode="eval")
-        except SyntaxError:
-            continue
-        called = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
-        names = [n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id not in called
-                 and n.id not in ("True", "False", "None")]
-        single = isinstance(tree.body, ast.Name)
-        for name in dict.fromkeys(names):
-            seen.setdefault(name, {"name": name, "label": view["label"] if single else name,
-                                   "type": view["type"] if single else ""})
+    provided: set[str] = set()
+
+    def collect(table, views: list[dict[str, str]]) -> None:
+        for inp, view in zip(table.inputs, views):
+            try:
+                tree = ast.parse(inp.expression, mode="eval")
+            except SyntaxError:
+                continue
+            called = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+            names = [n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id not in called
+                     and n.id not in ("True", "False", "None") and n.id not in provided]
+            single = isinstance(tree.body, ast.Name)
+            for name in dict.fromkeys(names):
+                seen.setdefault(name, {"name": name, "label": view["label"] if single else name,
+                                       "type": view["type"] if single else ""})
+        for required in getattr(table, "requires", None) or []:
+            collect(required, [{"label": i.label or i.id, "type": i.typeRef or ""} for i in required.inputs])
+
+    provided.update(o.name or o.label for t in _required(parsed) for o in t.outputs)
+    collect(parsed, inputs)
     return list(seen.values())
+
+
+def _required(table) -> list:
+    """Every table a decision requires, directly or not."""
+    out = []
+    for required in getattr(table, "requires", None) or []:
+        out += [required, *_required(required)]
+    return out
 
 
 _NUMBER_TYPES = ("number", "integer", "long", "double", "int", "decimal")

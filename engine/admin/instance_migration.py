@@ -188,5 +188,4 @@ def _refresh_ready_rows(action: runtime.Action) -> None:
         row.candidate_groups, row.candidate_users = fresh.candidate_groups, fresh.candidate_users
         session.execute(delete(TaskCandidate).where(TaskCandidate.task_id == row.id))
         session.flush()
-        session.add_all([TaskCandidate(task_id=row.id, kind="group", value=g) for g in dict.fromkeys(groups)]
-                        + [TaskCandidate(task_id=row.id, kind="user", value=u) for u in dict.fromkeys(users)])
+        session.add_all(projection.candidates(row, groups, users))

@@ -31,6 +31,9 @@ _ATTRIBUTES = {
     "calledElement": "被调用流程", "default": "默认流/默认值", "attachedToRef": "附着于", "cancelActivity": "中断",
     "script": "脚本", "message": "消息", "formKey": "表单键",
     "label": "标签", "type": "类型", "validation": "校验规则", "values": "可选值",
+    "recordItem": "执法记录事项", "recordBy": "记录方式取决于", "recordFor": "需音像记录的取值",
+    "excludeActorsOf": "查处分离（不得办理者）", "returnField": "退回字段", "returnValue": "退回取值",
+    "returnReasonField": "退回理由字段", "documentNumber": "文书编号",
 }
 CATEGORIES = ("任务", "顺序流", "表单字段", "条件", "定时器")
 
@@ -79,6 +82,9 @@ def _nodes(proc) -> dict[str, dict]:
         for attr in ("calledElement", "default", "attachedToRef", "cancelActivity"):
             if el.get(attr):
                 attrs[attr] = el.get(attr)
+        for prop in el.xpath("bpmn:extensionElements/camunda:properties/camunda:property", namespaces=NS):
+            if prop.get("name"):  # recordItem, excludeActorsOf, returnField …
+                attrs[prop.get("name")] = prop.get("value") or ""
         script = el.find(f"{{{BPMN}}}script")
         if script is not None:
             attrs["script"] = (script.text or "").strip()
@@ -93,8 +99,11 @@ def _flows(proc) -> dict[str, dict]:
     out = {}
     for f in proc.iter(f"{{{BPMN}}}sequenceFlow"):
         cond = f.find(f"{{{BPMN}}}conditionExpression")
+        reason = f.xpath("bpmn:extensionElements/camunda:properties/camunda:property[@name='returnReason']/@value",
+                         namespaces=NS)
         out[f.get("id")] = {"name": _name(f), "source": f.get("sourceRef"), "target": f.get("targetRef"),
-                            "condition": _text(cond) if cond is not None else None}
+                            "condition": _text(cond) if cond is not None else None,
+                            "reason": reason[0] if reason else ""}
     return out
 
 
@@ -133,7 +142,8 @@ def _flow_text(f: dict, nodes: dict[str, dict]) -> str:
     def name(ref):
         node = nodes.get(ref)
         return (node["attrs"].get("name") if node else None) or ref
-    return f"{name(f['source'])} → {name(f['target'])}" + (f"（{f['name']}）" if f["name"] else "")
+    return (f"{name(f['source'])} → {name(f['target'])}" + (f"（{f['name']}）" if f["name"] else "")
+            + (f"〔退回说明：{f['reason']}〕" if f.get("reason") else ""))
 
 
 def _changed_dict(a: dict, b: dict) -> tuple[str, str]:
@@ -169,7 +179,7 @@ def diff_xml(old: bytes, new: bytes, key: str) -> list[Change]:
             changes.append(Change("顺序流", "added", fid, _flow_text(b, b_nodes), "", _flow_text(b, b_nodes)))
         elif b is None:
             changes.append(Change("顺序流", "removed", fid, _flow_text(a, a_nodes), _flow_text(a, a_nodes), ""))
-        elif (a["source"], a["target"], a["name"]) != (b["source"], b["target"], b["name"]):
+        elif (a["source"], a["target"], a["name"], a["reason"]) != (b["source"], b["target"], b["name"], b["reason"]):
             changes.append(Change("顺序流", "changed", fid, _flow_text(b, b_nodes),
                                   _flow_text(a, a_nodes), _flow_text(b, b_nodes)))
         a_cond, b_cond = (a or {}).get("condition"), (b or {}).get("condition")

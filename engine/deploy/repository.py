@@ -48,8 +48,7 @@ class _Model:
     kind: str  # bpmn | dmn
     root: etree._Element
     facts: rules.BpmnFacts | None = None
-    decision_id: str | None = None
-    decision_name: str | None = None
+    decisions: dict[str, str] = field(default_factory=dict)  # DMN: decision id → name (several in a DRD)
     resource: Resource | None = None  # set for models already deployed
 
 
@@ -106,9 +105,8 @@ def _load(source: Source, resource: Resource | None = None) -> tuple[_Model | No
         model.facts, more = rules.prepare(root, source.name)
     else:
         more = dmn.translate_dmn(root, source.name)
-        found = [el for el in root if isinstance(el.tag, str) and local(el) == "decision"]
-        if found:
-            model.decision_id, model.decision_name = found[0].get("id"), found[0].get("name") or found[0].get("id")
+        model.decisions = {el.get("id"): el.get("name") or el.get("id") for el in root
+                           if isinstance(el.tag, str) and local(el) == "decision" and el.get("id")}
     return model, problems + more
 
 
@@ -139,7 +137,7 @@ def specs_of(session: Session, definition: ProcessDefinition) -> tuple:
 def _deployed_models(session: Session, new: list[_Model]) -> list[_Model]:
     """Latest deployed files that the new files do not replace (needed to resolve references)."""
     new_processes = {pid for m in new if m.kind == "bpmn" for pid in m.facts.processes}
-    new_decisions = {m.decision_id for m in new if m.kind == "dmn"}
+    new_decisions = {key for m in new if m.kind == "dmn" for key in m.decisions}
     keep: dict[int, Resource] = {}
     for d in latest_processes(session):
         if d.key not in new_processes:
@@ -154,14 +152,17 @@ def _deployed_models(session: Session, new: list[_Model]) -> list[_Model]:
             raise ModelInvalid(problems or [Problem(resource.name, None, None, "已部署文件无法读取")])
         if model.kind == "bpmn":  # a file replaced in part keeps only processes not redeployed
             model.facts.processes = {k: v for k, v in model.facts.processes.items() if k not in new_processes}
+        else:  # likewise decisions of a DRD
+            model.decisions = {k: v for k, v in model.decisions.items() if k not in new_decisions}
         models.append(model)
     return models
 
 
 def _cross_checks(session: Session, models: list[_Model]) -> list[Problem]:
     processes = {pid for m in models if m.kind == "bpmn" for pid in m.facts.processes}
-    decision_ids = {m.decision_id for m in models if m.kind == "dmn"}
+    decision_ids = {key for m in models if m.kind == "dmn" for key in m.decisions}
     groups = set(session.scalars(select(Group.code)))
+    actor_sources = {name for m in models if m.kind == "bpmn" for name in m.facts.actor_sources}
     problems = []
     for m in models:
         if m.kind != "bpmn" or m.resource is not None:
@@ -173,9 +174,12 @@ def _cross_checks(session: Session, models: list[_Model]) -> list[Problem]:
                      for el, line, ref in m.facts.decision_refs if ref not in decision_ids]
         problems += [Problem(f, line, el, f"候选岗位 “{code}” 不存在：请先在“组织机构”页面创建该岗位，或用 zhifa org import 导入组织机构")
                      for el, line, code in m.facts.candidate_groups if code not in groups]
+        problems += [Problem(f, line, el, f"excludeActorsOf 中的 “{name}” 既不是用户任务 id，也不是 officers 类型字段的 id"
+                                          "（本文件和已部署的流程中都没有）")
+                     for el, line, name in m.facts.exclusion_refs if name not in actor_sources]
     seen: dict[tuple[str, str], str] = {}  # processes and decisions have separate id spaces
     for m in models:
-        for key in (m.facts.processes if m.kind == "bpmn" else [m.decision_id]):
+        for key in (m.facts.processes if m.kind == "bpmn" else m.decisions):
             if (m.kind, key) in seen and seen[(m.kind, key)] != m.source.name:
                 problems.append(Problem(m.source.name, m.root.sourceline, key, f"“{key}” 同时定义在 {seen[(m.kind, key)]} 中"))
             seen[(m.kind, key)] = m.source.name
@@ -191,8 +195,10 @@ def _build_specs(models: list[_Model]) -> tuple[dict[str, tuple[str, list[str], 
             # The bare file name: specs must hash the same whichever path they came from.
             if m.kind == "bpmn":
                 parser.add_bpmn_xml(m.root, filename=Path(m.source.name).name)
-            else:
-                parser.add_dmn_xml(m.root, filename=Path(m.source.name).name)
+            else:  # one root per decision of a DRD, each kept from this file
+                for key, single in dmn.single_decision_roots(m.root).items():
+                    if key in m.decisions:
+                        parser.add_dmn_xml(single, filename=Path(m.source.name).name)
         except ValidationException as e:
             problems.append(_from_spiff(e, m.source.name))
     if problems:
@@ -259,9 +265,9 @@ def deploy(session: Session, sources: list[Source], *, source: str, user: User |
                 or old.in_tasklist != model.facts.in_tasklist.get(key, True)
                 or (key in redeployed and not duplicate_filtering)):
             process_changes.append((key, spec_json, spec_hash, starts, model))
-    decision_changes = [m for m in new if m.kind == "dmn" and (
-        not duplicate_filtering or m.decision_id not in latest_dmn
-        or latest_dmn[m.decision_id].resource.content_hash != m.source.sha256)]
+    decision_changes = [(key, name, m) for m in new if m.kind == "dmn" for key, name in m.decisions.items() if (
+        not duplicate_filtering or key not in latest_dmn
+        or latest_dmn[key].resource.content_hash != m.source.sha256)]
     if not process_changes and not decision_changes:
         return DeployResult(None)
 
@@ -282,9 +288,9 @@ def deploy(session: Session, sources: list[Source], *, source: str, user: User |
         return resources[id(model)]
 
     result = DeployResult(deployment)
-    for m in decision_changes:
-        old = latest_dmn.get(m.decision_id)
-        d = DecisionDefinition(key=m.decision_id, version=(old.version + 1) if old else 1, name=m.decision_name,
+    for key, name, m in decision_changes:
+        old = latest_dmn.get(key)
+        d = DecisionDefinition(key=key, version=(old.version + 1) if old else 1, name=name,
                                deployment_id=deployment.id, resource=resource_of(m))
         session.add(d)
         result.decisions.append(d)

@@ -1,5 +1,6 @@
 """Evaluating deployed decision tables on their own (CLI ``zhifa decide``, the
-decision tester, the ``deadline`` helper). Parsed tables are cached by content hash."""
+decision tester, the ``deadline`` helper). Parsed tables are cached by content hash and
+decision id; a decision of a DRD evaluates the decisions it requires first."""
 from __future__ import annotations
 
 import threading
@@ -32,14 +33,15 @@ def latest_decision(session: Session, key: str) -> DecisionDefinition:
 
 def table_of(session: Session, definition: DecisionDefinition):
     resource = session.get(Resource, definition.resource_id)
+    cache_key = f"{resource.content_hash}:{definition.key}"  # a DRD file holds several decisions
     with _lock:
-        table = _tables.get(resource.content_hash)
+        table = _tables.get(cache_key)
     if table is None:
-        table, problems = dmn.load_table(resource.content.encode(), resource.name)
+        table, problems = dmn.load_table(resource.content.encode(), resource.name, definition.key)
         if table is None:  # deployed tables were valid when deployed
             raise dmn.DecisionError(definition.key, "; ".join(str(p) for p in problems))
         with _lock:
-            _tables[resource.content_hash] = table
+            _tables[cache_key] = table
     return table
 
 

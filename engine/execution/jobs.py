@@ -1,6 +1,7 @@
 """Timers and async work, run by ``zhifa worker``.
 
-A worker claims due jobs in a short transaction (PostgreSQL: FOR UPDATE SKIP LOCKED,
+A worker sleeps until the next job falls due and wakes early when a transaction
+announces a new or moved one (``Waiter``). It claims due jobs in a short transaction (PostgreSQL: FOR UPDATE SKIP LOCKED,
 so workers never wait on each other) by writing a lease; then it runs each job in its
 own transaction that locks the case. A worker killed mid-job leaves its lease to
 expire and the job to be retried. A timer fires exactly once however many workers
@@ -11,16 +12,17 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import time
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from engine import hooks
 from engine.execution import runtime
 from engine.execution.errors import EngineStepFailed
 from engine.store import history
-from engine.store.db import Database
+from engine.store.db import JOBS_ANNOUNCE_WITHIN, JOBS_CHANNEL, Database
 from engine.store.models import Job, ProcessInstance, utcnow
 
 log = logging.getLogger(__name__)
@@ -86,15 +88,85 @@ def run_once(db: Database, worker: str | None = None, now: datetime | None = Non
     return sum(run_job(db, job_id, worker) for job_id in claim_due(db, worker, now))
 
 
-def run_forever(db: Database, interval: float = 5.0) -> None:
-    worker = worker_id()
-    log.info("worker %s started", worker)
-    while True:
+def next_wake(db: Database, now: datetime | None = None) -> datetime | None:
+    """When the next job falls due (or a lease on a due job runs out); None if no job waits."""
+    now = now or utcnow()
+    free = or_(Job.locked_until.is_(None), Job.locked_until < now)
+    with db.reading() as session:
+        due, lease = session.execute(select(
+            select(func.min(Job.due_at)).where(Job.status == "pending", free).scalar_subquery(),
+            select(func.min(Job.locked_until)).where(Job.status == "pending", ~free).scalar_subquery())).one()
+    return min((t for t in (due, lease) if t is not None), default=None)
+
+
+class Waiter:
+    """Sleeps until a deadline or until a transaction announces a new or moved job
+    (PostgreSQL: LISTEN on ``JOBS_CHANNEL``; SQLite: a short poll, so the next due
+    time is read again at least every POLL seconds)."""
+    POLL = 0.2
+
+    def __init__(self, db: Database):
+        self.db = db
+        self._conn = None
+
+    def _listening(self):
+        if self._conn is None and not self.db.is_sqlite:
+            raw = self.db.engine.raw_connection()
+            conn = raw.driver_connection
+            raw.detach()  # ours for the worker's life, outside the pool
+            conn.autocommit = True
+            conn.execute(f"LISTEN {JOBS_CHANNEL}")
+            self._conn = conn
+        return self._conn
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to ``seconds``; True if woken by an announcement."""
+        seconds = max(0.0, seconds)
         try:
-            for work in hooks.periodic:  # e.g. the monthly purge of expired recordings
-                work(db)
-            if run_once(db, worker):
-                continue
-        except Exception:  # keep the loop alive: a database restart must not stop timers
-            log.exception("worker pass failed")
-        time.sleep(interval)
+            conn = self._listening()
+        except Exception:  # the database is away: sleep, try again next time
+            log.exception("cannot listen for new jobs")
+            conn = None
+        if conn is None:
+            time.sleep(min(seconds, self.POLL) if self.db.is_sqlite else seconds)
+            return False
+        try:
+            return any(True for _ in conn.notifies(timeout=seconds, stop_after=1))
+        except Exception:
+            log.exception("listening for new jobs failed")
+            self.close()
+            return False
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            finally:
+                self._conn = None
+
+
+def run_forever(db: Database, interval: float = 5.0, stop: threading.Event | None = None) -> None:
+    """Run jobs as they fall due: sleep until the next one (at most ``interval`` or
+    JOBS_ANNOUNCE_WITHIN) and wake early when a transaction announces one due sooner."""
+    worker = worker_id()
+    waiter = Waiter(db)
+    log.info("worker %s started", worker)
+    periodic_at = 0.0
+    try:
+        while stop is None or not stop.is_set():
+            pause = min(interval, JOBS_ANNOUNCE_WITHIN)
+            try:
+                if time.monotonic() - periodic_at >= interval:
+                    periodic_at = time.monotonic()
+                    for work in hooks.periodic:  # e.g. the monthly purge of expired recordings
+                        work(db)
+                if run_once(db, worker):
+                    continue
+                wake = next_wake(db)
+                if wake is not None:
+                    pause = min(pause, (wake - utcnow()).total_seconds())
+            except Exception:  # keep the loop alive: a database restart must not stop timers
+                log.exception("worker pass failed")
+            waiter.wait(pause)
+    finally:
+        waiter.close()

@@ -12,12 +12,16 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select, update
+from sqlalchemy import delete, literal, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from engine.execution import separation
 from engine.execution.errors import EngineStepFailed
 from engine.sandbox.expressions import due_value
-from engine.store.models import CaseDepartment, Group, HumanTask, Notification, TaskCandidate
+from engine.spec import forms
+from engine.store.models import NO_DUE, CaseDepartment, Group, HumanTask, Notification, TaskCandidate, TaskExclusion
 
 if TYPE_CHECKING:
     from engine.execution.runtime import Action
@@ -29,7 +33,8 @@ def ready_human_tasks(workflow):
     return workflow.get_tasks(state=TaskState.READY, manual=True)
 
 
-def _attribute(action: Action, task, name: str) -> Any:
+def attribute(action: Action, task, name: str) -> Any:
+    """A camunda task attribute (assignee, dueDate …) evaluated on the task's data."""
     spec = (task.task_spec.extensions or {}).get("camunda", {}).get(name)
     if spec is None:
         return None
@@ -49,9 +54,9 @@ def _as_list(value: Any) -> list[str]:
 def _row(action: Action, task, now: datetime) -> tuple[HumanTask, list[str], list[str]]:
     spec = task.task_spec
     try:
-        groups = _as_list(_attribute(action, task, "candidateGroups")) or _as_list(spec.lane)
-        users = _as_list(_attribute(action, task, "candidateUsers"))
-        assignee = _attribute(action, task, "assignee")
+        groups = _as_list(attribute(action, task, "candidateGroups")) or _as_list(spec.lane)
+        users = _as_list(attribute(action, task, "candidateUsers"))
+        assignee = attribute(action, task, "assignee")
     except Exception as e:  # without its candidates nobody could ever see the task
         raise EngineStepFailed(spec.bpmn_id, spec.bpmn_name, f"办理人/候选岗位表达式出错：{e}") from e
     row = HumanTask(id=str(task.id), instance_id=action.instance.id, process_key=action.instance.process_key,
@@ -62,54 +67,106 @@ def _row(action: Action, task, now: datetime) -> tuple[HumanTask, list[str], lis
                     suspended=action.instance.status == "suspended")
     problems = []
     try:
-        priority = _attribute(action, task, "priority")
+        priority = attribute(action, task, "priority")
         row.priority = max(0, min(100, int(priority))) if priority not in (None, "") else 50
     except (TypeError, ValueError):
         row.priority = 50
     for attr, column in (("dueDate", "due_at"), ("followUpDate", "follow_up_at")):
         try:
-            value = _attribute(action, task, attr)
+            value = attribute(action, task, attr)
             if value not in (None, ""):
                 setattr(row, column, due_value(value, now))
         except Exception as e:  # e.g. a year the working-day calendar does not know yet
             problems.append(f"期限无法计算：{e}")
             log.warning("case %s task %s: %s cannot be computed: %s", action.instance.business_key, row.element_id, attr, e)
     row.problem = "；".join(problems + action.warnings)[:500] or None
+    if action.explanation:  # the case came back here: why, who, when (shown at the top of the task)
+        row.return_reason, row.returned_at = action.explanation, now
+        row.returned_by = action.user.username if action.user else None
     return row, groups, users
 
 
 def sync(action: Action, now: datetime, title_changed: bool = False) -> None:
     session, instance = action.session, action.instance
     ready = {str(t.id): t for t in ready_human_tasks(action.workflow)}
-    known = set(session.scalars(select(HumanTask.id).where(HumanTask.instance_id == instance.id,
-                                                           HumanTask.state == "ready")))
+    if action.ready_rows is not None:  # rows are ready iff the loaded state's tasks were: no need to read them
+        known = action.ready_rows - action.finished
+    else:
+        known = set(session.scalars(select(HumanTask.id).where(HumanTask.instance_id == instance.id,
+                                                               HumanTask.state == "ready")))
     vanished = known - ready.keys()
     if vanished:
         session.execute(update(HumanTask).where(HumanTask.id.in_(vanished)).values(state="cancelled", completed_at=now))
+        ended(session, vanished)
     new_groups: set[str] = set()
+    labels = None
     for task_id in ready.keys() - known:
         row, groups, users = _row(action, ready[task_id], now)
+        if labels is None:
+            labels = forms.variable_labels([action.workflow.spec, *action.workflow.subprocess_specs.values()])
+        barred = separation.excluded(session, instance.id, row.name, ready[task_id].task_spec, ready[task_id].data, labels)
+        if row.assignee in barred:  # an assignee expression naming someone the rules exclude: offer it to the post
+            row.assignee = None
         session.add(row)  # ids are ours, so the candidates need no flush in between
-        session.add_all([TaskCandidate(task_id=row.id, kind="group", value=g) for g in dict.fromkeys(groups)]
-                        + [TaskCandidate(task_id=row.id, kind="user", value=u) for u in dict.fromkeys(users)])
+        session.add_all(candidates(row, groups, users)
+                        + [TaskExclusion(task_id=row.id, username=u, reason=r[:500]) for u, r in barred.items()])
         new_groups.update(groups)
+        if row.return_reason:
+            _tell_previous_handler(session, instance, row)
     if new_groups or action.is_new:
-        _involve_departments(session, instance, new_groups)
+        _involve_departments(session, instance, new_groups, action.is_new)
     if title_changed and instance.title:
         session.execute(update(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.title != instance.title)
                         .values(title=instance.title))
     session.add_all(Notification(recipient=r, text=t, instance_id=instance.id) for r, t in action.notifications)
     action.notifications.clear()
+    action.ready_rows, action.finished = set(ready), set()  # what the rows are now, should it be saved again
 
 
-def _involve_departments(session: Session, instance, groups: set[str]) -> None:
-    departments = set(session.scalars(select(Group.department_code).where(Group.code.in_(groups)))) if groups else set()
-    if instance.department_code:
-        departments.add(instance.department_code)
-    have = set(session.scalars(select(CaseDepartment.department_code).where(CaseDepartment.instance_id == instance.id)))
-    session.add_all(CaseDepartment(instance_id=instance.id, department_code=d) for d in sorted(departments - have))
+def _tell_previous_handler(session: Session, instance, row: HumanTask) -> None:
+    """通知 whoever last did this step of the case that it came back, and why."""
+    previous = session.scalar(select(HumanTask.completed_by).where(
+        HumanTask.instance_id == instance.id, HumanTask.element_id == row.element_id, HumanTask.state == "completed")
+        .order_by(HumanTask.completed_at.desc()).limit(1))
+    if previous and previous != row.returned_by:
+        session.add(Notification(recipient=previous, instance_id=instance.id,
+                                 text=f"“{row.name}”（{row.business_key}）被退回：{row.return_reason}"))
+
+
+def candidates(row: HumanTask, groups: list[str], users: list[str]) -> list[TaskCandidate]:
+    """The 岗位待办 index rows of a ready task, carrying its sort keys."""
+    keys = {"claimable": row.assignee is None and not row.suspended, "due_key": row.due_at or NO_DUE,
+            "created_at": row.created_at}
+    return ([TaskCandidate(task_id=row.id, kind="group", value=g, **keys) for g in dict.fromkeys(groups)]
+            + [TaskCandidate(task_id=row.id, kind="user", value=u, **keys) for u in dict.fromkeys(users)])
+
+
+def ended(session: Session, task_ids) -> None:
+    """A task completed or cancelled leaves the 岗位待办 index (its row keeps its candidates for display)."""
+    session.execute(delete(TaskCandidate).where(TaskCandidate.task_id.in_(task_ids)))
+
+
+def set_claimable(session: Session, task_id: str, claimable: bool) -> None:
+    """Claimed, delegated or given back: the task leaves or re-enters its posts' 岗位待办."""
+    session.execute(update(TaskCandidate).where(TaskCandidate.task_id == task_id).values(claimable=claimable))
+
+
+def _involve_departments(session: Session, instance, groups: set[str], is_new: bool) -> None:
+    """The departments of the task's posts (and the starter's) may see the case: added if not there, in
+    one statement per kind without reading what is there."""
+    upsert = (postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(CaseDepartment)
+    if groups:
+        session.execute(upsert.from_select(["instance_id", "department_code"], select(
+            literal(instance.id), Group.department_code).where(Group.code.in_(groups)).distinct())
+            .on_conflict_do_nothing())
+    if is_new and instance.department_code:
+        session.execute(upsert.values(instance_id=instance.id, department_code=instance.department_code)
+                        .on_conflict_do_nothing())
 
 
 def set_suspended(session: Session, instance_id: int, suspended: bool) -> None:
     session.execute(update(HumanTask).where(HumanTask.instance_id == instance_id, HumanTask.state == "ready")
                     .values(suspended=suspended))
+    unclaimed = select(HumanTask.id).where(HumanTask.instance_id == instance_id, HumanTask.state == "ready",
+                                           HumanTask.assignee.is_(None))
+    session.execute(update(TaskCandidate).where(TaskCandidate.task_id.in_(unclaimed)).values(claimable=not suspended))

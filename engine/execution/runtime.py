@@ -9,7 +9,9 @@ leaves the instance exactly as it was.
 from __future__ import annotations
 
 import logging
+import threading
 import weakref
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -19,20 +21,21 @@ from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, inspect, select
+from sqlalchemy import delete, event, insert, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, undefer
 
 from engine import hooks
-from engine.access.identity import NotPermitted, group_codes
+from engine.access.identity import NotPermitted, group_codes, officer_problems
 from engine.deploy import repository
 from engine.execution import projection
 from engine.execution.errors import EngineStepFailed
 from engine.execution.helpers import helpers_for
-from engine.sandbox.scripting import make_script_engine
+from engine.sandbox.scripting import format_text, make_script_engine, today
 from engine.spec import forms
 from engine.spec.serialization import instance_from_json, instance_to_json
 from engine.store import history
+from engine.store.db import JOBS_ANNOUNCE_WITHIN, announce_jobs
 from engine.store.models import (Group, HumanTask, InstanceLink, Job, MessageSubscription, ProcessDefinition,
                                  ProcessInstance, User, utcnow)
 
@@ -75,6 +78,9 @@ class Action:
     warnings: list[str] = field(default_factory=list)  # e.g. a deadline counted on a provisional calendar
     depth: int = 0
     is_new: bool = False  # the action that starts the case
+    explanation: str | None = None  # why the case went back (a flow's returnReason, a typed 退回 reason)
+    ready_rows: set[str] | None = None  # ids of the ready inbox rows: as loaded, then as saved (None: read them)
+    finished: set[str] = field(default_factory=set)  # human tasks this action completed (their rows are written)
 
     def attach_engine(self) -> None:
         self.workflow.script_engine = make_script_engine(helpers_for(self))
@@ -131,7 +137,11 @@ def start(session: Session, process_key: str, user: User | None, data: dict[str,
     if message is None and user is not None and not may_start(user, definition):
         raise NotPermitted(f"您的岗位不能发起“{definition.name}”")
     if message is None:  # by hand: the start form's fields are checked and typed like a task form
-        data = {**(data or {}), **forms.validate(start_form(spec), data or {}, {})}
+        form = start_form(spec)
+        data = {**(data or {}), **forms.validate(form, data or {}, {})}
+        problems = officer_problems(session, form, data, today())
+        if problems:
+            raise forms.FormInvalid(problems, data)
     business_key = business_key or hooks.business_key(session, process_key)
     instance = ProcessInstance(definition_id=definition.id, process_key=process_key, business_key=business_key,
                                title="", state="", started_by=user.id if user else None,
@@ -146,7 +156,7 @@ def start(session: Session, process_key: str, user: User | None, data: dict[str,
             raise AlreadyStarted(start_token) from e
         raise
     workflow = BpmnWorkflow(spec, subprocess_specs)
-    action = Action(session, instance, workflow, user, depth=depth, is_new=True)
+    action = Action(session, instance, workflow, user, depth=depth, is_new=True, ready_rows=set())
     action.attach_engine()
     initial = {**(data or {}), "business_key": business_key}
     workflow.task_tree.data.update(initial)
@@ -245,15 +255,66 @@ def lock_instance(session: Session, instance_id: int) -> ProcessInstance:
     return instance
 
 
+class _Restored:
+    """Workflows as the last committed action in this process left them, by (database,
+    instance), each with the state text it was saved as. An action holding the case lock
+    takes its workflow from here instead of restoring it when the row's state is still
+    that text (same bytes: exactly what a restore would build); only committed saves are
+    put back, so a rolled-back action never leaves its half-done workflow behind."""
+
+    def __init__(self, size: int = 256):
+        self._items: OrderedDict[tuple[str, int], tuple[str, BpmnWorkflow]] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def take(self, key: tuple[str, int], state: str, spec) -> BpmnWorkflow | None:
+        with self._lock:
+            saved = self._items.pop(key, None)  # the action owns it now; a second taker restores its own
+        if saved is None or saved[1].spec is not spec or saved[0] != state:
+            return None
+        return saved[1]
+
+    def put(self, key: tuple[str, int], state: str, workflow: BpmnWorkflow) -> None:
+        with self._lock:
+            self._items[key] = (state, workflow)
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+_restored = _Restored()
+_SAVED = "zhifa_saved_workflows"
+
+
+@event.listens_for(Session, "after_commit")
+def _keep_saved(session: Session) -> None:
+    for key, (state, workflow) in session.info.pop(_SAVED, {}).items():
+        _restored.put(key, state, workflow)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_saved(session: Session) -> None:
+    session.info.pop(_SAVED, None)
+
+
+def _cache_key(session: Session, instance: ProcessInstance) -> tuple[str, int]:
+    return str(session.get_bind().url), instance.id
+
+
 def load(session: Session, instance: ProcessInstance, user: User | None, depth: int = 0) -> Action:
     definition = session.get(ProcessDefinition, instance.definition_id)
     spec, subprocess_specs = repository.specs_of(session, definition)
     found = inspect(instance)
+    workflow = None
     if found.session is session and "state" not in found.unloaded:
         state = instance.state  # read with the lock (lock_instance undefers it)
+        workflow = _restored.take(_cache_key(session, instance), state, spec)
     else:  # deferred, or a row from another session that may be out of date
         state = session.scalar(select(ProcessInstance.state).where(ProcessInstance.id == instance.id))
-    action = Action(session, instance, instance_from_json(state, spec, subprocess_specs), user, depth=depth)
+    if workflow is None:
+        workflow = instance_from_json(state, spec, subprocess_specs)
+    action = Action(session, instance, workflow, user, depth=depth,
+                    ready_rows={str(t.id) for t in projection.ready_human_tasks(workflow)})
     action.attach_engine()
     return action
 
@@ -288,35 +349,49 @@ def save(action: Action) -> None:
         history.record(session, "end", None, instance=instance)
     events = workflow.get_events()  # taken out before the state is written, so never routed twice
     instance.updated_at = now
-    instance.state = instance_to_json(workflow)  # set before any query flushes: one UPDATE
+    instance.next_timer_at = _next_timer(instance, workflow)
+    instance.state = instance_to_json(workflow)  # all set before any query flushes: one UPDATE
+    session.info.setdefault(_SAVED, {})[_cache_key(session, instance)] = (instance.state, workflow)
     projection.sync(action, now, title_changed=instance.title != old_title)
     if action.warnings:
         history.record(session, "warning", None, instance=instance, details={"warnings": action.warnings})
-    _sync_timer(session, instance, workflow, old_timer)
+    _sync_timer(session, instance, old_timer, now)
     _sync_subscriptions(session, instance, workflow)
     session.flush()
-    for event in events:
-        route(action, event)
+    for thrown in events:
+        route(action, thrown)
 
 
 _TIMER_EVENTS = ("TimeDateEventDefinition", "DurationTimerEventDefinition", "CycleTimerEventDefinition")
 
 
-def _sync_timer(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, previous: datetime | None) -> None:
-    """Keep one timer job per case, due at its earliest waiting timer (the job exists iff next_timer_at is set)."""
+def _next_timer(instance: ProcessInstance, workflow: BpmnWorkflow) -> datetime | None:
     due = [datetime.fromisoformat(str(e.value)) for e in workflow.waiting_events()
            if e.event_type in _TIMER_EVENTS and e.value]
-    instance.next_timer_at = min(due) if due and instance.status == "running" else None
-    if previous is None and instance.next_timer_at is None:
+    return min(due) if due and instance.status == "running" else None
+
+
+def _sync_timer(session: Session, instance: ProcessInstance, previous: datetime | None, now: datetime) -> None:
+    """Keep one timer job per case, due at its earliest waiting timer. The job exists iff
+    next_timer_at is set, so the previous value says whether to insert, move or delete it
+    without reading it first. Workers sleep at most JOBS_ANNOUNCE_WITHIN: only a job due
+    sooner is announced."""
+    due = instance.next_timer_at
+    if previous is None and due is None:
         return
-    job = session.scalar(select(Job).where(Job.kind == "timer", Job.instance_id == instance.id))
-    if instance.next_timer_at is None:
-        if job is not None:
-            session.delete(job)
-    elif job is None:
-        session.add(Job(kind="timer", instance_id=instance.id, due_at=instance.next_timer_at))
-    else:
-        job.due_at, job.status, job.locked_by, job.locked_until = instance.next_timer_at, "pending", None, None
+    this_case = (Job.kind == "timer", Job.instance_id == instance.id)
+    if due is None:
+        session.execute(delete(Job).where(*this_case))
+        return
+    if previous is None:
+        session.execute(insert(Job).values(kind="timer", instance_id=instance.id, due_at=due, status="pending",
+                                           attempts=0))
+    else:  # moved, or fired by a worker (its lease ends), or failed before: pending again
+        session.execute(update(Job).where(*this_case, or_(Job.due_at != due, Job.status != "pending",
+                                                          Job.locked_by.is_not(None)))
+                        .values(due_at=due, status="pending", locked_by=None, locked_until=None))
+    if due != previous and (due - now).total_seconds() <= JOBS_ANNOUNCE_WITHIN:
+        announce_jobs(session)
 
 
 def _sync_subscriptions(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
@@ -377,18 +452,23 @@ def route(action: Action, event: BpmnEvent) -> None:
                        details={"message": definition.name, "from": source.business_key})
         save(target_action)
     else:
-        receivers = [d for d in repository.latest_processes(session)
-                     if definition.name in d.start_messages.split(",")]
-        if not receivers:
-            raise EngineStepFailed(None, None, f"没有流程接收消息 {definition.name}")
-        key = receivers[0].key
-        spec, subs = repository.specs_of(session, receivers[0])
-        message = BpmnEvent(MessageEventDefinition(definition.name),
-                            {"payload": payload, "result_var": _result_var(spec, subs, definition.name)})
-        target = start(session, key, action.user, message=message, source=source, depth=action.depth + 1)
+        target = start_by_message(session, definition.name, payload, action.user, source=source,
+                                  depth=action.depth + 1)
     session.add(InstanceLink(source_id=source.id, target_id=target.id, message=definition.name))
     history.record(session, "message_sent", action.user, instance=source,
                    details={"message": definition.name, "to": target.business_key})
+
+
+def start_by_message(session: Session, name: str, payload: Any, user: User | None, *,
+                     source: ProcessInstance | None = None, depth: int = 0) -> ProcessInstance:
+    """Start a case of the latest process whose message start event catches ``name``, the payload in
+    that event's result variable (from another case, or from a domain package such as a batch draw)."""
+    receivers = [d for d in repository.latest_processes(session) if name in d.start_messages.split(",")]
+    if not receivers:
+        raise EngineStepFailed(None, None, f"没有流程接收消息 {name}")
+    spec, subs = repository.specs_of(session, receivers[0])
+    message = BpmnEvent(MessageEventDefinition(name), {"payload": payload, "result_var": _result_var(spec, subs, name)})
+    return start(session, receivers[0].key, user, message=message, source=source, depth=depth)
 
 
 def linked_instances(session: Session, instance_id: int) -> list[tuple[str, InstanceLink, ProcessInstance]]:
@@ -399,6 +479,26 @@ def linked_instances(session: Session, instance_id: int) -> list[tuple[str, Inst
         outgoing = link.source_id == instance_id
         other = session.get(ProcessInstance, link.target_id if outgoing else link.source_id)
         out.append(("to" if outgoing else "from", link, other))
+    return out
+
+
+def completed_ids(workflow: BpmnWorkflow) -> set[UUID]:
+    return {t.id for t in workflow.get_tasks(state=TaskState.COMPLETED)}
+
+
+def flow_reasons(workflow: BpmnWorkflow, before: set[UUID]) -> list[str]:
+    """The ``returnReason`` of every flow taken since ``before`` (the completed task ids), filled with case data."""
+    out = []
+    for task in workflow.get_tasks(state=TaskState.COMPLETED):
+        reasons = (getattr(task.task_spec, "extensions", None) or {}).get("flowReasons")
+        if task.id in before or not reasons:
+            continue
+        for child in task.children:
+            template = reasons.get(getattr(child.task_spec, "bpmn_id", None))
+            if template and not child.has_state(TaskState.CANCELLED):
+                text = format_text(template, task.data)
+                if text not in out:
+                    out.append(text)
     return out
 
 

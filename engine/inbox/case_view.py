@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 
 from engine import hooks
 from engine.access.identity import require_instance_visible
+from engine import hooks
+from engine.access.identity import certificate_label, require_instance_visible
 from engine.execution import runtime
 from engine.inbox import attachments, tasks
 from engine.spec import forms
@@ -59,9 +61,9 @@ def _visible(session: Session, instance_id: int, user: User) -> ProcessInstance:
     return instance
 
 
-def _labels(workflow) -> dict[str | None, tuple[dict[str, str], dict[str, dict[str, str]]]]:
+def _labels(workflow, officer_fields: set[str]) -> dict[str | None, tuple[dict[str, str], dict[str, dict[str, str]]]]:
     """Per element (and under None: over every form of the case) field id → label and
-    field id → {option id → option label}."""
+    field id → {option id → option label}; the ids of ``officers`` fields go to ``officer_fields``."""
     out: dict[str | None, tuple[dict[str, str], dict[str, dict[str, str]]]] = {None: ({}, {})}
     for spec in [workflow.spec, *workflow.subprocess_specs.values()]:
         for ts in spec.task_specs.values():
@@ -70,6 +72,8 @@ def _labels(workflow) -> dict[str | None, tuple[dict[str, str], dict[str, dict[s
                 continue
             mine = out.setdefault(getattr(ts, "bpmn_id", None) or ts.name, ({}, {}))
             for f in fields:
+                if f.type == "officers":
+                    officer_fields.add(f.id)
                 for labels, options in (mine, out[None]):
                     labels.setdefault(f.id, f.label)
                     if f.options:
@@ -85,13 +89,13 @@ def _label(table, element_id: str | None, field_id: str) -> tuple[str, dict[str,
     return hooks.variable_labels.get(field_id) or hooks.deadline_variables.get(field_id) or field_id, None
 
 
-def _display(value: Any, opts: dict[str, str] | None) -> Any:
+def _display(value: Any, opts: dict[Any, str] | None) -> Any:
     if isinstance(value, bool):
         return "是" if value else "否"
     if opts and isinstance(value, str) and value in opts:
         return opts[value]
     if isinstance(value, list):
-        return "、".join(str(v) for v in value) or "—"
+        return "、".join(str((opts or {}).get(v, v)) for v in value) or "—"
     return "—" if value in (None, "") else value
 
 
@@ -134,9 +138,11 @@ def case_file(session: Session, instance_id: int, user: User) -> CaseFile:
     instance = _visible(session, instance_id, user)
     definition = session.get(ProcessDefinition, instance.definition_id)
     workflow = runtime.load(session, instance, user).workflow
-    table, kinds = _labels(workflow), _field_kinds(workflow)
+    officer_fields: set[str] = set()
+    table, kinds = _labels(workflow, officer_fields), _field_kinds(workflow)
     files = attachments.of_instance(session, instance.id)
     names = {a.id: a.original_name for a in files}
+    people: dict[int, str] = {}
     timeline = []
     for event in history.events_of(session, instance.id):
         details = json.loads(event.details or "{}")
@@ -145,6 +151,12 @@ def case_file(session: Session, instance_id: int, user: User) -> CaseFile:
         shown = []
         for k, v in values.items():
             label, opts = _label(table, event.element_id, k)
+            if k in officer_fields and isinstance(v, list):  # chosen officers: names with 执法证 numbers
+                missing = [i for i in v if isinstance(i, int) and i not in people]
+                people.update({u.id: certificate_label(u) for u in session.scalars(
+                    select(User).where(User.id.in_(missing)))} if missing else {})
+                shown.append((label, _display(v, people)))
+                continue
             shown.append((label, _shown(v, opts, kinds.get(k), names)))
         timeline.append(Entry(event, details, shown))
     ready = tasks.ready_tasks(session, instance.id)
@@ -199,7 +211,11 @@ class Summary:
     decisions: list[str]  # the fields this step decides on (see decision_fields)
 
 
-def _shown(value: Any, opts: dict[str, str] | None, kind: str | None, names: dict[int, str]) -> Any:
+def _shown(value: Any, opts: dict[str, str] | None, kind: str | None, names: dict[int, str],
+           people: dict[int, str] | None = None) -> Any:
+    if kind == "officers" and people is not None:  # chosen officers: names with 执法证 numbers
+        ids = value if isinstance(value, list) else []
+        return "、".join(people.get(i, "未知人员") for i in ids if isinstance(i, int)) or "—"
     if kind == "file":
         ids = value if isinstance(value, list) else []
         return "、".join(names.get(i, "（文件已不在案卷中）") for i in ids if isinstance(i, int)) or "—"
@@ -232,10 +248,12 @@ def task_summary(session: Session, task: HumanTask, user: User) -> Summary:
     instance = session.get(ProcessInstance, task.instance_id)
     definition = session.get(ProcessDefinition, instance.definition_id)
     workflow = runtime.load(session, instance, user).workflow
-    table, kinds = _labels(workflow), _field_kinds(workflow)
+    table, kinds = _labels(workflow, set()), _field_kinds(workflow)
     data = runtime.case_data(workflow)
     files = attachments.of_instance(session, instance.id)
     names = {a.id: a.original_name for a in files}
+    people = {u.id: certificate_label(u) for u in session.scalars(select(User))} \
+        if "officers" in kinds.values() else {}
     spec = tasks.spec_by_element(workflow, task.element_id)
     document_vars = {v for s in _all_specs(workflow) for v in hooks.engine_filled(s)}  # shown as 文书, not facts
     deciding = {f.id for f in forms.form_of(spec).fields if not f.readonly} if spec is not None and task.state == "ready" else set()
@@ -247,11 +265,11 @@ def task_summary(session: Session, task: HumanTask, user: User) -> Summary:
     for k in keys:
         if k in data and data[k] not in (None, "", []):
             label, opts = _label(table, None, k)
-            facts.append((label, _shown(data[k], opts, kinds.get(k), names)))
+            facts.append((label, _shown(data[k], opts, kinds.get(k), names, people)))
     recordings = [a for a in files if a.record_item]
     return Summary(instance, definition, facts, deadlines_of(session, instance, data, task.id),
                    documents_of(workflow, data, table), [a for a in files if not a.record_item],
-                   recordings, _earlier_steps(session, task, table, kinds, names, files),
+                   recordings, _earlier_steps(session, task, table, kinds, names, files, people),
                    decision_fields(spec, forms.form_of(spec)) if spec is not None else [])
 
 
@@ -268,7 +286,7 @@ def deadlines_of(session: Session, instance: ProcessInstance, data: dict[str, An
 
 def documents_of(workflow, data: dict[str, Any], table=None) -> list[tuple[str, str]]:
     """(label, number) of every document number the case has been given so far."""
-    table = table or _labels(workflow)
+    table = table or _labels(workflow, set())
     variables = {v for s in _all_specs(workflow) for v in hooks.engine_filled(s)}
     return [(_label(table, None, v)[0], str(data[v])) for v in sorted(variables) if data.get(v)]
 
@@ -300,10 +318,10 @@ def decision_fields(task_spec, form: forms.Form) -> list[str]:
     return [f.id for f in form.fields if f.id in wanted and f.type in ("enum", "boolean") and not f.readonly]
 
 
-_OPINION_TYPES = ("textarea", "enum", "boolean", "money", "file")  # what a step concluded and the amounts; the other facts are in Summary.facts
+_OPINION_TYPES = ("textarea", "enum", "boolean", "money", "file", "officers")  # what a step concluded and the amounts; the other facts are in Summary.facts
 
 
-def _earlier_steps(session: Session, task: HumanTask, table, kinds, names, files) -> list[StepRecord]:
+def _earlier_steps(session: Session, task: HumanTask, table, kinds, names, files, people) -> list[StepRecord]:
     """The latest completion of every step before this one (a step done twice shows its last
     opinion), in the order they were last done: its choices, opinions and files."""
     done = session.scalars(select(HumanTask).where(HumanTask.instance_id == task.instance_id,
@@ -321,6 +339,6 @@ def _earlier_steps(session: Session, task: HumanTask, table, kinds, names, files
             if v in (None, "", []) or kinds.get(k) not in _OPINION_TYPES:
                 continue
             label, opts = _label(table, t.element_id, k)
-            values.append((label, _shown(v, opts, kinds.get(k), names)))
+            values.append((label, _shown(v, opts, kinds.get(k), names, people)))
         out.append(StepRecord(t, values, [a for a in files if a.task_id == t.id]))
     return out

@@ -8,21 +8,24 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from datetime import datetime, time, timedelta
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, exists, func, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, literal, or_, select, true, tuple_, update
 from sqlalchemy.orm import Session, undefer
 
 from engine import hooks
-from engine.access.identity import NotPermitted, can_see_instance, full_name, group_codes
-from engine.execution import runtime
+from engine.access import identity
+from engine.access.identity import NotPermitted, can_see_instance, full_name, group_codes, officer_problems
+from engine.execution import projection, runtime
+from engine.sandbox import scripting
 from engine.spec import forms
 from engine.store import history
 from engine.store.history import data_to_json
-from engine.store.models import (Attachment, Comment, HumanTask, Membership, Notification, ProcessDefinition,
-                                 ProcessInstance, TaskCandidate, User, utcnow)
+from engine.store.models import (NO_DUE, Attachment, Comment, HumanTask, Membership, Notification, ProcessDefinition,
+                                 ProcessInstance, Recusal, TaskCandidate, TaskExclusion, User, utcnow)
 
 
 class TaskNotFound(LookupError):
@@ -49,10 +52,12 @@ class TaskClaimed(Exception):
 
 
 def _candidate_clause(user: User):
+    """Offered to one of the user's posts or to them, and not barred from them (separation of duties, 回避)."""
     groups = group_codes(user)
     return exists().where(TaskCandidate.task_id == HumanTask.id, or_(
         (TaskCandidate.kind == "group") & TaskCandidate.value.in_(groups) if groups else False,
-        (TaskCandidate.kind == "user") & (TaskCandidate.value == user.username)))
+        (TaskCandidate.kind == "user") & (TaskCandidate.value == user.username))) & ~exists().where(
+        TaskExclusion.task_id == HumanTask.id, TaskExclusion.username == user.username)
 
 
 def visible_clause(user: User):
@@ -89,6 +94,12 @@ def may_act(session: Session, task: HumanTask, user: User) -> bool:
     return bool(groups & group_codes(user)) or user.username in task.candidate_users.split(",")
 
 
+def exclusion_of(session: Session, task: HumanTask, username: str) -> str | None:
+    """Why ``username`` may not act on the task (查处分离, 回避), or None."""
+    found = session.get(TaskExclusion, (task.id, username))
+    return found.reason if found else None
+
+
 def require_actor(session: Session, task: HumanTask, user: User) -> None:
     if task.state != "ready":
         raise TaskAlreadyCompleted(task.completed_by, task.completed_at, cancelled=task.state == "cancelled",
@@ -97,6 +108,9 @@ def require_actor(session: Session, task: HumanTask, user: User) -> None:
         raise TaskClaimed(task.assignee, full_name(session, task.assignee))
     if not may_act(session, task, user):
         raise NotPermitted("此任务不属于您的岗位")
+    barred = exclusion_of(session, task, user.username)
+    if barred:
+        raise NotPermitted(barred)
 
 
 @dataclass
@@ -111,6 +125,9 @@ class TaskView:
     colleagues: list[User] | None = None
     files: dict[str, list[Attachment]] | None = None  # field id → attachments uploaded on this task
     comments: list[Comment] | None = None
+    officers: dict[str, list[User]] | None = None  # officers field id → who may be chosen today
+    people: dict[int, str] | None = None  # user id → name and 执法证 number, for chosen officers
+    drafted: bool = False  # the values shown are the holder's 暂存
 
     @property
     def actionable(self) -> bool:
@@ -133,11 +150,25 @@ def view(session: Session, task_id: str, user: User) -> TaskView:
     files: dict[str, list[Attachment]] = {}
     for a in session.scalars(select(Attachment).where(Attachment.task_id == task.id).order_by(Attachment.id)):
         files.setdefault(a.field_id or "", []).append(a)
-    return TaskView(task, form, forms.initial_values(form, data), getattr(spec, "documentation", None),
-                    dict(getattr(spec, "extensions", {}) or {}),
-                    return_path=return_path(spec) if spiff else None,
+    path = return_path(spec) if spiff else None
+    values = forms.initial_values(form, data)
+    if path is not None:  # the step decides afresh: never offer the choice that sent the case back last time
+        for name in (path.field.id, path.reason_field):
+            values.pop(name, None)
+    drafted = bool(spiff and task.draft and task.assignee == user.username)
+    if drafted:
+        values.update(json.loads(task.draft))
+    on = scripting.today()
+    officer_fields = [f for f in form.fields if f.type == "officers"]
+    chosen = {i for f in officer_fields for i in (values.get(f.id) or []) if isinstance(i, int)}
+    options = {f.id: identity.certified(session, f.posts, on) for f in officer_fields} if spiff else {}
+    people = {u.id: identity.certificate_label(u) for u in
+              session.scalars(select(User).where(User.id.in_(chosen)))} if chosen else {}
+    return TaskView(task, form, values, getattr(spec, "documentation", None),
+                    dict(getattr(spec, "extensions", {}) or {}), return_path=path,
                     colleagues=colleagues(session, task, user) if spiff else [],
-                    files=files, comments=[c for c in comments_of(session, instance.id) if c.task_id == task.id])
+                    files=files, comments=[c for c in comments_of(session, instance.id) if c.task_id == task.id],
+                    officers=options, people=people, drafted=drafted)
 
 
 def spec_by_element(workflow, element_id: str):
@@ -170,7 +201,10 @@ def claim(session: Session, task_id: str, user: User) -> HumanTask:
                                                    HumanTask.state == "ready").values(assignee=user.username))
     session.refresh(task)
     if done.rowcount != 1:
+        if task.assignee == user.username and task.state == "ready":
+            return task  # a concurrent request of the same user claimed it: one claim, one audit row
         require_actor(session, task, user)
+    projection.set_claimable(session, task.id, False)
     history.record(session, "claim", user, instance=session.get(ProcessInstance, task.instance_id),
                    task_id=task.id, element_id=task.element_id)
     return task
@@ -184,6 +218,7 @@ def unclaim(session: Session, task_id: str, user: User) -> HumanTask:
     if task.assignee != user.username:
         raise NotPermitted("只能退还自己领取的任务")
     task.assignee = None
+    projection.set_claimable(session, task.id, not task.suspended)
     history.record(session, "unclaim", user, instance=session.get(ProcessInstance, task.instance_id),
                    task_id=task.id, element_id=task.element_id)
     return task
@@ -200,39 +235,65 @@ def _open_for_action(session: Session, task_id: str, user: User):
 
 
 def _finish(session: Session, task: HumanTask, instance: ProcessInstance, action, spiff, user: User,
-            values: dict[str, Any], audit: str, details: dict[str, Any]) -> HumanTask:
-    """Complete ``spiff`` with ``values``, run the case on, project, audit, save."""
+            values: dict[str, Any], audit: str, details: dict[str, Any], typed_reason: str | None = None) -> HumanTask:
+    """Complete ``spiff`` with ``values``, run the case on, project, audit, save.
+
+    If the case went back (a flow with a ``returnReason``, or 退回 with a typed reason), the
+    reasons are returned on ``task.explanations`` and shown on the tasks it came back to."""
     task.state, task.assignee, task.completed_by, task.completed_at = "completed", user.username, user.username, utcnow()
     task.submitted = data_to_json(values)
+    task.draft = None
+    before = runtime.completed_ids(action.workflow)
+    action.finished.add(task.id)
+    projection.ended(session, [task.id])
 
     def finish(workflow):
         spiff.set_data(**values)
         spiff.run()
     runtime.run_engine(action, finish)
+    explanations = runtime.flow_reasons(action.workflow, before) + ([f"退回理由：{typed_reason}"] if typed_reason else [])
+    action.explanation = "；".join(explanations) or None
     history.record(session, audit, user, instance=instance, task_id=task.id, element_id=task.element_id,
-                   details={"task": task.name, "values": values, **details})
+                   details={"task": task.name, "values": values, **details,
+                            **({"explanation": action.explanation} if explanations else {})})
     runtime.save(action)
+    task.explanations = tuple(explanations)
     return task
 
 
 def complete(session: Session, task_id: str, user: User, submitted: Mapping[str, Any]) -> HumanTask:
     """Validate the form, complete the task (claiming it if unclaimed) and run the case on."""
     task, instance, action, spiff = _open_for_action(session, task_id, user)
-    for check in hooks.completion_checks:  # e.g. 执法全过程记录: recordings or an approved exception
-        check(session, task, spiff)
     form = forms.form_of(spiff.task_spec)
     filled = hooks.engine_filled(spiff.task_spec)  # e.g. document numbers, whatever was typed
     submitted = {k: v for k, v in submitted.items() if k not in filled}
     numbers: dict[str, Any] = {}
     for source in hooks.engine_values:
         numbers.update(source.issue(session, spiff.task_spec, spiff.data, submitted, action.workflow.script_engine))
-    values = {**forms.validate(form, {**submitted, **numbers}, spiff.data), **numbers}
+    labels = forms.variable_labels([action.workflow.spec, *action.workflow.subprocess_specs.values()])
+    values = {**forms.validate(form, {**submitted, **numbers}, spiff.data, labels), **numbers}
     _check_files(session, form, values, instance, submitted)
+    problems = officer_problems(session, form, values, scripting.today())
+    if problems:
+        raise forms.FormInvalid(problems, submitted)
+    for check in hooks.completion_checks:  # e.g. 执法全过程记录: recordings, other proof or an approved exception
+        check(session, task, spiff, values)
     if numbers:  # listed with the case in the inbox (a number kept on a second pass is listed once)
         listed = [d for d in (instance.documents or "").split("、") if d]
         listed += [str(n) for n in numbers.values() if n and str(n) not in listed]
         instance.documents = "、".join(listed)[:1000]
     return _finish(session, task, instance, action, spiff, user, values, "complete", {})
+
+
+def save_draft(session: Session, task_id: str, user: User, submitted: Mapping[str, Any]) -> HumanTask:
+    """暂存: keep what the holder typed (unchecked) on the task, claiming it; the next visit shows it again."""
+    task, instance = _locked_task(session, task_id)
+    require_actor(session, task, user)
+    task.assignee = user.username
+    task.draft = json.dumps({k: v for k, v in submitted.items() if k != "csrf_token"}, ensure_ascii=False, default=str)
+    history.record(session, "draft", user, instance=instance, task_id=task.id, element_id=task.element_id,
+                   details={"task": task.name})
+    return task
 
 
 def _check_files(session: Session, form: forms.Form, values: dict[str, Any], instance: ProcessInstance,
@@ -282,6 +343,10 @@ def due_status(due_at: datetime | None, now: datetime | None = None) -> str | No
     return "today" if due_at < day_bounds(now)[1] else None
 
 
+PAGE_CAP = 50  # pages counted exactly; past them the total reads "1000 余条" and paging follows cursors
+COUNT_CAP = 99  # menu badges count to 99 and then read "99+"
+
+
 @dataclass
 class TaskQuery:
     tab: str | None = "mine"
@@ -292,6 +357,8 @@ class TaskQuery:
     desc: bool = False
     page: int = 1
     per_page: int = PER_PAGE
+    after: str | None = None   # cursor of the previous page's last row: the page after it
+    before: str | None = None  # cursor of the next page's first row, or "end" for the last page
 
     @classmethod
     def parse(cls, args: Mapping[str, str]) -> "TaskQuery":
@@ -304,14 +371,22 @@ class TaskQuery:
             page = 1
         desc = args.get("dir", "desc" if tab == "done" and "sort" not in args else "asc") == "desc"
         return cls(tab=tab, process=(args.get("process") or None), due=args.get("due") if args.get("due") in (
-            "overdue", "today") else None, q=(args.get("q") or "").strip()[:100], sort=sort, desc=desc, page=page)
+            "overdue", "today") else None, q=(args.get("q") or "").strip()[:100], sort=sort, desc=desc, page=page,
+            after=(args.get("after") or None), before=(args.get("before") or None))
 
 
 @dataclass
 class TaskPage:
     query: TaskQuery
     rows: list[HumanTask]
-    total: int
+    total: int  # exact up to PAGE_CAP pages, else PAGE_CAP pages' worth + 1 (``capped``)
+    has_prev: bool = False
+    has_next: bool = False
+    cursors: tuple[str, str] | None = None  # (first row, last row) where the tab pages by cursor
+
+    @property
+    def capped(self) -> bool:
+        return self.total > PAGE_CAP * self.query.per_page
 
     @property
     def pages(self) -> int:
@@ -327,45 +402,167 @@ def _tab_clause(user: User, tab: str):
     return and_(ready, HumanTask.assignee == user.username)
 
 
+def _candidate_keys(user: User) -> list[tuple[str, str]]:
+    return [("group", g) for g in sorted(group_codes(user))] + [("user", user.username)]
+
+
+def _capped_count(selects: list, cap: int) -> int:
+    """How many distinct ids the selects return together, reading at most cap + 1 rows of each."""
+    parts = [select(s.limit(cap + 1).subquery().c[0]) for s in selects]
+    union = parts[0].subquery() if len(parts) == 1 else parts[0].union(*parts[1:]).subquery()
+    return select(func.count()).select_from(union).scalar_subquery()
+
+
+def _claimable(kind: str, value: str, *columns):
+    """The 岗位待办 index range of one post (or one candidate user): unclaimed, not suspended, ready."""
+    return select(TaskCandidate.task_id, *columns).where(
+        TaskCandidate.kind == kind, TaskCandidate.value == value, TaskCandidate.claimable == true())
+
+
+def _due_range(column, due: str | None, now: datetime) -> list:
+    if due == "overdue":
+        return [column < now]
+    if due == "today":
+        return [column >= now, column < day_bounds(now)[1]]
+    return []
+
+
 def task_page(session: Session, user: User, query: TaskQuery, now: datetime | None = None) -> TaskPage:
-    """One page of a tab: one query for the rows and one for the total, both on indexed columns."""
+    """One page of a tab. Its cost follows the page, not the number of open tasks: totals are
+    counted up to PAGE_CAP pages, and 岗位待办 in due or created order is read from the
+    candidates index, by cursor past the counted pages."""
     now = now or utcnow()
     if query.tab is None:  # no tab chosen: my own tasks if I have any, else the unclaimed ones of my posts
         query.tab = "mine" if session.scalar(select(exists().where(_tab_clause(user, "mine")))) else "group"
+    if query.tab == "group" and query.sort in ("due", "created"):
+        return _group_page(session, user, query, now)
     conditions = [_tab_clause(user, query.tab)]
     if query.process:
         conditions.append(HumanTask.process_key == query.process)
-    if query.due == "overdue":
-        conditions.append(HumanTask.due_at < now)
-    elif query.due == "today":
-        conditions += [HumanTask.due_at >= now, HumanTask.due_at < day_bounds(now)[1]]
+    conditions += _due_range(HumanTask.due_at, query.due, now)
     if query.q:
-        pattern = "%" + query.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        conditions.append(or_(HumanTask.business_key.ilike(pattern, escape="\\"),
-                              HumanTask.title.ilike(pattern, escape="\\")))
+        conditions.append(_search(query.q))
     where = and_(*conditions)
-    total = session.scalar(select(func.count()).select_from(HumanTask).where(where)) or 0
+    cap = PAGE_CAP * query.per_page
+    total = min(cap + 1, session.scalar(select(_capped_count([select(HumanTask.id).where(where)], cap))))
     column = SORTS[query.sort]
-    order = [column.is_(None), column.desc() if query.desc else column.asc(), HumanTask.created_at, HumanTask.id]
-    pages = max(1, -(-total // query.per_page))
-    query.page = min(query.page, pages)
+    order = [c.desc() if query.desc else c.asc() for c in (column, HumanTask.created_at, HumanTask.id)]
+    if not (query.sort == "created" or query.sort == "completed" and query.tab == "done"):
+        order.insert(0, column.is_(None))  # empty last; where it never is, the index gives the order
+    query.page = min(query.page, max(1, -(-total // query.per_page)))
     rows = list(session.scalars(select(HumanTask).where(where).order_by(*order)
-                                .offset((query.page - 1) * query.per_page).limit(query.per_page)))
-    return TaskPage(query, rows, total)
+                                .offset((query.page - 1) * query.per_page).limit(query.per_page + 1)))
+    return TaskPage(query, rows[:query.per_page], total, has_prev=query.page > 1, has_next=len(rows) > query.per_page)
+
+
+def _search(q: str):
+    pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return or_(HumanTask.business_key.ilike(pattern, escape="\\"), HumanTask.title.ilike(pattern, escape="\\"))
+
+
+def _cursor(row: HumanTask, sort: str) -> str:
+    keys = [row.due_at or NO_DUE] if sort == "due" else []
+    return "~".join([*(k.isoformat() for k in keys), row.created_at.isoformat(), row.id])
+
+
+def _parse_cursor(text: str | None, sort: str) -> tuple | None:
+    """A cursor from the URL, or None if it is missing or not one of ours."""
+    parts = (text or "").split("~")
+    if len(parts) != (3 if sort == "due" else 2):
+        return None
+    try:
+        times = [datetime.fromisoformat(p) for p in parts[:-1]]
+    except ValueError:
+        return None
+    if any(t.tzinfo is None for t in times):
+        return None
+    return (*times, parts[-1][:36])
+
+
+def _group_page(session: Session, user: User, query: TaskQuery, now: datetime) -> TaskPage:
+    """岗位待办 in due or created order, one index range per candidate key merged by a UNION:
+    page N reads N pages of each range, a cursor page reads one."""
+    columns = ([TaskCandidate.due_key] if query.sort == "due" else []) + [TaskCandidate.created_at, TaskCandidate.task_id]
+    conditions = _due_range(TaskCandidate.due_key, query.due, now)
+    joined = [HumanTask.process_key == query.process] if query.process else []
+    if query.q:
+        joined.append(_search(query.q))
+
+    def ranges(*extra):
+        for kind, value in _candidate_keys(user):
+            stmt = _claimable(kind, value, *columns[:-1]).where(*conditions, *extra)
+            yield stmt.join(HumanTask, HumanTask.id == TaskCandidate.task_id).where(*joined) if joined else stmt
+
+    cap = PAGE_CAP * query.per_page
+    counted = [r.order_by(TaskCandidate.due_key) for r in ranges()] if query.due else list(ranges())  # the due range
+    total = min(cap + 1, session.scalar(select(_capped_count(counted, cap))))
+    after, before = _parse_cursor(query.after, query.sort), _parse_cursor(query.before, query.sort)
+    backwards = before is not None or query.before == "end"
+    descending = query.desc != backwards
+    if after is not None or backwards:
+        bound = after or before
+        offset = 0
+        if bound is not None:
+            key = tuple_(*columns)
+            literal_bound = tuple_(*(literal(v, c.type) for c, v in zip(columns, bound)))
+            extra = [key < literal_bound if descending else key > literal_bound]
+        else:
+            extra = []
+    else:
+        query.page = min(query.page, max(1, -(-total // query.per_page)))
+        offset, extra = (query.page - 1) * query.per_page, []
+    limit = offset + query.per_page + 1
+    order = [c.desc() if descending else c.asc() for c in columns]
+    parts = [select(*stmt.order_by(*order).limit(limit).subquery().c) for stmt in ranges(*extra)]
+    union = (parts[0] if len(parts) == 1 else parts[0].union(*parts[1:])).subquery()
+    outer = [union.c[c.key].desc() if descending else union.c[c.key].asc() for c in columns]
+    ids = list(session.scalars(select(union.c.task_id).order_by(*outer).offset(offset).limit(query.per_page + 1)))
+    more = len(ids) > query.per_page
+    ids = ids[:query.per_page]
+    if backwards:
+        ids.reverse()
+    found = {t.id: t for t in session.scalars(select(HumanTask).where(HumanTask.id.in_(ids)))}
+    rows = [found[i] for i in ids if i in found]
+    if backwards:  # came from a later page (or asked for the last): earlier pages exist if more rows were read
+        page = TaskPage(query, rows, total, has_prev=more, has_next=before is not None)
+    elif after is not None:
+        page = TaskPage(query, rows, total, has_prev=True, has_next=more)
+    else:
+        page = TaskPage(query, rows, total, has_prev=query.page > 1, has_next=more)
+    if rows:
+        page.cursors = (_cursor(rows[0], query.sort), _cursor(rows[-1], query.sort))
+    return page
 
 
 def counts(session: Session, user: User, now: datetime | None = None) -> dict[str, int]:
-    """Navigation counts in one query: mine, group (unclaimed of my posts), overdue and today (of both)."""
+    """Navigation counts in one statement, each up to COUNT_CAP + 1: mine, group (unclaimed of my
+    posts), overdue and today (of both). Every part is an index range read for at most 100 rows."""
     now = now or utcnow()
-    tomorrow = day_bounds(now)[1]
-    mine = HumanTask.assignee == user.username
-    row = session.execute(select(
-        func.count(case((mine, 1))),
-        func.count(case((HumanTask.assignee.is_(None), 1))),
-        func.count(case((HumanTask.due_at < now, 1))),
-        func.count(case((and_(HumanTask.due_at >= now, HumanTask.due_at < tomorrow), 1))),
-    ).where(HumanTask.state == "ready", HumanTask.suspended.is_(False), visible_clause(user))).one()
-    return {"mine": row[0], "group": row[1], "overdue": row[2], "today": row[3]}
+    keys = _candidate_keys(user)
+    params = {"user": user.username, "now": now, "tomorrow": day_bounds(now)[1]}
+    for i, (kind, value) in enumerate(keys):
+        params.update({f"kind{i}": kind, f"value{i}": value})
+    row = session.execute(_counts_statement(len(keys)), params).one()
+    return dict(zip(("mine", "group", "overdue", "today"), (min(n, COUNT_CAP + 1) for n in row)))
+
+
+@lru_cache(maxsize=16)
+def _counts_statement(n_keys: int):
+    """The counts statement for users with ``n_keys`` candidate keys, built once (it runs on every page)."""
+    now, tomorrow = bindparam("now", type_=TaskCandidate.due_key.type), bindparam("tomorrow", type_=TaskCandidate.due_key.type)
+    mine = select(HumanTask.id).where(HumanTask.state == "ready", HumanTask.assignee == bindparam("user"),
+                                      HumanTask.suspended.is_(False))
+    keys = [(bindparam(f"kind{i}"), bindparam(f"value{i}")) for i in range(n_keys)]
+
+    def both(*mine_extra, group_extra):  # ordered by due_key so that the range is read from its index
+        return _capped_count([mine.where(*mine_extra)] + [
+            _claimable(k, v).where(*group_extra).order_by(TaskCandidate.due_key) for k, v in keys], COUNT_CAP)
+    return select(
+        _capped_count([mine], COUNT_CAP),
+        _capped_count([_claimable(k, v) for k, v in keys], COUNT_CAP),
+        both(HumanTask.due_at < now, group_extra=[TaskCandidate.due_key < now]),
+        both(HumanTask.due_at >= now, HumanTask.due_at < tomorrow,
+             group_extra=[TaskCandidate.due_key >= now, TaskCandidate.due_key < tomorrow]))
 
 
 def process_names(session: Session) -> dict[str, str]:
@@ -400,8 +597,9 @@ def colleagues(session: Session, task: HumanTask, user: User) -> list[User]:
         TaskCandidate.task_id == task.id, TaskCandidate.kind == "user"))]
     clause = or_(User.id.in_(select(Membership.user_id).where(Membership.group_code.in_(groups))) if groups else False,
                  User.username.in_(named) if named else False)
-    return list(session.scalars(select(User).where(clause, User.active.is_(True), User.id != user.id)
-                                .order_by(User.username)))
+    barred = select(TaskExclusion.username).where(TaskExclusion.task_id == task.id)
+    return list(session.scalars(select(User).where(clause, User.active.is_(True), User.id != user.id,
+                                                   User.username.not_in(barred)).order_by(User.username)))
 
 
 def delegate(session: Session, task_id: str, user: User, to_username: str, reason: str | None) -> HumanTask:
@@ -411,9 +609,11 @@ def delegate(session: Session, task_id: str, user: User, to_username: str, reaso
     text = _reason(reason, "转办")
     target = next((u for u in colleagues(session, task, user) if u.username == (to_username or "").strip()), None)
     if target is None:
-        raise ActionInvalid("只能转办给持有同一岗位的其他在岗人员")
+        barred = exclusion_of(session, task, (to_username or "").strip())
+        raise ActionInvalid(f"不能转办给该人员：{barred}" if barred else "只能转办给持有同一岗位的其他在岗人员")
     before = task.assignee
     task.assignee = target.username
+    projection.set_claimable(session, task.id, False)
     history.record(session, "delegate", user, instance=instance, task_id=task.id, element_id=task.element_id,
                    details={"task": task.name, "from": before or user.username, "to": target.username,
                             "to_name": target.full_name, "reason": text})
@@ -454,7 +654,50 @@ def send_back(session: Session, task_id: str, user: User, reason: str | None) ->
         raise ActionInvalid("此环节的流程没有退回路径")
     text = _reason(reason, "退回")
     values = {path.field.id: path.value, path.reason_field or "return_reason": text}
-    return _finish(session, task, instance, action, spiff, user, values, "return", {"reason": text})
+    return _finish(session, task, instance, action, spiff, user, values, "return", {"reason": text}, typed_reason=text)
+
+
+# --- 回避 ----------------------------------------------------------------------------
+
+def recuse(session: Session, instance_id: int, user: User, officer_username: str, reason: str | None) -> Recusal:
+    """回避: a party's request against a named officer, granted and recorded by someone who may see
+    the case; the officer leaves every remaining task of the case (now and later)."""
+    instance = runtime.lock_instance(session, instance_id)
+    if not can_see_instance(session, user, instance):
+        raise NotPermitted("您无权查看此案件")
+    text = _reason(reason, "回避")
+    officer = session.scalar(select(User).where(User.username == (officer_username or "").strip()))
+    if officer is None:
+        raise ActionInvalid("请选择需要回避的执法人员")
+    if session.scalar(select(Recusal.id).where(Recusal.instance_id == instance.id, Recusal.username == officer.username)):
+        raise ActionInvalid(f"{officer.full_name}已在本案回避")
+    recusal = Recusal(instance_id=instance.id, username=officer.username, reason=text, recorded_by=user.username)
+    session.add(recusal)
+    why = f"回避：您已在本案回避（{text}），不能办理本案的任务"
+    for task in ready_tasks(session, instance.id):
+        if session.get(TaskExclusion, (task.id, officer.username)) is None:
+            session.add(TaskExclusion(task_id=task.id, username=officer.username, reason=why[:500]))
+        if task.assignee == officer.username:
+            task.assignee = None  # back to the post, without them
+    history.record(session, "recusal", user, instance=instance,
+                   details={"officer": officer.username, "officer_name": officer.full_name, "reason": text})
+    session.add(Notification(recipient=officer.username, instance_id=instance.id,
+                             text=f"您已在案件 {instance.business_key} 中回避（{text}），不再办理本案任务"))
+    session.flush()
+    return recusal
+
+
+def involved_officers(session: Session, instance_id: int) -> list[User]:
+    """Who a 回避 request can name: active holders of the posts of the case's ready tasks, and its past handlers."""
+    groups = {g for t in ready_tasks(session, instance_id) for g in t.candidate_groups.split(",") if g}
+    acted = select(HumanTask.completed_by).where(HumanTask.instance_id == instance_id, HumanTask.state == "completed")
+    clause = or_(User.username.in_(acted),
+                 User.id.in_(select(Membership.user_id).where(Membership.group_code.in_(groups))) if groups else False)
+    return list(session.scalars(select(User).where(clause, User.active.is_(True)).order_by(User.full_name)))
+
+
+def recusals_of(session: Session, instance_id: int) -> list[Recusal]:
+    return list(session.scalars(select(Recusal).where(Recusal.instance_id == instance_id).order_by(Recusal.id)))
 
 
 # --- comments ----------------------------------------------------------------------

@@ -11,8 +11,10 @@ so a form field that happens to be called ``date`` neither breaks Spiff's
 ``check_for_overwrite`` (we do not call it) nor shadows the helper; the field stays in
 task data. A script that *assigns* a helper name is rejected at run time.
 
-Not a resource sandbox: an endless loop still hangs the worker. Model upload remains a
-privileged operation.
+Every evaluation runs under a time and size budget (``engine/sandbox/limits.py``): the
+compilation adds deadline checks to loops, comprehensions and calls and size checks to the
+operations that can build large values, so an endless loop or ``9**(9**9)`` fails the
+action with a Chinese message instead of holding a worker and the database.
 """
 from __future__ import annotations
 
@@ -34,11 +36,13 @@ from RestrictedPython import compile_restricted_eval, compile_restricted_exec
 from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getiter
 from RestrictedPython.Guards import (full_write_guard, guarded_iter_unpack_sequence, guarded_unpack_sequence,
                                      safer_getattr, safer_getattr_raise)
-from RestrictedPython.PrintCollector import PrintCollector
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import BasePythonScriptEngineEnvironment, PythonScriptEngine
 from SpiffWorkflow.exceptions import SpiffWorkflowException
+
+from engine.sandbox import limits
+from engine.sandbox.limits import BudgetExceeded
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -76,14 +80,30 @@ _INPLACE = {
 
 
 def _inplacevar(op: str, x: Any, y: Any) -> Any:
-    try:
-        return _INPLACE[op](x, y)
-    except KeyError:
-        raise ScriptRejected(f"operator {op} is not supported") from None
+    if op not in _INPLACE:
+        raise ScriptRejected(f"operator {op} is not supported")
+    limits.before_binop(op[:-1], x, y)
+    return limits.check_value(_INPLACE[op](x, y))
 
 
 class _SafeFormatter(string.Formatter):
-    """str.format without the ``'{0.__class__}'`` attribute walk."""
+    """str.format without the ``'{0.__class__}'`` attribute walk, within the size budget
+    (one instance per call: it adds up the size of what it formats)."""
+
+    def __init__(self) -> None:
+        self.size = 0
+
+    def convert_field(self, value, conversion):
+        if conversion and limits.text_size(value, limits.LIMITS.max_bytes) > limits.LIMITS.max_bytes:
+            limits.refuse("字符串")
+        return super().convert_field(value, conversion)
+
+    def format_field(self, value, format_spec):
+        text = limits.format_value(value, -1, format_spec)
+        self.size += len(text)
+        if self.size > limits.LIMITS.max_bytes:
+            limits.refuse("字符串")
+        return text
 
     def get_field(self, field_name, args, kwargs):
         first, rest = _field_name_split(field_name)
@@ -101,8 +121,20 @@ def _field_name_split(field_name: str):
     return _string.formatter_field_name_split(field_name)
 
 
-_FORMATTER = _SafeFormatter()
 _MISSING = object()
+
+
+class _KeepMissing(dict):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def format_text(template: str, values: Mapping[str, Any]) -> str:
+    """A model's message with ``{variable}`` filled from case data; unknown names stay as written."""
+    try:
+        return _SafeFormatter().vformat(template, (), _KeepMissing(values))
+    except (ValueError, AttributeError, LookupError, TypeError, ScriptRejected):
+        return template
 
 
 def _getattr(obj: Any, name: str, default: Any = _MISSING) -> Any:
@@ -112,8 +144,10 @@ def _getattr(obj: Any, name: str, default: Any = _MISSING) -> Any:
         if obj is str:
             raise ScriptRejected("str.format is not accessible; use 'text'.format(...)")
         if name == "format":
-            return lambda *a, **k: _FORMATTER.vformat(obj, a, k)
-        return lambda mapping: _FORMATTER.vformat(obj, (), mapping)
+            return lambda *a, **k: _SafeFormatter().vformat(obj, a, k)
+        return lambda mapping: _SafeFormatter().vformat(obj, (), mapping)
+    if isinstance(obj, str) and (guarded := limits.guarded_str_method(obj, name)) is not None:
+        return guarded
     if isinstance(obj, dict) and name in obj and not hasattr(dict, name):
         return obj[name]  # JUEL property access on maps: ${violation.party_name}
     if default is _MISSING:
@@ -132,6 +166,7 @@ _BUILTIN_NAMES = (
 def _builtins() -> dict[str, Any]:
     import builtins
     names = {n: getattr(builtins, n) for n in _BUILTIN_NAMES}
+    names.update(limits.REPLACED_BUILTINS)
     names.update({"None": None, "True": True, "False": False})
     return names
 
@@ -146,8 +181,7 @@ def _guards() -> dict[str, Any]:
         "_unpack_sequence_": guarded_unpack_sequence,
         "_write_": full_write_guard,
         "_inplacevar_": _inplacevar,
-        "_apply_": lambda f, *a, **k: f(*a, **k),
-        "_print_": PrintCollector,  # print() output is collected and discarded
+        **limits.GUARDS,  # _apply_, _tick_, _binop_, … and a print() that discards
     }
 
 
@@ -210,7 +244,8 @@ def _compile(source: str, mode: str) -> CodeType | str:
     checker.visit(tree)
     if checker.errors:
         return "; ".join(checker.errors)
-    result = (compile_restricted_eval if mode == "eval" else compile_restricted_exec)(source, "<script>")
+    result = (compile_restricted_eval if mode == "eval" else compile_restricted_exec)(
+        source, "<script>", policy=limits.BoundedTransformer)
     if result.errors:
         return "; ".join(result.errors)
     return result.code
@@ -271,12 +306,14 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
 
     def evaluate(self, expression: str, context: dict, external_context: Mapping | None = None) -> Any:
         code = compile_checked(expression, "eval")
-        return eval(code, self._namespace(context, external_context))
+        with limits.budget():
+            return eval(code, self._namespace(context, external_context))
 
     def execute(self, script: str, context: dict, external_context: Mapping | None = None) -> bool:
         code = compile_checked(script, "exec")
         namespace = self._namespace(context, external_context)
-        exec(code, namespace)
+        with limits.budget():
+            exec(code, namespace)
         self._copy_back(namespace, context, external_context or {})
         return True
 
@@ -307,7 +344,7 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
 
 
 def _reason(err: BaseException) -> str:
-    return str(err) if isinstance(err, ScriptRejected) else f"{type(err).__name__}: {err}"
+    return str(err) if isinstance(err, (ScriptRejected, BudgetExceeded)) else f"{type(err).__name__}: {err}"
 
 
 class RestrictedScriptEngine(PythonScriptEngine):

@@ -22,6 +22,8 @@ and rule.
 """
 from __future__ import annotations
 
+from copy import deepcopy
+
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -38,6 +40,7 @@ from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMix
 from engine.sandbox import expressions, feel
 from engine.sandbox.scripting import check_source
 from engine.spec.problems import Problem
+from engine.store.models import DecisionDefinition
 
 SINGLE_POLICIES = ("UNIQUE", "FIRST", "PRIORITY", "ANY")
 LIST_POLICIES = ("COLLECT", "RULE ORDER", "OUTPUT ORDER")
@@ -109,18 +112,63 @@ def translate_dmn(root: Any, file: str) -> list[Problem]:
     if root.nsmap.get(None) != dmn_ns and root.nsmap.get("dmn") != dmn_ns:
         problem(root, "DMN 命名空间必须是默认命名空间或使用前缀 dmn:")
     decisions = _children(root, "decision")
-    if len(decisions) != 1:
-        problem(root, f"一个 DMN 文件只能包含一个决策（decision），实际有 {len(decisions)} 个")
+    if not decisions:
+        problem(root, "DMN 文件中没有决策（decision）")
+    ids = {d.get("id") for d in decisions}
     for decision in decisions:
         _translate_decision(decision, problem)
+        for ref in requirements(decision):
+            if ref not in ids:
+                problem(decision, f"决策需要的决策 “{ref}”（requiredDecision）不在本文件中")
+    if not problems and _has_cycle(decisions):
+        problem(root, "决策之间的依赖（requiredDecision）构成循环")
     if not problems:
         root.set(_MARK, "true")
     return problems
 
 
+def requirements(decision: Any) -> list[str]:
+    """Ids of the decisions a decision requires (``informationRequirement/requiredDecision href="#id"``)."""
+    return [rd.get("href", "").lstrip("#") for ir in _children(decision, "informationRequirement")
+            for rd in _children(ir, "requiredDecision") if rd.get("href")]
+
+
+def _has_cycle(decisions: list) -> bool:
+    graph = {d.get("id"): requirements(d) for d in decisions}
+    state: dict[str, int] = {}
+
+    def visit(node: str) -> bool:
+        if state.get(node) == 1:
+            return True
+        if state.get(node) == 2 or node not in graph:
+            return False
+        state[node] = 1
+        found = any(visit(n) for n in graph[node])
+        state[node] = 2
+        return found
+    return any(visit(n) for n in graph)
+
+
+def single_decision_roots(root: Any) -> dict[str, Any]:
+    """Decision id → a copy of the (translated) file holding only that decision, the shape
+    SpiffWorkflow's DMN parser reads (it parses the first decision of a file only)."""
+    out = {}
+    for decision in _children(root, "decision"):
+        copy = deepcopy(root)
+        for other in _children(copy, "decision"):
+            if other.get("id") != decision.get("id"):
+                copy.remove(other)
+        out[decision.get("id")] = copy
+    return out
+
+
 def _translate_decision(decision: Any, problem) -> None:
     if not decision.get("id"):
         problem(decision, "决策缺少 id")
+    for attr, column, what in (("id", DecisionDefinition.__table__.c.key, "决策 id"),
+                               ("name", DecisionDefinition.__table__.c.name, "决策名称")):
+        if len(decision.get(attr) or "") > column.type.length:
+            problem(decision, f"{what}过长：最多 {column.type.length} 个字符")
     if _children(decision, "literalExpression"):
         problem(decision, "不支持文字表达式决策，请使用决策表")
     tables = _children(decision, "decisionTable")
@@ -128,8 +176,8 @@ def _translate_decision(decision: Any, problem) -> None:
         problem(decision, "决策必须包含一个决策表")
         return
     table = tables[0]
-    if not table.get("id"):
-        problem(table, "决策表缺少 id")
+    if not table.get("id"):  # optional in DMN; SpiffWorkflow needs one
+        table.set("id", f"{decision.get('id')}_table")
     policy = (table.get("hitPolicy") or "UNIQUE").strip().upper()
     aggregation = (table.get("aggregation") or "").strip().upper()
     if policy not in SINGLE_POLICIES + LIST_POLICIES:
@@ -267,6 +315,17 @@ def _decision_element(root: Any) -> Any:
     return _children(root, "decision")[0]
 
 
+def table_with_requirements(parser: Any, decision_id: str) -> Any:
+    """The parsed table of a decision registered with ``parser`` (one single-decision root per
+    decision), enriched, with ``requires``: the tables of the decisions it requires, likewise."""
+    engine = parser.get_engine(decision_id, None)
+    decision = _decision_element(parser.dmn_parsers[decision_id].node)
+    table = engine.decision_table
+    _enrich(table, decision)
+    table.requires = [table_with_requirements(parser, ref) for ref in requirements(decision)]
+    return table
+
+
 def parse_xml(xml: bytes | str) -> Any:
     """Parse uploaded XML safely (raises etree.XMLSyntaxError / ValueError)."""
     if isinstance(xml, str):
@@ -277,8 +336,9 @@ def parse_xml(xml: bytes | str) -> Any:
     return root
 
 
-def load_table(xml: bytes | str | Any, file: str) -> tuple[Any | None, list[Problem]]:
-    """Translate and parse one DMN file on its own: ``(table, [])`` or ``(None, problems)``."""
+def load_table(xml: bytes | str | Any, file: str, decision_id: str | None = None) -> tuple[Any | None, list[Problem]]:
+    """Translate and parse a decision of a DMN file (the first without ``decision_id``), with the
+    decisions it requires attached as ``table.requires``: ``(table, [])`` or ``(None, problems)``."""
     try:
         root = xml if isinstance(xml, etree._Element) else parse_xml(xml)
     except (etree.XMLSyntaxError, ValueError) as exc:
@@ -288,12 +348,9 @@ def load_table(xml: bytes | str | Any, file: str) -> tuple[Any | None, list[Prob
         return None, problems
     try:
         parser = BpmnDmnParser()
-        parser.add_dmn_xml(root, file)
-        decision = _decision_element(root)
-        dmn_parser = parser.dmn_parsers[decision.get("id")]
-        dmn_parser.parse()
-        table = dmn_parser.decision.decisionTables[0]
-        _enrich(table, decision)
+        for single in single_decision_roots(root).values():
+            parser.add_dmn_xml(single, file)
+        table = table_with_requirements(parser, decision_id or _decision_element(root).get("id"))
     except Exception as exc:  # Spiff's parser raises assorted errors on odd files
         line = getattr(exc, "line_number", None) or None
         return None, [Problem(file, line if isinstance(line, int) else None,
@@ -319,6 +376,8 @@ def evaluate_table(table: Any, data: Mapping[str, Any], script_engine: Any) -> D
     """Evaluate a parsed (and translated) decision table against ``data``."""
     env = script_engine.environment
     context = dict(data)
+    for required in getattr(table, "requires", None) or []:  # a DRD: required decisions first, outputs fed in
+        context.update(evaluate_table(required, data, script_engine).variables())
     decision, aggregation, priorities = _meta(table)
     policy = (table.hit_policy or "UNIQUE").upper()
     names = _names(table)
@@ -485,7 +544,7 @@ class DecisionTaskParser(BusinessRuleTaskParser):
                 raise ValidationException("; ".join(map(str, problems)), node=self.node,
                                           file_name=dmn_parser.filename)
         engine = parser.get_engine(ref, self.node)  # raises if the decision is unknown
-        _enrich(engine.decision_table, _decision_element(parser.dmn_parsers[ref].node))
+        engine.decision_table = table_with_requirements(parser, ref)  # enriched, with what it requires
         return self.spec_class(self.spec, self.bpmn_id, dmnEngine=engine, **self.bpmn_attributes)
 
     @staticmethod
@@ -505,13 +564,16 @@ class DecisionTaskConverter(BaseBusinessRuleTaskConverter):
     def decision_table_to_dict(self, table):
         dct = super().decision_table_to_dict(table)
         dct.update({k: getattr(table, k, None) for k in self.EXTRA})
+        dct["requires"] = [self.decision_table_to_dict(t) for t in getattr(table, "requires", None) or []]
         return dct
 
     def decision_table_from_dict(self, dct):
         extra = {k: dct.pop(k, None) for k in self.EXTRA}
+        requires = dct.pop("requires", None) or []
         table = super().decision_table_from_dict(dct)
         for k, v in extra.items():
             setattr(table, k, v if k != "priorities" else (v or []))
+        table.requires = [self.decision_table_from_dict(d) for d in requires]
         return table
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.util import full_tag
-from SpiffWorkflow.bpmn.specs.defaults import CallActivity, ManualTask, NoneTask, StartEvent
+from SpiffWorkflow.bpmn.parser.task_parsers import ConditionalGatewayParser
+from SpiffWorkflow.bpmn.specs.defaults import (CallActivity, ExclusiveGateway, InclusiveGateway, ManualTask, NoneTask,
+                                               StartEvent)
 from SpiffWorkflow.camunda.parser import CamundaParser
 from SpiffWorkflow.camunda.parser.event_parsers import CamundaStartEventParser
 from SpiffWorkflow.camunda.parser.task_spec import (CallActivityParser, CamundaTaskParser, SubWorkflowParser,
@@ -33,13 +35,25 @@ def camunda_attribute(name: str, raw: str) -> dict:
     return {"value": text}
 
 
+RETURN_REASON = "returnReason"  # on a sequence flow: why taking it sends the case back
+
+
 class _OwnExtensions:
-    """Read properties of this element only, plus the camunda task attributes."""
+    """Read properties of this element only, plus the camunda task attributes and the
+    ``returnReason`` of its outgoing flows (``flowReasons``: target id → message)."""
     CAMUNDA_ATTRIBUTES = TASK_ATTRIBUTES
 
     def parse_extensions(self, node=None):
         props = self.xpath("./bpmn:extensionElements/camunda:properties/camunda:property")
         extensions = {p.get("name"): p.get("value") for p in props}
+        reasons = {}
+        for flow in self.doc_xpath(f".//bpmn:sequenceFlow[@sourceRef='{self.node.get('id')}']"):
+            for prop in flow.xpath("./bpmn:extensionElements/camunda:properties/camunda:property",
+                                   namespaces=self.nsmap):
+                if prop.get("name") == RETURN_REASON and (prop.get("value") or "").strip():
+                    reasons[flow.get("targetRef")] = prop.get("value").strip()
+        if reasons:
+            extensions["flowReasons"] = reasons
         camunda = {}
         for name in self.CAMUNDA_ATTRIBUTES:
             raw = self.attribute(name, "camunda")
@@ -90,6 +104,10 @@ class ZhifaCallActivityParser(_OwnExtensions, CallActivityParser):
     pass
 
 
+class ZhifaGatewayParser(_OwnExtensions, ConditionalGatewayParser):
+    pass
+
+
 class ZhifaParser(CamundaParser):
     OVERRIDE_PARSER_CLASSES = {
         **CamundaParser.OVERRIDE_PARSER_CLASSES,
@@ -100,4 +118,6 @@ class ZhifaParser(CamundaParser):
         full_tag("subProcess"): (ZhifaSubWorkflowParser, CallActivity),
         full_tag("callActivity"): (ZhifaCallActivityParser, CallActivity),
         full_tag("businessRuleTask"): (ZhifaDecisionTaskParser, DecisionTask),
+        full_tag("exclusiveGateway"): (ZhifaGatewayParser, ExclusiveGateway),
+        full_tag("inclusiveGateway"): (ZhifaGatewayParser, InclusiveGateway),
     }

@@ -6,6 +6,7 @@ problem with its file, line and element id.
 """
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass, field
 
@@ -13,14 +14,17 @@ from lxml import etree
 
 from engine import hooks
 from engine.sandbox import expressions, scripting
+from engine.spec import forms
 from engine.spec.dmn import MAP_DECISION_RESULT
 from engine.spec.forms import FIELD_TYPES, VALIDATION_CONSTRAINTS
 from engine.spec.parser import TASK_ATTRIBUTES
 from engine.spec.problems import Problem
 from engine.spec.xmlsafe import local
+from engine.store.models import HumanTask, MessageSubscription, ProcessDefinition
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
+ACTIVITI = "http://activiti.org/bpmn"  # the legacy namespace Camunda 7 still reads camunda:* attributes from
 NS = {"bpmn": BPMN, "camunda": CAMUNDA}
 _RESERVED_IDS = {"Start", "End", "Root"}
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -30,7 +34,6 @@ _CAMUNDA_TAG = "{%s}" % CAMUNDA
 
 def _non_ascii_names(python: str) -> bool:
     """Variables are form field ids (ASCII identifiers): a name like 三天 is a typo, not a variable."""
-    import ast
     try:
         tree = ast.parse(python, mode="eval")
     except SyntaxError:
@@ -51,6 +54,8 @@ class BpmnFacts:
     called_processes: list[tuple[str, int, str]] = field(default_factory=list)  # (element id, line, called id)
     decision_refs: list[tuple[str, int, str]] = field(default_factory=list)
     candidate_groups: list[tuple[str, int, str]] = field(default_factory=list)
+    exclusion_refs: list[tuple[str, int, str]] = field(default_factory=list)  # (element id, line, excludeActorsOf name)
+    actor_sources: set[str] = field(default_factory=set)  # user task ids and officers field ids it may name
 
 
 class _Checker:
@@ -67,6 +72,21 @@ class _Checker:
 
     def xp(self, path: str, el=None):
         return (self.root if el is None else el).xpath(path, namespaces=NS)
+
+    def variables(self) -> set[str]:
+        """Names a process of this file can hold: form fields, script assignments, result variables."""
+        if not hasattr(self, "_variables"):
+            names = {"business_key"}
+            names.update(f.get("id") for f in self.xp("//camunda:formField") if f.get("id"))
+            names.update(v for v in self.xp("//@camunda:resultVariable"))
+            for script in self.xp("//bpmn:scriptTask/bpmn:script"):
+                try:
+                    tree = ast.parse(script.text or "")
+                except SyntaxError:
+                    continue
+                names.update(n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store))
+            self._variables = names
+        return self._variables
 
     # -- expressions -------------------------------------------------------------
     def translate(self, el: etree._Element, text: str, what: str) -> str | None:
@@ -193,11 +213,13 @@ class _Checker:
                     for code in (c.strip() for c in raw.split(",")):
                         if code:
                             self.facts.candidate_groups.append((ut.get("id"), ut.sourceline, code))
-                elif raw and attr == "priority" and not raw.strip().isdigit():
+                elif raw and attr == "priority" and not (raw.strip().isascii() and raw.strip().isdigit()):
                     self.problem(ut, "camunda:priority 必须是 0–100 的整数或表达式")
             self.check_form(ut)
             self.check_assignment(ut)
             for prop in self.xp("bpmn:extensionElements/camunda:properties/camunda:property", ut):
+                if prop.get("name") == "excludeActorsOf":
+                    self.check_exclusions(prop)
                 check = hooks.property_checks.get(prop.get("name") or "")
                 for message in check(prop.get("value") or "") if check else []:
                     self.problem(prop, message)
@@ -224,6 +246,13 @@ class _Checker:
                 elif etree.QName(el).localname.endswith(("Gateway", "scriptTask", "businessRuleTask", "task")):
                     todo.append(target)
         return list(dict.fromkeys(posts))
+    def check_exclusions(self, prop: etree._Element) -> None:
+        """Separation of duties names user tasks and officers fields — of this file or of the deployed
+        files (a called process such as 法制审核 names the caller's steps): checked across files."""
+        owner = prop.getparent().getparent().getparent()
+        for name in (n.strip() for n in (prop.get("value") or "").split(",")):
+            if name:
+                self.facts.exclusion_refs.append((owner.get("id"), prop.sourceline, name))
 
     def check_assignment(self, ut: etree._Element) -> None:
         """Someone must be able to see the task: candidate groups, users, an assignee, or a lane
@@ -263,8 +292,46 @@ class _Checker:
                         float(config)
                     except (TypeError, ValueError):
                         self.problem(c, f"校验规则 {name} 的参数 “{config}” 不是数字")
+                else:
+                    self.check_rule(c, name, config, fid, ftype)
+            if ftype == "officers":  # its posts must exist, like candidate groups
+                for prop in self.xp("camunda:properties/camunda:property[@id='posts']", f):
+                    for code in (c.strip() for c in (prop.get("value") or "").split(",")):
+                        if code:
+                            self.facts.candidate_groups.append((fid, f.sourceline, code))
+
+    _RULE_TYPES = {"notBefore": ("date", "long", "money"), "notAfter": ("date", "long", "money"),
+                   "workingDay": ("date",), "daytime": ("string",), "confirmed": ("boolean",)}
+
+    def check_rule(self, c: etree._Element, name: str, config: str | None, fid: str, ftype: str) -> None:
+        """Cross-field rules: the field type fits, the referenced variable exists, the condition runs."""
+        types = self._RULE_TYPES.get(name)
+        if types and ftype not in types:
+            self.problem(c, f"校验规则 {name} 只适用于 {'/'.join(types)} 类型的字段，字段 “{fid}” 是 {ftype}")
+        if name == "daytime":
+            try:
+                forms.daytime_bounds(config)
+            except ValueError as e:
+                self.problem(c, f"校验规则 daytime 的{e}")
+        if name not in forms.REFERENCE_CONSTRAINTS:
+            return
+        try:
+            ref, condition = forms.parse_reference(config)
+        except ValueError as e:
+            self.problem(c, f"校验规则 {name} 的{e}")
+            return
+        if ref == "today" and name == "equals":
+            self.problem(c, "校验规则 equals 不能引用 today")
+        elif ref != "today" and ref not in self.variables():
+            self.problem(c, f"校验规则 {name} 引用的变量 “{ref}” 在本文件的流程中不存在（不是任何表单字段、脚本或结果变量）")
+        if condition is not None:
+            error = scripting.check_source(condition, "eval")
+            if error:
+                self.problem(c, f"校验规则 {name} 的条件不被允许或有语法错误：{error}")
 
     def collect_facts(self) -> None:
+        self.facts.actor_sources = ({t.get("id") for t in self.xp("//bpmn:userTask")}
+                                    | {f.get("id") for f in self.xp("//camunda:formField[@type='officers']")})
         for proc in self.xp("//bpmn:process"):
             if proc.get("isExecutable", "true") != "false":
                 self.facts.processes[proc.get("id")] = proc.get("name") or proc.get("id")
@@ -296,11 +363,52 @@ class _Checker:
                 if not ref or not self.xp(f"//*[@id='{ref}']"):
                     self.problem(flow, f"顺序流的 {end} 指向不存在的元素 “{ref}”")
 
+    def check_lengths(self) -> None:
+        """What the database stores of a model fits its columns (else every start would fail)."""
+        for path, attr, column, what in _LENGTHS:
+            limit = column.type.length
+            for el in self.xp(path):
+                value = el.get(attr) or ""
+                if len(value) > limit:
+                    self.problem(el, f"{what}过长：{len(value)} 个字符，最多 {limit} 个")
+
+
+# (elements, attribute, the column that stores it, what it is called)
+_LENGTHS = (
+    ("//bpmn:process", "id", ProcessDefinition.__table__.c.key, "流程 id"),
+    ("//bpmn:process", "name", ProcessDefinition.__table__.c.name, "流程名称"),
+    ("//bpmn:process", _CAMUNDA_TAG + "candidateStarterGroups", ProcessDefinition.__table__.c.starter_groups,
+     "可发起岗位（candidateStarterGroups）"),
+    ("//bpmn:*[@id]", "id", HumanTask.__table__.c.element_id, "元素 id"),
+    ("//bpmn:*[@id]", "name", HumanTask.__table__.c.name, "元素名称"),
+    ("//bpmn:lane", "name", HumanTask.__table__.c.lane, "泳道名称"),
+    ("//bpmn:message", "name", MessageSubscription.__table__.c.message, "消息名称"),
+    ("//bpmn:userTask", _CAMUNDA_TAG + "candidateGroups", HumanTask.__table__.c.candidate_groups,
+     "候选岗位（candidateGroups）"),
+    ("//bpmn:userTask", _CAMUNDA_TAG + "candidateUsers", HumanTask.__table__.c.candidate_users,
+     "候选人（candidateUsers）"),
+    ("//bpmn:userTask", _CAMUNDA_TAG + "assignee", HumanTask.__table__.c.assignee, "办理人（assignee）"),
+)
+
+
+def adopt_legacy_namespace(root: etree._Element) -> None:
+    """Elements and attributes in ``http://activiti.org/bpmn`` are read as Camunda's, like Camunda 7 does."""
+    legacy, ours = "{%s}" % ACTIVITI, _CAMUNDA_TAG
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        if el.tag.startswith(legacy):
+            el.tag = ours + el.tag[len(legacy):]
+        for name in [n for n in el.attrib if n.startswith(legacy)]:
+            el.set(ours + name[len(legacy):], el.attrib.pop(name))
+
 
 def prepare(root: etree._Element, file: str) -> tuple[BpmnFacts, list[Problem]]:
     """Translate ``root`` in place and return what it defines and what is wrong with it."""
+    adopt_legacy_namespace(root)
     checker = _Checker(root, file)
     checker.check_unsupported()
+    checker.check_lengths()
     checker.collect_facts()
     checker.check_conditions()
     checker.check_gateways()

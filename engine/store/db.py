@@ -3,21 +3,48 @@
 One action = one write transaction. On PostgreSQL the instance row is locked with
 SELECT ... FOR UPDATE; SQLite has no row locks, so write transactions start with
 BEGIN IMMEDIATE and hold the database write lock for their duration.
+
+No action may keep the database locked for long (model code is bounded to about a second,
+engine/sandbox/limits.py): SQLite waits at most ``BUSY_SECONDS`` for the write lock, and on
+PostgreSQL a statement waits at most ``LOCK_SECONDS`` for a row lock and runs at most
+``STATEMENT_SECONDS``; past that the action fails and is rolled back instead of queueing.
 """
 from __future__ import annotations
 
 from contextlib import contextmanager
 from typing import Iterator
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, make_url, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+
+from engine.store import chain
+
+
+BUSY_SECONDS = 15
+LOCK_SECONDS = 15
+STATEMENT_SECONDS = 120  # the 100,000-case throughput page takes ~2 s; reports stay well below
+
+
+JOBS_CHANNEL = "zhifa_jobs"  # PostgreSQL NOTIFY channel: a job was added or moved (engine/execution/jobs.py)
+JOBS_ANNOUNCE_WITHIN = 5.0  # seconds: workers never sleep longer, so only a job due sooner is announced
+
+
+def announce_jobs(session: Session) -> None:
+    """Wake sleeping workers once this transaction commits (PostgreSQL; SQLite workers poll)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"NOTIFY {JOBS_CHANNEL}"))
 
 
 def _make_engine(url: str, immediate: bool) -> Engine:
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
-    engine = create_engine(url, connect_args={"timeout": 60})
+        # (added to the URL's own ``options``, e.g. a search_path, which connect_args would replace)
+        parsed = make_url(url)
+        options = " ".join(filter(None, [parsed.query.get("options"), f"-c lock_timeout={LOCK_SECONDS * 1000}",
+                                         f"-c statement_timeout={STATEMENT_SECONDS * 1000}"]))
+        return create_engine(parsed.difference_update_query(["options"]), pool_pre_ping=True, pool_size=10,
+                             max_overflow=20, connect_args={"options": options})
+    engine = create_engine(url, connect_args={"timeout": BUSY_SECONDS})
 
     @event.listens_for(engine, "connect")
     def _sqlite_connect(dbapi_conn, _record):
@@ -26,7 +53,7 @@ def _make_engine(url: str, immediate: bool) -> Engine:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=60000")
+        cur.execute(f"PRAGMA busy_timeout={BUSY_SECONDS * 1000}")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -34,6 +61,43 @@ def _make_engine(url: str, immediate: bool) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+# Column → what a bureau user calls it, for the message when an input does not fit.
+COLUMN_NAMES = {
+    "business_key": "案件编号", "title": "案件名称", "name": "名称", "original_name": "文件名", "full_name": "姓名",
+    "username": "用户名", "text": "内容", "purpose": "事由", "reason": "理由", "note": "备注", "number": "编号",
+    "model": "型号", "content_type": "文件类型", "cert_no": "执法证号",
+}
+
+
+class ValueTooLong(ValueError):
+    """An input longer than its database column (or holding NUL): refused before the database sees it."""
+
+    def __init__(self, column, length: int | None):
+        what = COLUMN_NAMES.get(column.name, "输入内容")
+        if length is None:
+            super().__init__(f"{what}包含不允许的空字符（NUL），未保存。")
+        else:
+            super().__init__(f"{what}过长：最多 {length} 个字符，未保存。")
+
+
+def _check_strings(session: Session, _context, _instances) -> None:
+    """Every string about to be written fits its column and holds no NUL (PostgreSQL refuses
+    NUL with an error, SQLite would store it and fail later)."""
+    for obj in (*session.new, *session.dirty):
+        table = getattr(obj, "__table__", None)
+        if table is None:
+            continue
+        for column in table.columns:
+            value = obj.__dict__.get(column.key)
+            if not isinstance(value, str):
+                continue
+            if "\x00" in value:
+                raise ValueTooLong(column, None)
+            length = getattr(column.type, "length", None)
+            if length is not None and len(value) > length:
+                raise ValueTooLong(column, length)
 
 
 class Database:
@@ -46,6 +110,9 @@ class Database:
         self.write_engine = _make_engine(url, immediate=True) if self.is_sqlite else self.engine
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         self._writer = sessionmaker(self.write_engine, expire_on_commit=False)
+        for maker in (self._reader, self._writer):
+            event.listen(maker, "before_flush", _check_strings)
+            event.listen(maker, "before_flush", chain.chain_new_rows)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -141,30 +141,29 @@ def detect_type(head: bytes) -> str:
     return ""
 
 
-def media_kind(detected: str, declared: str, name: str) -> str:
-    """video | audio | photo | text | other — from the content first, the declared type second."""
-    # Plain text is a weak guess (any ASCII-looking start); a declared media type wins over it.
-    order = (declared or "", detected) if detected == "text/plain" else (detected, declared or "")
-    for mime in order:
-        if mime.startswith("video/"):
-            return "video"
-        if mime.startswith("audio/"):
-            return "audio"
-        if mime.startswith("image/"):
-            return "photo"
-        if mime in ("text/plain", "application/pdf", "application/msword", "application/zip") or mime.startswith(
-                "application/vnd.openxmlformats-officedocument") or mime.startswith("text/"):
-            return "text"
-    suffix = Path(name).suffix.lower()
-    if suffix in (".mp4", ".mov", ".avi", ".mkv", ".ts", ".mpg", ".3gp"):
-        return "video"
-    if suffix in (".mp3", ".wav", ".amr", ".m4a", ".aac", ".ogg"):
-        return "audio"
-    if suffix in (".jpg", ".jpeg", ".png", ".heic", ".webp", ".gif"):
-        return "photo"
-    if suffix in (".txt", ".pdf", ".doc", ".docx", ".ofd", ".wps"):
-        return "text"
-    return "other"
+# Types a browser may show inline: plain media it cannot execute. Anything else (HTML, SVG,
+# PDF, office files, text) is only ever downloaded, whatever the uploader declared.
+INLINE_TYPES = frozenset({
+    "image/jpeg", "image/png", "image/gif", "image/webp",
+    "video/mp4", "video/quicktime", "video/x-matroska", "audio/mpeg", "audio/wav", "audio/ogg", "audio/flac",
+    "audio/mp4",
+})
+_TEXT_TYPES = frozenset({"text/plain", "application/pdf", "application/msword", "application/zip"})
+
+
+def media_kind(detected: str) -> str:
+    """video | audio | photo | text | other — from the content alone: a name or a declared
+    type costs nothing to fake, so a one-byte ``现场.mp4`` is "other", not a recording."""
+    for prefix, kind in (("video/", "video"), ("audio/", "audio"), ("image/", "photo")):
+        if detected.startswith(prefix):
+            return kind
+    return "text" if detected in _TEXT_TYPES else "other"
+
+
+def safe_name(name: str | None) -> str:
+    """The base name of an uploaded file without path parts or control characters."""
+    name = os.path.basename((name or "").replace("\\", "/"))
+    return "".join(ch for ch in name if ch.isprintable()).strip()[:300]
 
 
 # --- storing ----------------------------------------------------------------------
@@ -295,13 +294,13 @@ def store(session: Session, stream, original_name: str, content_type: str | None
                                                     before_link=lambda sha: _lock_blob(session.connection(), sha))
     if created:
         _remember_new_file(session, path)
-    name = os.path.basename((original_name or "").replace("\\", "/")).strip()[:300] or sha[:16]
+    name = safe_name(original_name) or sha[:16]
     declared = (content_type or "application/octet-stream")[:200]
     username = user.username if isinstance(user, User) else (user or "system")
     instance_id = instance.id if isinstance(instance, ProcessInstance) else instance
     fields = dict(evidence_fields)
     fields.setdefault("detected_type", detected)
-    fields.setdefault("media_kind", media_kind(detected, declared, name))
+    fields.setdefault("media_kind", media_kind(detected))
     attachment = Attachment(instance_id=instance_id, task_id=task_id, field_id=field_id, sha256=sha, size=size,
                             original_name=name, content_type=declared, uploaded_by=username, **fields)
     session.add(attachment)

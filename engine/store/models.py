@@ -9,7 +9,7 @@ from datetime import date, datetime, timezone
 
 from sqlalchemy import (BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator,
                         UniqueConstraint, false)
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
 
 
 def utcnow() -> datetime:
@@ -37,6 +37,18 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime()}
 
 
+class Chained:
+    """Mixin for an append-only table whose rows join the audit hash chain (engine/store/chain.py)."""
+
+    @declared_attr
+    def chain_seq(cls) -> Mapped[int | None]:
+        return mapped_column(BigInteger, unique=True)
+
+    @declared_attr
+    def chain_hash(cls) -> Mapped[str | None]:
+        return mapped_column(String(64))
+
+
 # --- identity ---------------------------------------------------------------
 
 class Department(Base):
@@ -61,10 +73,12 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(300))
     department_code: Mapped[str | None] = mapped_column(ForeignKey("departments.code"))
     cert_no: Mapped[str | None] = mapped_column(String(50))  # 执法证号
-    cert_valid_from: Mapped[date | None] = mapped_column(Date)
+    cert_valid_from: Mapped[date | None] = mapped_column(Date)  # 执法证有效期 (None: not recorded)
     cert_valid_until: Mapped[date | None] = mapped_column(Date)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Raised on logout and password change: every session signed with an older value is dead.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     groups: Mapped[list[Group]] = relationship(secondary="memberships", lazy="selectin")
 
 
@@ -83,7 +97,7 @@ class Grant(Base):
 
 # --- repository ---------------------------------------------------------------
 
-class Deployment(Base):
+class Deployment(Chained, Base):
     __tablename__ = "deployments"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -193,9 +207,9 @@ class HumanTask(Base):
     """Projection of every human task, ready or done, so the inbox is one indexed query."""
     __tablename__ = "human_tasks"
     __table_args__ = (
-        Index("ix_tasks_state_assignee", "state", "assignee"),
+        Index("ix_tasks_state_assignee", "state", "assignee", "due_at"),  # 我的待办 and its overdue/today counts
         Index("ix_tasks_state_due", "state", "due_at"),
-        Index("ix_tasks_completed_by", "completed_by", "completed_at"),
+        Index("ix_tasks_completed_by", "completed_by", "state", "completed_at", "created_at", "id"),  # 已办
         Index("ix_tasks_instance_state", "instance_id", "state"),
         # dashboards (migration 0003_dashboard)
         Index("ix_tasks_state_completed", "state", "completed_at", "process_key", "element_id", "created_at"),
@@ -223,15 +237,49 @@ class HumanTask(Base):
     completed_at: Mapped[datetime | None]
     submitted: Mapped[str | None] = mapped_column(Text)  # JSON of the submitted form values
     problem: Mapped[str | None] = mapped_column(String(500))  # e.g. a due date that could not be computed
+    # Why the case came back to this step (a loop-back flow's returnReason, or a typed 退回 reason), by whom, when.
+    return_reason: Mapped[str | None] = mapped_column(Text)
+    returned_by: Mapped[str | None] = mapped_column(String(100))
+    returned_at: Mapped[datetime | None]
+    draft: Mapped[str | None] = mapped_column(Text)  # JSON of the values saved with 暂存 by the holder
+    explanations = ()  # set by tasks.complete: why the case went back, for the submitter (not stored)
+
+
+NO_DUE = datetime(9999, 12, 31, tzinfo=timezone.utc)  # TaskCandidate.due_key of a task without a due date
 
 
 class TaskCandidate(Base):
-    """One row per (ready task, candidate group or user): the inbox join."""
+    """One row per (ready task, candidate group or user): the 岗位待办 index. Rows exist only
+    while their task is ready (deleted when it ends) and carry the task's sort keys, so a
+    post's page is read in index order whatever the number of open tasks (issue #17)."""
     __tablename__ = "task_candidates"
     task_id: Mapped[str] = mapped_column(ForeignKey("human_tasks.id", ondelete="CASCADE"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # group | user
     value: Mapped[str] = mapped_column(String(100), primary_key=True)
-    __table_args__ = (Index("ix_candidates_value", "kind", "value"),)
+    claimable: Mapped[bool] = mapped_column(Boolean, default=True)  # unassigned and not suspended
+    due_key: Mapped[datetime] = mapped_column(default=NO_DUE)  # due_at, or NO_DUE: sorts last on every database
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    __table_args__ = (Index("ix_candidates_due", "kind", "value", "claimable", "due_key", "created_at", "task_id"),
+                      Index("ix_candidates_created", "kind", "value", "claimable", "created_at", "task_id"))
+
+
+class TaskExclusion(Base):
+    """A user who may not act on a ready task (separation of duties, 回避), with the reason shown to them."""
+    __tablename__ = "task_exclusions"
+    task_id: Mapped[str] = mapped_column(ForeignKey("human_tasks.id", ondelete="CASCADE"), primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)
+    reason: Mapped[str] = mapped_column(String(500))
+
+
+class Recusal(Base):
+    """回避: an officer removed from a case's remaining tasks at a party's request, recorded."""
+    __tablename__ = "recusals"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id", ondelete="CASCADE"), index=True)
+    username: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Job(Base):
@@ -251,7 +299,7 @@ class Job(Base):
 
 # --- history ------------------------------------------------------------------
 
-class AuditEvent(Base):
+class AuditEvent(Chained, Base):
     """Append-only: who did what to which case, when, with what values."""
     __tablename__ = "audit_events"
     __table_args__ = (Index("ix_audit_instance_at", "instance_id", "at"),)

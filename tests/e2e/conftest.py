@@ -3,22 +3,34 @@ from __future__ import annotations
 
 import re
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
 
 from tests.webclient import make_app
+from webui.public import create_public_app
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--lang=zh-CN"]  # date and file inputs as on a Chinese office PC
 
 
-@pytest.fixture
-def live_server(db, org, tmp_path):
-    """Base URL of the app on a free port of 127.0.0.1, for this test's database."""
-    app = make_app(db, tmp_path)
+# What a page may log as an error without failing a test: HTTP error statuses the app answers
+# on purpose (a refused form is a 400), and the Inferno notice dmn-js's bundle prints itself.
+_EXPECTED_CONSOLE = ("Failed to load resource", "It looks like you're using a minified copy of the development build")
+
+
+def console_error(message) -> bool:
+    """A console error a test must fail on — e.g. a Content-Security-Policy violation ("Refused to …")
+    by the vendored bpmn-js, dmn-js or chart.js, or an exception in our scripts."""
+    return message.type == "error" and not message.text.startswith(_EXPECTED_CONSOLE)
+
+
+@contextmanager
+def serving(app):
+    """Base URL of ``app`` served on a free port of 127.0.0.1 while the block runs."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -27,6 +39,20 @@ def live_server(db, org, tmp_path):
     finally:
         server.shutdown()
         thread.join()
+
+
+@pytest.fixture
+def live_server(db, org, tmp_path):
+    """The internal app, for this test's database."""
+    with serving(make_app(db, tmp_path)) as url:
+        yield url
+
+
+@pytest.fixture
+def public_server(db):
+    """The public site (行政执法公示), for this test's database."""
+    with serving(create_public_app(db=db)) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

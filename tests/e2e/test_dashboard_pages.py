@@ -14,6 +14,7 @@ from engine.store.models import ProcessDefinition, ProcessInstance
 from monitoring import dashboards
 from organisation.demo import DEMO_PASSWORD
 from tests.conftest import FIXTURES
+from tests.e2e.conftest import console_error
 
 
 @pytest.fixture
@@ -37,6 +38,7 @@ def test_every_dashboard_page_opens_and_works(db, seeded, user, live_server, chr
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if console_error(m) else None)
     page.goto(f"{live_server}/login")
     page.fill("input[name=username]", "leadership_chief")
     page.fill("input[name=password]", DEMO_PASSWORD)
@@ -92,6 +94,9 @@ def test_every_dashboard_page_opens_and_works(db, seeded, user, live_server, chr
     page.wait_for_selector("#instance-status:has-text('已挂起')")
     assert "等待检测报告" in page.locator("#management-events").inner_text()
     screenshots(page, "instance-suspended")
+
+    page.goto(f"{live_server}/cases/{running.id}")  # the case page's diagram, under the same policy
+    page.wait_for_selector("#diagram[data-rendered='true']")
     assert errors == []
     context.close()
     with db.reading() as session:

@@ -11,6 +11,7 @@ from engine.execution import runtime
 from engine.store.models import Deployment, ProcessInstance
 from organisation.demo import DEMO_PASSWORD
 from tests.conftest import FIXTURES
+from tests.e2e.conftest import console_error
 from tests.test_modeling_versions import V1, version_2
 
 ENGINE = FIXTURES / "engine"
@@ -28,6 +29,7 @@ def test_legal_staff_deploy_compare_migrate_and_try_a_decision(db, org, user, li
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if console_error(m) else None)
     page.goto(f"{live_server}/login")
     page.fill("input[name=username]", "legal_review1")
     page.fill("input[name=password]", DEMO_PASSWORD)

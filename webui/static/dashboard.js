@@ -4,6 +4,12 @@
   "use strict";
   function json(id) { var el = document.getElementById(id); return el ? JSON.parse(el.textContent) : null; }
 
+  function versionSelect() {  // (no inline handler: the page CSP allows scripts from files only)
+    var select = document.getElementById("version-select");
+    if (!select) return;
+    select.addEventListener("change", function () { location.href = select.dataset.base + select.value; });
+  }
+
   function diagram() {
     var host = document.getElementById("diagram");
     if (!host || typeof BpmnJS === "undefined") return;
@@ -74,6 +80,7 @@
     document.body.dataset.chartsReady = "1";
   }
 
+  versionSelect();
   diagram();
   charts();
 })();

@@ -1,37 +1,19 @@
-"""The working day (#14): 执法证 number and validity on users (replacing certificate_no),
-督办 notices and their recipients, the document numbers of a case for its inbox rows.
-
-The three certificate columns are also wanted by #11; they are added only where missing
-so either branch may come first.
+"""The working day (#14): 督办 notices and their recipients, the document numbers of a case
+for its inbox rows. (The 执法证 columns came with 11_rules and 15_disclosure.)
 
 Revision ID: 14_working_day
-Revises: 0006_layout
+Revises: 17_performance
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "14_working_day"
-down_revision = "0006_layout"
+down_revision = "17_performance"
 branch_labels = None
 depends_on = None
 
-_CERT = (("cert_no", sa.String(length=50)), ("cert_valid_from", sa.Date()), ("cert_valid_until", sa.Date()))
-
-
-def _user_columns() -> set[str]:
-    return {c["name"] for c in sa.inspect(op.get_bind()).get_columns("users")}
-
 
 def upgrade() -> None:
-    have = _user_columns()
-    with op.batch_alter_table("users") as batch:
-        for name, type_ in _CERT:
-            if name not in have:
-                batch.add_column(sa.Column(name, type_, nullable=True))
-    if "certificate_no" in have:
-        op.execute("UPDATE users SET cert_no = substr(certificate_no, 1, 50) WHERE cert_no IS NULL")
-        with op.batch_alter_table("users") as batch:
-            batch.drop_column("certificate_no")
     with op.batch_alter_table("process_instances") as batch:
         batch.add_column(sa.Column("documents", sa.String(length=1000), nullable=False, server_default=""))
     op.create_table("oversight_notices",
@@ -60,15 +42,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("process_instances") as batch:
-        batch.drop_column("documents")
     op.drop_index("ix_oversight_open", table_name="oversight_recipients")
     op.drop_table("oversight_recipients")
     op.drop_index("ix_oversight_notices_instance_id", table_name="oversight_notices")
     op.drop_table("oversight_notices")
-    with op.batch_alter_table("users") as batch:
-        batch.add_column(sa.Column("certificate_no", sa.String(length=100), nullable=True))
-    op.execute("UPDATE users SET certificate_no = cert_no")
-    with op.batch_alter_table("users") as batch:
-        for name, _ in reversed(_CERT):
-            batch.drop_column(name)
+    with op.batch_alter_table("process_instances") as batch:
+        batch.drop_column("documents")
