@@ -226,6 +226,10 @@ def _shown(value: Any, opts: dict[str, str] | None, kind: str | None, names: dic
     return _display(value, opts)
 
 
+def _unlabelled_code(value: Any, opts: dict[str, str] | None) -> bool:
+    return bool(opts) and isinstance(value, str) and value not in opts
+
+
 def _field_kinds(workflow) -> dict[str, str]:
     kinds: dict[str, str] = {}
     for spec in [workflow.spec, *workflow.subprocess_specs.values()]:
@@ -265,6 +269,8 @@ def task_summary(session: Session, task: HumanTask, user: User) -> Summary:
     for k in keys:
         if k in data and data[k] not in (None, "", []):
             label, opts = _label(table, None, k)
+            if _unlabelled_code(data[k], opts):  # a status a script set, which no form names
+                continue
             facts.append((label, _shown(data[k], opts, kinds.get(k), names, people)))
     recordings = [a for a in files if a.record_item]
     return Summary(instance, definition, facts, deadlines_of(session, instance, data, task.id),
@@ -339,6 +345,8 @@ def _earlier_steps(session: Session, task: HumanTask, table, kinds, names, files
             if v in (None, "", []) or kinds.get(k) not in _OPINION_TYPES:
                 continue
             label, opts = _label(table, t.element_id, k)
+            if _unlabelled_code(v, opts):
+                continue
             values.append((label, _shown(v, opts, kinds.get(k), names, people)))
         out.append(StepRecord(t, values, [a for a in files if a.task_id == t.id]))
     return out

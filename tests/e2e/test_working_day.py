@@ -177,6 +177,8 @@ def test_the_head_decides_and_approves_closure_with_every_earlier_opinion_on_the
 
     case.do("UserTask_deliver_decision", "supervision_deliver1", {"decision_delivery_method": "direct",
                                                                   "decision_served_on": today, "decision_receipt": []})
+    if "UserTask_review_publication" in case.ready_ids():  # 行政执法公示 of the decision (#15)
+        case.do("UserTask_review_publication", "legal_review1", {"publication_text": "鲁山县某化工有限公司擅自排放含油废水，罚款六万元。"})
     case.do("UserTask_monitor_payment", "supervision_execute1", {"payment_status": "paid", "paid_on": today,
             "paid_amount": "60000", "payment_receipt": [], "deferral_request": ""})
     case.do("UserTask_close_case", "supervision_execute1", {"closure_reason": "performed", "performance_note": "罚款已缴清"})
