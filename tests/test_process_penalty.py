@@ -311,6 +311,7 @@ def test_inspection_message_starts_a_case_organisation_below_50000_pays_after_de
     assert refused(case, "UserTask_deliver_decision", "supervision_deliver1", {**DELIVER, "decision_served_on": iso(early)}) \
         == {"decision_served_on": f"送达日期（公告送达填公告发布日期）（{early}）不能早于决定日期（{TODAY}）"}
     case.do("UserTask_deliver_decision", "supervision_deliver1", DELIVER, group="supervision.deliver")
+    case.do("UserTask_review_publication", "legal_review1", {}, group="legal.review")  # 行政处罚决定公示
 
     case.do("UserTask_monitor_payment", "supervision_execute1", payment("deferral_requested"), group="supervision.execute")
     deferred = calendar.add_days(TODAY, 60)
