@@ -9,6 +9,10 @@ The application (``zhifa.bureau.install``) registers, once per process:
   was typed (e.g. document numbers), shown read-only on the form;
 - ``property_checks``: deploy-time checks of ``camunda:property`` values by name;
 - ``periodic``: work the job worker does on every pass (e.g. the monthly purge);
+- ``deadline_variables``: case variables that hold a deadline, with their labels (task pages
+  and case headers list them); ``variable_labels``: labels of other variables no form labels
+  (e.g. document numbers the engine fills in); ``date_note``: a note on a date computed provisionally
+  (e.g. a year whose holidays nobody entered yet), or None.
 - ``working_day``: whether a date is a working day (the bureau's holiday calendar), for the
   ``workingDay`` form rule.
 """
@@ -36,6 +40,9 @@ completion_checks: list[Callable[[Any, Any, Any, Mapping[str, Any]], None]] = []
 engine_values: list[EngineValues] = []
 property_checks: dict[str, Callable[[str], list[str]]] = {}
 periodic: list[Callable[[Any], None]] = []
+deadline_variables: dict[str, str] = {}
+variable_labels: dict[str, str] = {}
+date_note: Callable[[Any], str | None] = lambda day: None
 
 
 def _monday_to_friday(day: date) -> bool:
@@ -48,6 +55,11 @@ working_day: Callable[[date], bool] = _monday_to_friday
 def set_business_key(generator: Callable[[Any, str], str]) -> None:
     global business_key
     business_key = generator
+
+
+def set_date_note(note: Callable[[Any], str | None]) -> None:
+    global date_note
+    date_note = note
 
 
 def engine_filled(task_spec) -> set[str]:

@@ -257,19 +257,26 @@ def process_view(session: Session, user: User, definition_id: int) -> ProcessVie
     if definition is None:
         raise DefinitionNotFound(definition_id)
     xml = session.scalar(select(Resource.content).where(Resource.id == definition.resource_id)) or ""
+    ids = _diagram_ids(xml)
+
+    def scope(*statuses):
+        """The tasks of this process version's cases; a called process (not started by hand,
+        e.g. 法制审核) runs inside the cases that call it: its steps, by their ids, in any case."""
+        cases = select(ProcessInstance.id).where(ProcessInstance.status.in_(statuses))
+        if definition.in_tasklist:
+            return HumanTask.instance_id.in_(cases.where(ProcessInstance.definition_id == definition_id))
+        return and_(HumanTask.element_id.in_(ids), HumanTask.instance_id.in_(cases))
+
     stats: dict[str, ActivityStat] = {}
     for element_id, name, waiting in session.execute(
             select(HumanTask.element_id, func.max(HumanTask.name), func.count(distinct(HumanTask.instance_id)))
-            .where(HumanTask.state == "ready", HumanTask.instance_id.in_(select(ProcessInstance.id).where(
-                ProcessInstance.definition_id == definition_id, ProcessInstance.status.in_(("running", "suspended")))))
+            .where(HumanTask.state == "ready", scope("running", "suspended"))
             .group_by(HumanTask.element_id)):
         stats[element_id] = ActivityStat(element_id, name, waiting=waiting)
     seconds = _seconds(session, HumanTask.completed_at, HumanTask.created_at)
     for element_id, n, mean in session.execute(
             select(HumanTask.element_id, func.count(), func.avg(seconds))
-            .where(HumanTask.instance_id.in_(select(ProcessInstance.id).where(
-                ProcessInstance.definition_id == definition_id, ProcessInstance.status == "completed")),
-                   HumanTask.state == "completed")
+            .where(scope("completed"), HumanTask.state == "completed")
             .group_by(HumanTask.element_id)):
         stat = stats.get(element_id) or stats.setdefault(element_id, ActivityStat(
             element_id, _step_name(session, definition.key, element_id)))
@@ -279,7 +286,6 @@ def process_view(session: Session, user: User, definition_id: int) -> ProcessVie
         if s.mean_seconds is not None:
             spread = max(means) - min(means)
             s.heat = 1 + round(4 * (s.mean_seconds - min(means)) / spread) if spread else 3
-    ids = _diagram_ids(xml)
     for s in stats.values():
         s.in_diagram = s.element_id in ids
     versions = [(i, v) for i, v in session.execute(
@@ -670,7 +676,7 @@ def overdue_board(session: Session, user: User, *, department: str | None = None
         tasks.append(DeadlineTask(
             t.id, t.instance_id, t.business_key, t.title, t.process_key, t.name,
             "、".join(groups.get(g, (g,))[0] for g in t.candidate_groups.split(",") if g) or NO_POST,
-            f"{names.get(t.assignee, t.assignee)}（{t.assignee}）" if t.assignee else None, t.due_at, is_overdue,
+            names.get(t.assignee, t.assignee) if t.assignee else None, t.due_at, is_overdue,
             days[key]))
     return Board(h, ordered, tasks, total, page, pages, department, post, kind)
 

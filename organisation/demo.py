@@ -1,8 +1,9 @@
 """The demo organisation of 鲁山县环境保护局 (DOMAIN.md): departments, posts, users.
 
-Real deployments load their organisation with ``zhifa users add``; this is for
+Real deployments import theirs (``zhifa org import``, the 组织机构 page); this is for
 ``make run``, the tests and trying the system out. Every demo user's password is
-``DEMO_PASSWORD``.
+``DEMO_PASSWORD``. As in a real 监察大队, an officer holds several posts (调查 + 告知 +
+送达 …), so a case needs few logins.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.access import identity
-from engine.store.models import Department, Grant, Group, User
+from engine.store.models import Department, Grant, Group, Membership, User
 
 DEMO_PASSWORD = "zhifa2026"
 CERT_VALID = (date(2024, 1, 1), date(2029, 12, 31))  # the demo officers' 执法证 validity
@@ -30,8 +31,10 @@ DEPARTMENTS = {
 PERMIT_POSTS = {"accept": "受理岗", "review": "审查岗", "decide": "决定岗", "deliver": "送达岗", "monitor": "事后监管岗"}
 ENFORCEMENT_POSTS = {"file": "立案岗", "investigate": "调查岗", "review": "审查岗", "notify": "告知岗",
                      "decide": "决定岗", "deliver": "送达岗", "execute": "执行岗", "records": "档案岗"}
+HEAD_POSTS = {"dev": "股长", "eco": "股长", "total": "股长", "hwr": "股长", "supervision": "大队长"}
 GROUPS = {
     "leadership.chief": "主要负责人", "leadership.deputy": "分管负责人",
+    **{f"{d}.head": name for d, name in HEAD_POSTS.items()},
     "legal.review": "法制审核岗", "legal.head": "法制股负责人",
     "discipline.complaint": "投诉受理岗",
     **{f"{d}.{p}": name for d in ("dev", "eco", "total", "hwr") for p, name in PERMIT_POSTS.items()},
@@ -41,7 +44,17 @@ GRANTS = {
     "leadership.chief": (identity.VIEW_ALL, identity.MANAGE_INSTANCES, identity.ADMIN),
     "leadership.deputy": (identity.VIEW_ALL, identity.MANAGE_INSTANCES),
     "legal.review": (identity.VIEW_ALL, identity.DEPLOY),
-    "legal.head": (identity.VIEW_ALL, identity.DEPLOY, identity.ADMIN),
+    "legal.head": (identity.VIEW_ALL, identity.DEPLOY, identity.ADMIN, identity.SECTION_HEAD),
+    **{f"{d}.head": (identity.SECTION_HEAD,) for d in HEAD_POSTS},
+}
+# Posts a demo officer holds besides the one their username names (today's usernames and posts stay).
+EXTRA_POSTS = {
+    "supervision_investigate1": ["supervision.notify", "supervision.deliver"],
+    "supervision_investigate2": ["supervision.notify", "supervision.deliver", "supervision.execute"],
+    "supervision_execute1": ["supervision.investigate", "supervision.deliver"],
+    "supervision_execute2": ["supervision.investigate"],
+    "supervision_file1": ["supervision.records"],
+    **{f"{d}_accept1": [f"{d}.deliver", f"{d}.monitor"] for d in ("dev", "eco", "total", "hwr")},
 }
 _SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕"
 # (username, 姓名, groups, 执法证号) — two certified investigators per enforcement post,
@@ -63,12 +76,19 @@ def _demo_users() -> list[tuple[str, str, list[str], str | None]]:
         dept, name = code.split(".")
         if dept in ("leadership", "legal", "discipline"):
             continue
+        if name == "head":
+            continue
         count = 2 if name in ("investigate", "execute", "review", "accept") else 1
         for i in range(1, count + 1):
             n += 1
             surname = _SURNAMES[n % len(_SURNAMES)]
             cert = f"豫环执410423{n + 100:05d}" if dept == "supervision" or name == "review" else None
-            users.append((f"{dept}_{name}{i}", f"{surname}{post.removesuffix('岗')}{i}", [code], cert))
+            username = f"{dept}_{name}{i}"
+            users.append((username, f"{surname}{post.removesuffix('岗')}{i}", [code, *EXTRA_POSTS.get(username, [])], cert))
+    for dept, post in HEAD_POSTS.items():  # after the others, so that their names stay as they were
+        n += 1
+        users.append((f"{dept}_head1", f"{_SURNAMES[n % len(_SURNAMES)]}{post}", [f"{dept}.head"],
+                      f"豫环执410423{n + 100:05d}" if dept == "supervision" else None))
     return users
 
 
@@ -94,6 +114,9 @@ def load(session: Session) -> list[User]:
         if user is None:
             user = identity.add_user(session, username, None, full_name, groups, cert_no=cert,
                                      password_hash=shared_hash, cert_valid=CERT_VALID if cert else (None, None))
+        else:  # an older demo database: add the posts the demo has since given this officer
+            have = identity.group_codes(user)
+            session.add_all(Membership(user_id=user.id, group_code=g) for g in groups if g not in have)
         users.append(user)
     session.flush()
     return users

@@ -17,6 +17,13 @@ from engine.sandbox import expressions, scripting
 from paperwork import numbering
 
 PROPERTY = "documentNumber"
+# The variables the bureau's models number, as case pages name them when no form field labels them.
+LABELS = {
+    "notice_no": "行政处罚事先（听证）告知书文号", "hearing_notice_no": "听证通知书文号", "decision_no": "决定书文号",
+    "demand_no": "催告书文号", "court_application_no": "强制执行申请书文号", "correction_order_no": "责令改正决定书文号",
+    "correction_notice_no": "补正材料通知书文号", "rejection_decision_no": "不予受理决定书文号",
+    "demand_notice_no": "催告书文号", "substitute_decision_no": "代履行决定书文号",
+}
 
 
 def parse(text: str) -> list[tuple[str, str]]:

@@ -27,7 +27,7 @@ from engine.access.identity import VIEW_ALL, NotPermitted, group_codes, has_perm
 from engine.spec import forms
 from engine.store import files, history
 from engine.store.config import Settings
-from engine.store.models import Attachment, Base, Chained, HumanTask, ProcessInstance, User, utcnow
+from engine.store.models import Attachment, Base, Chained, HumanTask, Notification, ProcessInstance, User, utcnow
 
 # --- the 13 items of the 执法音像记录事项清单 ---------------------------------------
 
@@ -422,9 +422,12 @@ def decide_exception(session: Session, exception_id: int, user: User, approve: b
         raise InvalidInput("不予批准时请写明理由。")
     exc.status, exc.decided_by, exc.decided_at, exc.decision_note = (
         "approved" if approve else "rejected", user.username, utcnow(), note or None)
-    history.record(session, "evidence_exception_" + exc.status, user,
-                   instance=session.get(ProcessInstance, exc.instance_id), task_id=exc.task_id,
+    instance = session.get(ProcessInstance, exc.instance_id)
+    history.record(session, "evidence_exception_" + exc.status, user, instance=instance, task_id=exc.task_id,
                    details={"exception": exc.id, "note": note})
+    outcome = "已批准，可以办结该环节" if approve else f"未予批准（{note}），请补充执法记录或重新说明"
+    session.add(Notification(recipient=exc.requested_by, instance_id=exc.instance_id, text=(
+        f"{user.full_name}审批了您提交的“{exc.record_item}”无法记录情况说明（{instance.business_key}）：{outcome}")))
     return exc
 
 

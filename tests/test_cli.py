@@ -74,7 +74,7 @@ def test_an_inspection_case_runs_to_its_end_one_process_per_step(db, cli_env):
     assert (review["name"], review["business_key"], review["candidate_groups"]) == \
         ("审查", case["business_key"], ["legal.review"])
     again = zhifa(cli_env, "complete", inspect["id"], "--as", "supervision_investigate2", "--data", "{}")
-    assert again.returncode == 1 and "已由 supervision_investigate1" in again.stderr
+    assert again.returncode == 1 and "已由 程调查1" in again.stderr
     ok(cli_env, "complete", review["id"], "--as", "legal_review1", "--data", json.dumps({"opinion": "事实清楚，同意移送"}))
 
     # the message started a penalty case waiting at 立案

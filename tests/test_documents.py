@@ -11,6 +11,7 @@ from engine.execution import runtime
 from engine.inbox import tasks
 from engine.spec import forms
 from engine.spec.problems import ModelInvalid
+from engine.store.models import ProcessInstance
 from tests.conftest import FIXTURES
 
 YEAR = datetime.now(ZoneInfo("Asia/Shanghai")).year
@@ -42,6 +43,8 @@ def test_the_engine_numbers_the_document_and_ignores_a_typed_number(db, flow, us
     # the step comes round again: the document keeps its number
     data = do(db, user, case, {"send": "yes", "notice_no": "", "again": "false"})
     assert data["notice_no"] == f"鲁环罚告字〔{YEAR}〕第001号"
+    with db.reading() as session:  # the inbox lists it with the case, once
+        assert session.get(ProcessInstance, case.id).documents == f"鲁环罚告字〔{YEAR}〕第001号"
     assert do(db, user, start(db, user), {"send": "yes"})["notice_no"] == f"鲁环罚告字〔{YEAR}〕第002号"
 
 

@@ -157,7 +157,7 @@ def test_two_people_completing_one_task_at_once_one_wins(db, flow, user):
         t.join()
     assert sorted(outcomes.values())[0] == "ok"
     loser = [v for v in outcomes.values() if v != "ok"]
-    assert len(loser) == 1 and "该任务已由 supervision_investigate" in loser[0] and "办理" in loser[0]
+    assert len(loser) == 1 and "调查" in loser[0] and "该任务已由" in loser[0] and "办理" in loser[0]
     with db.reading() as session:
         assert session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "complete")) == 1
     assert only_task(db, case).element_id == "Task_review"

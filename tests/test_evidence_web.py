@@ -240,3 +240,22 @@ def test_a_1gb_upload_keeps_the_server_memory_far_below_the_file_size(app, step,
     # far below 1 GB: the upload may add at most 64 MB to the server's peak memory
     assert peak - before < 64 * 1024, (before, peak)
     assert peak < 400 * 1024, peak
+
+
+def test_viewing_a_video_is_one_access_log_row_however_the_player_fetches_it_and_leads_back(app, step, db):
+    upload(logged_in(app, "supervision_investigate1"), step[1])
+    with db.reading() as session:
+        attachment = evidence.recordings_of_task(session, step[1])[0]
+    reviewer = logged_in(app, "supervision_review1")
+    media = f"/evidence/files/{attachment.id}/media"
+    assert reviewer.get(media).status_code == 403  # not before a registered viewing
+    url = f"/evidence/files/{attachment.id}/view"
+    reviewer.post_form(url, {"purpose": "案件审查"})
+    player = reviewer.get(url).get_data(as_text=True)
+    assert f'<video controls preload="metadata" src="{media}">' in player and "返回本案执法记录" in player
+    assert log_rows(db) == 1
+    whole = reviewer.get(media)
+    part = reviewer.get(media, headers={"Range": "bytes=0-3"})  # what a video element asks for
+    assert whole.data == MP4 and part.status_code == 206 and part.data == MP4[:4]
+    assert log_rows(db) == 1
+    assert logged_in(app, "dev_accept1").get(media).status_code == 403

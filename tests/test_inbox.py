@@ -127,7 +127,8 @@ def test_delegating_hands_the_task_to_a_colleague_of_the_same_post_with_a_reason
         tasks.claim(session, task.id, user("supervision_investigate1"))
     with db.reading() as session:
         names = [u.username for u in tasks.colleagues(session, tasks.get(session, task.id), user("supervision_investigate1"))]
-    assert names == ["supervision_investigate2"]
+    # the 调查岗 holders: the other investigator and the two 执行岗 officers who also hold 调查岗
+    assert names == ["supervision_execute1", "supervision_execute2", "supervision_investigate2"]
     for to, reason, message in (("supervision_review1", "出差", "同一岗位"), ("supervision_investigate2", " ", "请填写转办理由"),
                                 ("nobody", "出差", "同一岗位")):
         with pytest.raises(tasks.ActionInvalid, match=message), db.transaction() as session:
@@ -207,7 +208,7 @@ def test_the_case_file_highlights_done_and_current_elements_and_labels_submitted
     assert found.current_elements == ["Task_check"]
     assert {"Ev_start", "Task_prepare"} <= set(found.completed_elements)
     [done] = [e for e in found.timeline if e.event.action == "complete"]
-    assert ("当事人类型", "法人或其他组织") in done.values and ("拟罚款金额", "60000.00") in [(k, str(v)) for k, v in done.values]
+    assert ("当事人类型", "法人或其他组织") in done.values and ("拟罚款金额", "60000.00 元") in [(k, str(v)) for k, v in done.values]
     assert 'id="review_flow"' in xml and "Task_check_di" in xml
 
 
@@ -297,13 +298,13 @@ def test_web_double_submit_is_told_who_completed_it_and_completes_once(app, db, 
     first = browser.client.post(f"/tasks/{task.id}", data={**PREPARE, "csrf_token": token}, follow_redirects=True)
     assert "已办理：调查取证" in first.get_data(as_text=True)
     again = browser.client.post(f"/tasks/{task.id}", data={**PREPARE, "csrf_token": token}, follow_redirects=True)
-    assert again.status_code == 200 and "该任务已由 supervision_investigate1 于" in again.get_data(as_text=True)
+    assert again.status_code == 200 and "该任务已由 程调查1 于" in again.get_data(as_text=True)
     late = colleague.client.post(f"/tasks/{task.id}", data={**PREPARE, "csrf_token": colleague_token},
                                  follow_redirects=True)
-    assert "该任务已由 supervision_investigate1 于" in late.get_data(as_text=True)
+    assert "该任务已由 程调查1 于" in late.get_data(as_text=True)
     assert len(events(db, instance.id, "complete")) == 1
     page = browser.get(f"/tasks/{task.id}").get_data(as_text=True)  # the back button: the done task, read-only
-    assert "该任务已由 supervision_investigate1 于" in page and "提交办理" not in page
+    assert "该任务已由 程调查1 于" in page and "提交办理" not in page
 
 
 def test_web_delegate_and_return_change_who_sees_the_task_and_show_in_the_history(app, db, user):

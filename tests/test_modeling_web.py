@@ -174,12 +174,14 @@ def test_the_decision_tester(app, db, two_versions):
         "csrf_token": token, "party_type": "citizen", "fine_amount": "6000"})
     html = result.get_data(as_text=True)
     assert result.status_code == 200
-    assert "命中规则：<strong>第 1 条</strong>（<code>Rule_citizen</code>）" in html
-    assert re.search(r'<td class="out">true</td>', html)
+    assert "命中规则：<strong>第 1 条</strong>" in html and "Rule_citizen</code>" not in html
+    assert re.search(r'<td class="out">是</td>', html)
+    # an input the rules compare with quoted values is a drop-down of those values
+    assert '<select id="in-party_type" name="party_type">' in page and '<option value="citizen"' in page
     assert 'class="hit" data-rule="Rule_citizen"' in html
     other = browser.client.post("/admin/decisions/test_review_rule", data={
         "csrf_token": token, "party_type": "organization", "fine_amount": "6000"}).get_data(as_text=True)
-    assert "<strong>第 3 条</strong>" in other and '<td class="out">false</td>' in other
+    assert "<strong>第 3 条</strong>" in other and '<td class="out">否</td>' in other
     bad = browser.client.post("/admin/decisions/test_review_rule", data={
         "csrf_token": token, "party_type": "citizen", "fine_amount": "很多"})
     assert bad.status_code == 400 and "罚款金额：请输入数字" in bad.get_data(as_text=True)

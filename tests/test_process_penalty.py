@@ -146,7 +146,7 @@ def payment(status, amount=""):
 
 
 CLOSE = {"closure_reason": "performed", "performance_note": "罚款已缴清"}
-APPROVE_CLOSURE = {"closure_opinion": "同意结案"}
+APPROVE_CLOSURE = {"closure_decision": "approve", "closure_opinion": "同意结案"}
 ARCHIVE = {"archive_no": "鲁环罚档〔2026〕1号", "archived_on": iso(TODAY), "archive_volumes": "正卷1册、副卷1册"}
 
 
@@ -184,6 +184,11 @@ def decide_and_serve(case, fine, *, decision="penalty", collective=False, review
 
 
 def close_and_archive(case, reason="performed"):
+    case.do("UserTask_close_case", "supervision_execute1", {**CLOSE, "closure_reason": reason}, group="supervision.execute")
+    # 结案审批 has an explicit choice: not agreeing sends the case back to 结案 with the reasons
+    case.do("UserTask_approve_closure", "leadership_chief", {"closure_decision": "reject",
+                                                             "closure_opinion": "执行材料不全，请补充缴款凭证"}, group=LEAD)
+    assert case.ready_ids() == ["UserTask_close_case"]
     case.do("UserTask_close_case", "supervision_execute1", {**CLOSE, "closure_reason": reason}, group="supervision.execute")
     case.do("UserTask_approve_closure", "leadership_chief", APPROVE_CLOSURE, group=LEAD)
     case.do("UserTask_archive", "supervision_records1", ARCHIVE, group="supervision.records")
@@ -616,3 +621,22 @@ def test_hearing_announcement_and_testing_time_do_not_count_against_the_90_days(
     for shown in ("听证：", "公告：", "检测、检验、鉴定：2026-03-02至2026-03-11（10日）"):
         assert shown in data["decide_pauses"]
     assert case.task("UserTask_draft_decision").due_at is not None
+
+
+def test_the_diagram_draws_legal_review_as_done_only_when_someone_reviewed(db, deployed, user):
+    from engine.inbox import case_view
+    below, above = start_case(db, user, ORGANIZATION), start_case(db, user, CITIZEN)
+    investigate_and_review(below, "organization", 20000)   # below the 目录清单's threshold: no review
+    investigate_and_review(above, "citizen", 5000)
+    with db.reading() as session:  # the called 法制审核 process's monitoring counts the case waiting in it
+        from engine.deploy import repository
+        from monitoring import dashboards
+        called = repository.latest_definition(session, "legal_review")
+        view = dashboards.process_view(session, user("leadership_chief"), called.id)
+        assert {a.element_id: a.waiting for a in view.activities} == {"UserTask_legal_review": 1}
+    above.do("UserTask_legal_review", "legal_review1", legal(), group="legal.review")
+    with db.reading() as session:
+        skipped = case_view.highlights(below._workflow(session))[0]
+        reviewed = case_view.highlights(above._workflow(session))[0]
+    assert "UserTask_review" in skipped and "CallActivity_legal_review" not in skipped
+    assert "CallActivity_legal_review" in reviewed

@@ -43,7 +43,7 @@ EVIL_SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></
 
 RUNAWAY = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="Defs_runaway" targetNamespace="http://zhifa.test">
-  <bpmn:process id="runaway" name="{name}" isExecutable="true">
+  <bpmn:process id="runaway" name="{name}" isExecutable="true" camunda:candidateStarterGroups="legal.review,supervision.investigate">
     <bpmn:startEvent id="Ev_start"><bpmn:outgoing>F1</bpmn:outgoing></bpmn:startEvent>
     <bpmn:userTask id="Task_fill" name="填写" camunda:candidateGroups="supervision.investigate">
       <bpmn:extensionElements><camunda:formData>
@@ -133,7 +133,11 @@ def open_recording(browser, attachment_id, action):
     if first.mimetype != "text/html":
         return first
     browser.post_form(url, {"purpose": "案件审查需要"})  # the 查阅登记簿 asks once per case
-    return browser.get(url)
+    response = browser.get(url)
+    media = f"/evidence/files/{attachment_id}/media"
+    if action == "view" and media in response.get_data(as_text=True):
+        return browser.get(media)  # audio, video and photos open on a player page, which loads them from here
+    return response
 
 
 def test_html_or_svg_declared_as_video_is_never_served_as_a_page(app, db, user):

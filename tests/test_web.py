@@ -91,7 +91,7 @@ def test_completing_the_form_moves_the_case_on_and_a_second_submit_is_told(app, 
     first = browser.client.post(f"/tasks/{case[1].id}", data={**form, "csrf_token": token}, follow_redirects=True)
     assert "已办理：现场检查" in first.get_data(as_text=True)
     again = browser.client.post(f"/tasks/{case[1].id}", data={**form, "csrf_token": token}, follow_redirects=True)
-    assert "该任务已由 supervision_investigate1 于" in again.get_data(as_text=True)
+    assert "该任务已由 程调查1 于" in again.get_data(as_text=True)
     with db.reading() as session:
         ready = tasks.ready_tasks(session, case[0].id)
     assert [t.candidate_groups for t in ready] == ["legal.review"]

@@ -5,7 +5,7 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Flask, render_template
+from flask import Flask, redirect, render_template, url_for
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
@@ -61,8 +61,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     login_manager.init_app(app)
     filters.register(app)
 
-    from . import auth, cases, deploy, disclosure, inbox, monitoring, organisation, paperwork, recording, rest, spot_checks, vendor
-    for module in (auth, inbox, cases, vendor, rest, monitoring, recording, deploy, disclosure, spot_checks, organisation, paperwork):
+    from . import (auth, cases, deploy, disclosure, inbox, monitoring, org, organisation, paperwork, recording, rest,
+                   spot_checks, vendor)
+    for module in (auth, inbox, cases, vendor, rest, monitoring, recording, deploy, disclosure, spot_checks, organisation,
+                   org, paperwork):
         app.register_blueprint(module.bp)
 
     @app.context_processor
@@ -74,6 +76,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             return {"inbox_count": nav_counts["mine"] + nav_counts["group"], "nav_counts": nav_counts,
                     "unread_notices": notices.unread_count(session, current_user.user),
                     "permissions": identity.permissions_of(session, current_user.user)}
+
+    @app.route("/favicon.ico")
+    def favicon():  # browsers ask for it on pages that are not HTML (downloads, the media viewer)
+        return redirect(url_for("static", filename="favicon.svg"), 301)
 
     @app.errorhandler(CSRFError)
     def csrf_error(e):

@@ -14,7 +14,9 @@ from engine.inbox import attachments, case_view, tasks
 from engine.sandbox.scripting import today
 from engine.spec import forms
 from engine.store import files
+from monitoring import oversight
 from paperwork import case_file, issuing
+from recording import evidence
 
 from . import security
 from .database import get_db
@@ -90,8 +92,12 @@ def case(instance_id: int):
         step_names = {e.event.element_id: e.details["task"] for e in found.timeline
                       if e.event.element_id and isinstance(e.details.get("task"), str)}
         step_names.update({t.element_id: t.name for t in found.ready})
+        pressed = oversight.of_case(session, instance_id)
+        recipient_names = {r.recipient: oversight.recipient_name(session, r.recipient)
+                           for n in pressed for r in n.recipients}
         return render_template("case.html", case=found, instance=found.instance, definition=found.definition,
-                               due_status=tasks.due_status, step_names=step_names,
+                               due_status=tasks.due_status, step_names=step_names, pressed=pressed,
+                               recipient_names=recipient_names, exception_reasons=evidence.EXCEPTION_REASONS,
                                documents=issuing.of_case(session, instance_id),
                                case_file_build=case_file.latest(session, instance_id),
                                may_serve=bool(found.actionable),

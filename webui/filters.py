@@ -8,7 +8,7 @@ from flask import g, has_request_context
 from sqlalchemy import select
 
 from engine.inbox.tasks import COUNT_CAP
-from engine.store.models import Group, User
+from engine.store.models import Department, Group, User
 
 from .database import get_db
 
@@ -23,6 +23,7 @@ ACTIONS = {
     "device_added": "登记执法记录仪", "device_checkout": "领用执法记录仪", "device_return": "归还执法记录仪",
     "document_draft": "上传文书修改稿", "document_issue": "签发文书", "document_served": "登记文书送达",
     "deploy_documents": "部署文书模板", "case_file": "生成案卷",
+    "oversight": "督办", "oversight_answered": "答复督办",
 }
 
 
@@ -35,12 +36,13 @@ def action_label(action: str) -> str:
 
 
 def _names(kind: str) -> dict[str, str]:
-    """Post code → 部门·岗位 and username → 姓名, read once per request (a few dozen rows)."""
+    """Post code → 部门·岗位, username → 姓名, department code → name; read once per request (a few dozen rows)."""
     if not has_request_context():
         return {}
     cache = g.setdefault("zhifa_names", {})
     if kind not in cache:
-        query = select(Group.code, Group.name) if kind == "posts" else select(User.username, User.full_name)
+        query = {"posts": select(Group.code, Group.name), "people": select(User.username, User.full_name),
+                 "departments": select(Department.code, Department.name)}[kind]
         with get_db().reading() as session:
             cache[kind] = dict(session.execute(query).all())
     return cache[kind]
@@ -57,6 +59,8 @@ def person(username: str | None) -> str:
     return _names("people").get(username, username) if username else ""
 
 
+def department(code: str | None) -> str:
+    return _names("departments").get(code, code) if code else ""
 def badge(count: int) -> str:
     """A menu count: counted up to COUNT_CAP, above it "99+"."""
     return f"{COUNT_CAP}+" if count > COUNT_CAP else str(count)
@@ -68,3 +72,4 @@ def register(app) -> None:
     app.jinja_env.filters["action_label"] = action_label
     app.jinja_env.filters["post_names"] = post_names
     app.jinja_env.filters["person"] = person
+    app.jinja_env.filters["department"] = department

@@ -1,18 +1,25 @@
 """The inbox (我的待办 / 岗位待办 / 已办), the task page and its actions, notifications."""
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from sqlalchemy import select
 from werkzeug.routing import BuildError
 
 from engine.execution import runtime
 from engine.execution.errors import EngineStepFailed
-from engine.inbox import attachments, notices, tasks
+from engine.inbox import attachments, case_view, notices, tasks
 from engine.spec import forms
 from engine.store import files
+from engine.store.models import ProcessInstance
+from monitoring import oversight
 from paperwork import issuing as paperwork_issuing
+from recording import evidence
 
 from .database import get_db
+from .filters import person
 from .security import parse_id
 
 bp = Blueprint("inbox", __name__)
@@ -41,8 +48,40 @@ def inbox():
     with get_db().reading() as session:
         page = tasks.task_page(session, current_user.user, query)
         names = tasks.process_names(session)
+        exceptions = evidence.pending_exceptions(session, current_user.user)
+        cases = dict(session.execute(select(ProcessInstance.id, ProcessInstance.business_key).where(
+            ProcessInstance.id.in_({e.instance_id for e in exceptions}))).all()) if exceptions else {}
+        pressed = oversight.open_for(session, current_user.user)
+        ids = {t.instance_id for t in page.rows}
+        documents = dict(session.execute(select(ProcessInstance.id, ProcessInstance.documents).where(
+            ProcessInstance.id.in_(ids), ProcessInstance.documents != "")).all()) if ids else {}
     return render_template("inbox.html", page=page, q=query, tabs=tasks.TABS, process_names=names,
-                           due_status=tasks.due_status)
+                           due_status=tasks.due_status, exceptions=exceptions, exception_cases=cases,
+                           reasons=evidence.EXCEPTION_REASONS, pressed=pressed, today=date.today(),
+                           documents=documents)
+
+
+@bp.app_context_processor
+def _other_work():
+    """督办 notices awaiting the user's answer, counted in 待办 with the 无法记录情况说明 awaiting
+    their approval (``evidence_pending``, webui/recording.py)."""
+    if not current_user.is_authenticated:
+        return {}
+    with get_db().reading() as session:
+        return {"oversight_open": oversight.count_open(session, current_user.user)}
+
+
+@bp.route("/oversight/<int:notice_id>/answer", methods=["POST"])
+@login_required
+def answer_oversight(notice_id: int):
+    try:
+        with get_db().transaction() as session:
+            oversight.answer(session, current_user.user, notice_id, request.form.get("recipient", ""),
+                             request.form.get("text", ""))
+        flash("已答复督办", "info")
+    except oversight.OversightInvalid as e:
+        flash(str(e), "error")
+    return redirect(url_for("inbox.inbox") + "#other-work")
 
 
 def _settings():
@@ -57,6 +96,7 @@ def _render_task(task_id: str, values=None, errors=None, status=200):
             abort(404)
         document = paperwork_issuing.draft(session, task_id, current_user.user, values) \
             if view.actionable else None
+        summary = case_view.task_summary(session, view.task, current_user.user)
     if values is not None:
         view.values = values
     try:  # the recordings page of a 执法全过程记录 step (recording/evidence.py, webui/recording.py)
@@ -64,7 +104,8 @@ def _render_task(task_id: str, values=None, errors=None, status=200):
     except BuildError:
         evidence_url = None
     return render_template("task.html", view=view, errors=errors or {}, due_status=tasks.due_status,
-                           evidence_url=evidence_url, document=document, task_id=task_id), status
+                           evidence_url=evidence_url, summary=summary, decisions=summary.decisions, document=document,
+                           task_id=task_id), status
 
 
 @bp.route("/tasks/<task_id>")
@@ -213,7 +254,9 @@ def _task_action(task_id: str, do, done_message: str, back_to_task: bool = True)
 @bp.route("/tasks/<task_id>/claim", methods=["POST"])
 @login_required
 def claim(task_id: str):
-    return _task_action(task_id, lambda s: tasks.claim(s, task_id, current_user.user), "已领取任务")
+    """领取, from the task page or from the inbox list (``back=inbox``: stay on the list)."""
+    return _task_action(task_id, lambda s: tasks.claim(s, task_id, current_user.user), "已领取任务，已移到“我的待办”",
+                        back_to_task=request.form.get("back") != "inbox")
 
 
 @bp.route("/tasks/<task_id>/unclaim", methods=["POST"])
@@ -228,7 +271,7 @@ def unclaim(task_id: str):
 def delegate(task_id: str):
     to, reason = request.form.get("to", ""), request.form.get("reason", "")
     return _task_action(task_id, lambda s: tasks.delegate(s, task_id, current_user.user, to, reason),
-                        f"已转办给 {to}", back_to_task=False)
+                        f"已转办给 {person(to)}", back_to_task=False)
 
 
 @bp.route("/tasks/<task_id>/return", methods=["POST"])

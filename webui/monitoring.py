@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 
 from engine.admin import management
 from engine.execution import runtime
-from monitoring import dashboards
+from monitoring import dashboards, oversight
 from workdays import calendar
 
 from .database import get_db
@@ -94,7 +94,32 @@ def overdue():
         board = dashboards.overdue_board(session, current_user.user, department=request.args.get("department") or None,
                                          post=request.args.get("post") or None,
                                          kind=request.args.get("kind", "all"), page=_page())
-    return render_template("dashboard_overdue.html", board=board)
+        may_press = oversight.may_send(session, current_user.user)
+        pressed = oversight.counts(session)
+        open_notices = oversight.open_by_task(session, [t.id for t in board.tasks])
+    return render_template("dashboard_overdue.html", board=board, may_press=may_press, pressed=pressed,
+                           open_notices=open_notices, default_reply_by=calendar.add_working_days(date.today(), 3))
+
+
+@bp.route("/overdue/<task_id>/press", methods=["POST"])
+@login_required
+def press(task_id: str):
+    """督办: a notice with a reply deadline to the task's handler and the section head."""
+    back = request.form.get("back") or url_for("dashboard.overdue")
+    back = back if back.startswith("/") and not back.startswith("//") else url_for("dashboard.overdue")
+    try:
+        reply_by = date.fromisoformat(request.form.get("reply_by", "").strip())
+    except ValueError:
+        flash("办结（答复）期限不是有效日期（格式：2026-03-01）", "error")
+        return redirect(back)
+    try:
+        with get_db().transaction() as session:
+            notice = oversight.send(session, current_user.user, task_id, request.form.get("text", ""), reply_by)
+            names = "、".join(oversight.recipient_name(session, r.recipient) for r in notice.recipients)
+        flash(f"已督办“{notice.task_name}”，已通知：{names}", "info")
+    except oversight.OversightInvalid as e:
+        flash(str(e), "error")
+    return redirect(back)
 
 
 def _date_arg(name: str, label: str, errors: list[str]) -> date | None:

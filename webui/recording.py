@@ -23,6 +23,8 @@ from .database import get_db
 bp = Blueprint("evidence", __name__, url_prefix="/evidence")
 TZ = ZoneInfo("Asia/Shanghai")
 _PURPOSES = "evidence_purposes"
+_VIEWED = "evidence_viewed"  # recordings this session opened on the player page (may fetch their bytes)
+_PLAYED = ("video", "audio", "photo")  # shown on the player page; other records open as files
 
 
 def _settings():
@@ -114,7 +116,8 @@ def step(task_id: str):
 @bp.route("/tasks/<task_id>/upload", methods=["POST"])
 @login_required
 def upload(task_id: str):
-    storage = request.files.get("file")
+    # the file chosen, or the photo/video just taken with the phone's camera (two inputs named "file")
+    storage = next((f for f in request.files.getlist("file") if f and f.filename), None)
     try:
         if storage is None or not storage.filename:
             raise evidence.InvalidInput("请选择要上传的记录文件。")
@@ -192,7 +195,29 @@ def open_file(attachment_id: int, action: str):
     except files.FileStoreError as e:
         flash(str(e), "error")
         return redirect(url_for("evidence.index"))
+    if action == "view" and attachment.media_kind in _PLAYED:
+        # One viewing, one 查阅登记簿 line: the player page is the viewing; the player's own
+        # (range) requests for the bytes go to ``media``, which this session may now read.
+        handle.close()
+        web_session[_VIEWED] = sorted({*web_session.get(_VIEWED, []), attachment.id})[-50:]
+        return render_template("evidence/viewer.html", attachment=attachment, instance=instance)
     return security.send_stored(attachment, handle, inline=action == "view", conditional=False, etag=False)
+
+
+@bp.route("/files/<int:attachment_id>/media")
+@login_required
+def media(attachment_id: int):
+    """The bytes of a recording opened on the player page in this session (already registered)."""
+    if attachment_id not in web_session.get(_VIEWED, []):
+        abort(403)
+    with get_db().reading() as s:
+        attachment = s.get(files.Attachment, attachment_id)
+        if attachment is None or attachment.purged_at is not None:
+            abort(404)
+        path = files.path_of(attachment, _settings())
+        if not path.is_file():
+            abort(404)
+    return security.send_stored(attachment, path, inline=True, conditional=True, etag=attachment.sha256)
 
 
 @bp.route("/cases/<int:instance_id>")

@@ -14,6 +14,23 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 _UNITS = ("working_days", "days", "months")
 
+# The deadlines the bureau's models compute into case variables, as task pages and case headers name them.
+DEADLINES = {
+    "decide_due": "作出处罚决定期限", "decision_due": "作出许可决定期限", "statement_due": "陈述申辩（听证申请）期限",
+    "hearing_date": "听证日期", "payment_due": "缴纳罚款期限", "reconsideration_until": "申请行政复议期限",
+    "litigation_until": "提起行政诉讼期限", "remedies_lapse_on": "复议、诉讼期限届满日",
+    "court_apply_until": "申请法院强制执行期限", "demand_lapse_on": "催告期限届满日", "scheduled_date": "代履行日期",
+}
+
+
+def provisional_note(day) -> str | None:
+    """A date in a year whose 节假日 nobody entered was counted Monday–Friday: say so."""
+    try:
+        year = calendar.as_date(day).year
+    except (TypeError, ValueError):
+        return None
+    return None if calendar.current().knows(year) else f"{year}年节假日安排尚未录入，暂按周一至周五计算"
+
 
 def helpers_for(action: Action) -> dict[str, Callable[..., Any]]:
     """Date arithmetic bound to one action, which records any provisional calendar it used."""

@@ -31,6 +31,9 @@ def install() -> None:
     hooks.property_checks[issuing.SERVED] = issuing.service_problems
     hooks.periodic.append(case_file.run_pending)  # 案卷 of finished cases, and those requested
     hooks.periodic.append(retention.run_monthly)  # monthly purge of expired recordings
+    hooks.deadline_variables.update(workday_helpers.DEADLINES)  # statutory deadlines the models compute
+    hooks.variable_labels.update(document_numbers.LABELS)
+    hooks.set_date_note(workday_helpers.provisional_note)
     hooks.periodic.append(chain.anchor_daily)  # the audit chain's head into the write-once store
     hooks.periodic.append(annual.publish_when_due)  # 年度行政执法数据 by 31 January
     hooks.set_working_day(calendar.is_workday_provisional)  # the workingDay form rule

@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 from datetime import date
+from pathlib import Path
 
 import click
 
@@ -21,7 +22,7 @@ from engine.spec.problems import ModelInvalid
 from engine.store import chain
 from engine.store.db import ValueTooLong
 from engine.store.history import data_to_json
-from organisation import demo
+from organisation import demo, directory
 from workdays import calendar
 from zhifa.bootstrap import open_database
 from paperwork import issuing, library, templates
@@ -55,9 +56,14 @@ def _print_json(value) -> None:
 
 
 @click.group()
-def main() -> None:
+@click.option("--log", "log_level", default=None, help="输出日志（如 INFO、DEBUG）；默认只输出结果和错误")
+@click.pass_context
+def main(ctx: click.Context, log_level: str | None) -> None:
     """zhifa：生态环境执法流程系统。"""
-    logging.basicConfig(level=os.environ.get("ZHIFA_LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Commands print their answer; the server and the worker also log what they do.
+    default = "INFO" if ctx.invoked_subcommand in ("serve", "worker") else "WARNING"
+    level = (log_level or os.environ.get("ZHIFA_LOG_LEVEL") or default).upper()
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
 
 
 @main.group()
@@ -136,6 +142,21 @@ def users_add(username, password, full_name, groups, certificate, cert_from, cer
         raise click.ClickException(str(e))
 
 
+@main.group("org")
+def org() -> None:
+    """组织机构：部门、岗位、用户。"""
+
+
+@org.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def org_import(file: Path) -> None:
+    """从 .xlsx 或 .csv 导入组织机构（列见 README“组织机构”）；有任何错误则什么都不导入。"""
+    try:
+        with _db().transaction() as session:
+            result = directory.import_file(session, None, file)
+    except directory.OrgInvalid as e:
+        raise click.ClickException(str(e))
+    click.echo(f"已导入：部门 {result.departments} 个，岗位 {result.posts} 个，用户 {result.users} 个")
 @users.command("cert")
 @click.argument("username")
 @click.option("--number", default=None, help="执法证号（省略则清除执法证）")

@@ -13,8 +13,9 @@ from engine.store.models import CaseDepartment, Grant, Group, Membership, Proces
 DEPLOY = "deploy"              # deploy process models and decision tables (法制股)
 VIEW_ALL = "view_all"          # see every case of every department (局领导, 法制股)
 MANAGE_INSTANCES = "manage"    # suspend, resume, terminate, migrate cases
-ADMIN = "admin"                # users, calendar
-PERMISSIONS = (DEPLOY, VIEW_ALL, MANAGE_INSTANCES, ADMIN)
+ADMIN = "admin"                # organisation, users, calendar
+SECTION_HEAD = "head"          # heads the post's department (股室负责人): receives its 督办 notices
+PERMISSIONS = (DEPLOY, VIEW_ALL, MANAGE_INSTANCES, ADMIN, SECTION_HEAD)
 
 
 class NotPermitted(Exception):
@@ -94,6 +95,17 @@ def user_by_name(session: Session, username: str) -> User | None:
     return session.scalar(select(User).where(User.username == username))
 
 
+def full_name(session: Session, username: str | None) -> str | None:
+    """A username as people read it (the officer's name); None for None."""
+    if not username:
+        return None
+    return session.scalar(select(User.full_name).where(User.username == username)) or username
+
+
+def section_heads(session: Session, department_code: str) -> list[str]:
+    """Codes of the department's posts that grant SECTION_HEAD (its 股室负责人)."""
+    return list(session.scalars(select(Group.code).join(Grant, Grant.group_code == Group.code).where(
+        Group.department_code == department_code, Grant.permission == SECTION_HEAD).order_by(Group.code)))
 def set_certificate(user: User, cert_no: str | None, valid_from: date | None, valid_until: date | None) -> None:
     """执法证: number and validity; a number needs both dates, the end not before the start."""
     cert_no = (cert_no or "").strip() or None

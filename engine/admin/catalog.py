@@ -199,9 +199,10 @@ class TableView:
     inputs: list[dict[str, str]]  # label, expression, type
     outputs: list[dict[str, str]]  # label, name, type
     rules: list[dict[str, Any]]  # n, id, inputs, outputs, description (cells as the modeler wrote them)
-    variables: list[dict[str, str]]  # name, label, type: what the 试算 form asks for
+    variables: list[dict[str, Any]]  # name, label, type, choices [(value, label)]: what the 试算 form asks for
     requires: list[str] = field(default_factory=list)  # names of the decisions it requires (a DRD)
     drd: bool = False  # the file holds several decisions
+    output_labels: dict[str, dict[str, str]] = field(default_factory=dict)  # output name → value → label
 
 
 class TrialInvalid(ValueError):
@@ -243,11 +244,33 @@ def table_view(session: Session, definition: DecisionDefinition) -> TableView:
     policy = (table.get("hitPolicy") or "UNIQUE").upper()
     if table.get("aggregation"):
         policy += f" {table.get('aggregation').upper()}"
-    return TableView(definition, policy, inputs, outputs, rules, _variables(session, definition, inputs),
-                     [names.get(r, r) for r in dmn.requirements(decision)], len(decisions) > 1)
+    labels = _option_labels(session)
+    variables = _variables(session, definition, inputs)
+    for var in variables:  # an input compared with quoted values is a choice, labelled as the forms label them
+        column = next((n for n, i in enumerate(inputs) if i["expression"].strip() == var["name"]), None)
+        values = [] if column is None else list(dict.fromkeys(
+            v for r in rules if column < len(r["inputs"]) for v in re.findall(r'"([^"]*)"', r["inputs"][column])))
+        var["choices"] = [(v, labels.get(var["name"], {}).get(v, v)) for v in values]
+    return TableView(definition, policy, inputs, outputs, rules, variables,
+                     [names.get(r, r) for r in dmn.requirements(decision)], len(decisions) > 1,
+                     {o["name"]: labels[o["name"]] for o in outputs if o["name"] in labels})
 
 
-def _variables(session: Session, definition: DecisionDefinition, inputs: list[dict[str, str]]) -> list[dict[str, str]]:
+def _option_labels(session: Session) -> dict[str, dict[str, str]]:
+    """Variable → {value → label} from the enum fields of the deployed processes' forms."""
+    from engine.spec import forms
+    out: dict[str, dict[str, str]] = {}
+    for d in repository.latest_processes(session):
+        spec, subs = repository.specs_of(session, d)
+        for s in [spec, *subs.values()]:
+            for ts in s.task_specs.values():
+                for f in forms.form_of(ts).fields:
+                    if f.options:
+                        out.setdefault(f.id, {}).update(f.option_labels)
+    return out
+
+
+def _variables(session: Session, definition: DecisionDefinition, inputs: list[dict[str, str]]) -> list[dict[str, Any]]:
     """The variables the input expressions read (after translation), labelled by their input —
     of this table and of the decisions it requires (a DRD), less what those decisions output."""
     parsed = decide.table_of(session, definition)

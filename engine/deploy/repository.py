@@ -172,7 +172,7 @@ def _cross_checks(session: Session, models: list[_Model]) -> list[Problem]:
                      for el, line, called in m.facts.called_processes if called not in processes]
         problems += [Problem(f, line, el, f"引用的决策表 “{ref}” 不存在（既未部署也不在本次文件中）")
                      for el, line, ref in m.facts.decision_refs if ref not in decision_ids]
-        problems += [Problem(f, line, el, f"候选岗位 “{code}” 不存在，请使用组织机构中的岗位代码")
+        problems += [Problem(f, line, el, f"候选岗位 “{code}” 不存在：请先在“组织机构”页面创建该岗位，或用 zhifa org import 导入组织机构")
                      for el, line, code in m.facts.candidate_groups if code not in groups]
         problems += [Problem(f, line, el, f"excludeActorsOf 中的 “{name}” 既不是用户任务 id，也不是 officers 类型字段的 id"
                                           "（本文件和已部署的流程中都没有）")

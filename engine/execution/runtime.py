@@ -36,7 +36,8 @@ from engine.spec import forms
 from engine.spec.serialization import instance_from_json, instance_to_json
 from engine.store import history
 from engine.store.db import JOBS_ANNOUNCE_WITHIN, announce_jobs
-from engine.store.models import InstanceLink, Job, MessageSubscription, ProcessDefinition, ProcessInstance, User, utcnow
+from engine.store.models import (Group, HumanTask, InstanceLink, Job, MessageSubscription, ProcessDefinition,
+                                 ProcessInstance, User, utcnow)
 
 log = logging.getLogger(__name__)
 _MAX_MESSAGE_DEPTH = 10
@@ -167,7 +168,20 @@ def start(session: Session, process_key: str, user: User | None, data: dict[str,
         "message": message.event_definition.name if message else None,
         "source": source.business_key if source else None})
     save(action)
+    if source is None:
+        _set_handling_department(session, instance)
     return instance
+
+
+def _set_handling_department(session: Session, instance: ProcessInstance) -> None:
+    """The case's 承办部门 is the department whose posts got its first steps (a 危废 permit
+    accepted at another window is 危废与辐射股's), not necessarily the starter's."""
+    groups = {g for row in session.scalars(select(HumanTask.candidate_groups).where(
+        HumanTask.instance_id == instance.id, HumanTask.state == "ready")) for g in row.split(",") if g}
+    departments = set(session.scalars(select(Group.department_code).where(Group.code.in_(groups)))) if groups else set()
+    if len(departments) == 1:
+        instance.department_code = departments.pop()
+        session.flush()
 
 
 def started_by_token(session: Session, token: str) -> ProcessInstance | None:
@@ -175,8 +189,10 @@ def started_by_token(session: Session, token: str) -> ProcessInstance | None:
 
 
 def may_start(user: User, definition: ProcessDefinition) -> bool:
+    """camunda:candidateStarterGroups / candidateStarterUsers (stored as ``user:<name>``), or
+    by default the posts of the process's first steps; a process naming none is open to all."""
     starters = {g for g in definition.starter_groups.split(",") if g}
-    return not starters or bool(starters & group_codes(user))
+    return not starters or bool(starters & (group_codes(user) | {f"user:{user.username}"}))
 
 
 def startable(session: Session, user: User) -> list[ProcessDefinition]:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, undefer
 
 from engine import hooks
 from engine.access import identity
-from engine.access.identity import NotPermitted, can_see_instance, group_codes, officer_problems
+from engine.access.identity import NotPermitted, can_see_instance, full_name, group_codes, officer_problems
 from engine.execution import projection, runtime
 from engine.sandbox import scripting
 from engine.spec import forms
@@ -36,19 +36,19 @@ class TaskNotFound(LookupError):
 class TaskAlreadyCompleted(Exception):
     """Someone (maybe the same person, in another tab) completed the task first."""
 
-    def __init__(self, by: str | None, at: datetime | None, cancelled: bool = False):
+    def __init__(self, by: str | None, at: datetime | None, cancelled: bool = False, by_name: str | None = None):
         self.by, self.at = by, at
         if cancelled:
             super().__init__("该任务已不再需要办理（流程已转到其他环节）")
         else:
             when = at.astimezone().strftime("%Y-%m-%d %H:%M:%S") if at else "此前"
-            super().__init__(f"该任务已由 {by or '系统'} 于 {when} 办理")
+            super().__init__(f"该任务已由 {by_name or by or '系统'} 于 {when} 办理")
 
 
 class TaskClaimed(Exception):
-    def __init__(self, by: str):
+    def __init__(self, by: str, by_name: str | None = None):
         self.by = by
-        super().__init__(f"该任务已由 {by} 领取")
+        super().__init__(f"该任务已由 {by_name or by} 领取")
 
 
 def _candidate_clause(user: User):
@@ -102,9 +102,10 @@ def exclusion_of(session: Session, task: HumanTask, username: str) -> str | None
 
 def require_actor(session: Session, task: HumanTask, user: User) -> None:
     if task.state != "ready":
-        raise TaskAlreadyCompleted(task.completed_by, task.completed_at, cancelled=task.state == "cancelled")
+        raise TaskAlreadyCompleted(task.completed_by, task.completed_at, cancelled=task.state == "cancelled",
+                                   by_name=full_name(session, task.completed_by))
     if task.assignee is not None and task.assignee != user.username:
-        raise TaskClaimed(task.assignee)
+        raise TaskClaimed(task.assignee, full_name(session, task.assignee))
     if not may_act(session, task, user):
         raise NotPermitted("此任务不属于您的岗位")
     barred = exclusion_of(session, task, user.username)
@@ -143,7 +144,7 @@ def view(session: Session, task_id: str, user: User) -> TaskView:
         raise NotPermitted("此任务不属于您")
     action = runtime.load(session, instance, user)
     spiff = runtime.spiff_task(action, task.id) if task.state == "ready" else None
-    spec = spiff.task_spec if spiff else _spec_by_element(action.workflow, task.element_id)
+    spec = spiff.task_spec if spiff else spec_by_element(action.workflow, task.element_id)
     form = forms.form_of(spec) if spec else forms.Form([])
     data = spiff.data if spiff else json.loads(task.submitted or "{}")
     files: dict[str, list[Attachment]] = {}
@@ -170,7 +171,7 @@ def view(session: Session, task_id: str, user: User) -> TaskView:
                     officers=options, people=people, drafted=drafted)
 
 
-def _spec_by_element(workflow, element_id: str):
+def spec_by_element(workflow, element_id: str):
     """The task spec of a BPMN element, in the process or in any process it calls."""
     for spec in [workflow.spec, *workflow.subprocess_specs.values()]:
         for ts in spec.task_specs.values():
@@ -212,7 +213,8 @@ def claim(session: Session, task_id: str, user: User) -> HumanTask:
 def unclaim(session: Session, task_id: str, user: User) -> HumanTask:
     task = get(session, task_id)
     if task.state != "ready":
-        raise TaskAlreadyCompleted(task.completed_by, task.completed_at, cancelled=task.state == "cancelled")
+        raise TaskAlreadyCompleted(task.completed_by, task.completed_at, cancelled=task.state == "cancelled",
+                                   by_name=full_name(session, task.completed_by))
     if task.assignee != user.username:
         raise NotPermitted("只能退还自己领取的任务")
     task.assignee = None
@@ -276,6 +278,10 @@ def complete(session: Session, task_id: str, user: User, submitted: Mapping[str,
         raise forms.FormInvalid(problems, submitted)
     for check in hooks.completion_checks:  # e.g. 执法全过程记录: recordings, other proof or an approved exception
         check(session, task, spiff, values)
+    if numbers:  # listed with the case in the inbox (a number kept on a second pass is listed once)
+        listed = [d for d in (instance.documents or "").split("、") if d]
+        listed += [str(n) for n in numbers.values() if n and str(n) not in listed]
+        instance.documents = "、".join(listed)[:1000]
     return _finish(session, task, instance, action, spiff, user, values, "complete", {})
 
 

@@ -41,11 +41,15 @@ def _non_ascii_names(python: str) -> bool:
     return any(isinstance(n, ast.Name) and not n.id.isascii() for n in ast.walk(tree))
 
 
+def _codes(raw: str | None) -> list[str]:
+    return [c.strip() for c in (raw or "").split(",") if c.strip()]
+
+
 @dataclass
 class BpmnFacts:
     """What a file defines and needs, for checks across files."""
     processes: dict[str, str] = field(default_factory=dict)  # id -> name
-    starter_groups: dict[str, list[str]] = field(default_factory=dict)  # id -> camunda:candidateStarterGroups
+    starter_groups: dict[str, list[str]] = field(default_factory=dict)  # id -> who may start (see collect_facts)
     in_tasklist: dict[str, bool] = field(default_factory=dict)  # id -> camunda:isStartableInTasklist
     called_processes: list[tuple[str, int, str]] = field(default_factory=list)  # (element id, line, called id)
     decision_refs: list[tuple[str, int, str]] = field(default_factory=list)
@@ -222,6 +226,26 @@ class _Checker:
         for se in self.xp("//bpmn:startEvent"):
             self.check_form(se)
 
+    def first_step_posts(self, proc: etree._Element) -> list[str]:
+        """Candidate groups of the user tasks first reached from the process's none start
+        events, passing gateways and automatic tasks (a permit's 受理岗 of every department)."""
+        flows: dict[str, list[str]] = {}
+        for flow in self.xp("bpmn:sequenceFlow", proc):
+            flows.setdefault(flow.get("sourceRef"), []).append(flow.get("targetRef"))
+        nodes = {el.get("id"): el for el in self.xp("bpmn:*[@id]", proc)}
+        todo = [se.get("id") for se in self.xp("bpmn:startEvent[not(bpmn:*[contains(local-name(), 'EventDefinition')])]", proc)]
+        seen, posts = set(todo), []
+        while todo:
+            for target in flows.get(todo.pop(), []):
+                el = nodes.get(target)
+                if target in seen or el is None:
+                    continue
+                seen.add(target)
+                if etree.QName(el).localname == "userTask":
+                    posts += [g for g in _codes(el.get(_CAMUNDA_TAG + "candidateGroups")) if "{" not in g]
+                elif etree.QName(el).localname.endswith(("Gateway", "scriptTask", "businessRuleTask", "task")):
+                    todo.append(target)
+        return list(dict.fromkeys(posts))
     def check_exclusions(self, prop: etree._Element) -> None:
         """Separation of duties names user tasks and officers fields — of this file or of the deployed
         files (a called process such as 法制审核 names the caller's steps): checked across files."""
@@ -311,10 +335,13 @@ class _Checker:
         for proc in self.xp("//bpmn:process"):
             if proc.get("isExecutable", "true") != "false":
                 self.facts.processes[proc.get("id")] = proc.get("name") or proc.get("id")
-                starters = [g.strip() for g in (proc.get(_CAMUNDA_TAG + "candidateStarterGroups") or "").split(",") if g.strip()]
-                self.facts.starter_groups[proc.get("id")] = starters
-                self.facts.in_tasklist[proc.get("id")] = proc.get(_CAMUNDA_TAG + "isStartableInTasklist") != "false"
+                starters = _codes(proc.get(_CAMUNDA_TAG + "candidateStarterGroups"))
+                users = _codes(proc.get(_CAMUNDA_TAG + "candidateStarterUsers"))
                 self.facts.candidate_groups += [(proc.get("id"), proc.sourceline, g) for g in starters]
+                # Undeclared: whoever does the first step may start (e.g. 案源登记's 立案岗).
+                self.facts.starter_groups[proc.get("id")] = (starters + [f"user:{u}" for u in users]) \
+                    or self.first_step_posts(proc)
+                self.facts.in_tasklist[proc.get("id")] = proc.get(_CAMUNDA_TAG + "isStartableInTasklist") != "false"
         for ca in self.xp("//bpmn:callActivity"):
             called = ca.get("calledElement")
             if not called:

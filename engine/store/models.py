@@ -167,6 +167,7 @@ class ProcessInstance(Base):
     business_key: Mapped[str] = mapped_column(String(100), unique=True)
     start_token: Mapped[str | None] = mapped_column(String(64), unique=True)  # one case per start-form submission
     title: Mapped[str] = mapped_column(String(300), default="")  # party or case name
+    documents: Mapped[str] = mapped_column(String(1000), default="", server_default="")  # document numbers issued, 、-separated
     department_code: Mapped[str | None] = mapped_column(ForeignKey("departments.code"), index=True)
     status: Mapped[str] = mapped_column(String(16), default="running")  # running suspended completed terminated
     state: Mapped[str] = mapped_column(Text, deferred=True)

@@ -43,7 +43,7 @@ def submit_task(page):
 
 
 def upload_on_step_page(page, name, content, mime="video/mp4"):
-    page.set_input_files("#evidence-upload input[name=file]",
+    page.set_input_files("#evidence-file",
                          files=[{"name": name, "mimeType": mime, "buffer": content}])
     page.click("#evidence-upload button.primary")
     page.wait_for_selector(f"text=已上传“{name}”")

@@ -38,7 +38,7 @@ def test_legal_staff_deploy_compare_migrate_and_try_a_decision(db, org, user, li
 
     page.get_by_role("link", name="流程部署").first.click()
     page.wait_for_url(f"{live_server}/admin/deploy")
-    screenshots(page, "deploy-page")
+    screenshots(page, "deploy-page", raw_ok=True)
 
     # A broken model: the report names the field, nothing is deployed.
     page.set_input_files("#files", [str(ENGINE / "test_review_rule.dmn"), str(broken)])
@@ -46,7 +46,7 @@ def test_legal_staff_deploy_compare_migrate_and_try_a_decision(db, org, user, li
     page.wait_for_selector("#problems")
     assert "不支持的字段类型 “checkbox”" in page.locator("#problems").inner_text()
     assert page.get_by_role("button", name="确认部署").count() == 0
-    screenshots(page, "report-with-problems")
+    screenshots(page, "report-with-problems", raw_ok=True)
     with db.reading() as session:
         assert session.scalar(select(Deployment)) is None
 
@@ -56,7 +56,7 @@ def test_legal_staff_deploy_compare_migrate_and_try_a_decision(db, org, user, li
     page.get_by_role("button", name="校验").click()
     page.wait_for_selector("#preview")
     assert "case_flow" in page.locator("#preview").inner_text() and "第 1 版" in page.locator("#preview").inner_text()
-    screenshots(page, "report-ok")
+    screenshots(page, "report-ok", raw_ok=True)
     page.fill("#name", "测试检查流程首版")
     page.get_by_role("button", name="确认部署").click()
     page.wait_for_url(f"{live_server}/admin/deploy")
@@ -72,7 +72,7 @@ def test_legal_staff_deploy_compare_migrate_and_try_a_decision(db, org, user, li
     page.wait_for_selector("#preview")
     page.get_by_role("button", name="确认部署").click()
     page.wait_for_url(f"{live_server}/admin/deploy")
-    screenshots(page, "deployments")
+    screenshots(page, "deployments", raw_ok=True)
 
     # Versions, download, diff.
     page.get_by_role("link", name="全部版本、下载、比较、迁移").click()
@@ -85,18 +85,18 @@ def test_legal_staff_deploy_compare_migrate_and_try_a_decision(db, org, user, li
     page.wait_for_selector("table.diff")
     text = page.locator("main").inner_text()
     assert "整理材料（用户任务）" in text and "当事人名称（全称）" in text
-    screenshots(page, "diff")
+    screenshots(page, "diff", raw_ok=True)
 
     # Migration: dry run first, then move the case.
     page.get_by_role("link", name="返回版本列表").click()
     page.get_by_role("link", name="把运行中的案件迁移到新版本…").click()
     page.wait_for_selector("#movable")
     assert case_key in page.locator("#movable").inner_text()
-    screenshots(page, "migration-dry-run")
+    screenshots(page, "migration-dry-run", raw_ok=True)
     page.get_by_role("button", name="迁移选中的案件到第 2 版").click()
     page.wait_for_selector(".flash-info")
     assert f"已将 1 件案件迁移到第 2 版：{case_key}" in page.locator(".flash-info").inner_text()
-    screenshots(page, "migration-done")
+    screenshots(page, "migration-done", raw_ok=True)
     with db.reading() as session:
         assert session.get(ProcessInstance, case_id).definition.version == 2
 
@@ -104,13 +104,14 @@ def test_legal_staff_deploy_compare_migrate_and_try_a_decision(db, org, user, li
     page.get_by_role("link", name="决策表与试算").click()
     page.get_by_role("link", name="是否需要法制审核（测试）").click()
     page.wait_for_selector("#dmn-viewer[data-ready=true] .tjs-table")
-    page.fill("#in-party_type", "citizen")
+    page.select_option("#in-party_type", "citizen")
     page.fill("#in-fine_amount", "6000")
     page.keyboard.press("Enter")
     page.wait_for_selector("#trial-result")
     assert "第 1 条" in page.locator("#trial-result").inner_text()
     assert page.locator('#rules tr.hit[data-rule="Rule_citizen"]').count() == 1
     page.wait_for_selector("#dmn-viewer[data-ready=true] .tjs-table")
-    screenshots(page, "decision-trial")
+    assert "命中策略" in page.inner_text("#dmn-viewer") and "Hit policy" not in page.inner_text("#dmn-viewer")
+    screenshots(page, "decision-trial", raw_ok=True)
     assert errors == []
     context.close()

@@ -91,7 +91,7 @@ def test_a_penalty_case_reaches_legal_review_in_the_reviewers_inbox_only(chromiu
     second_tab.fill("#f_registration_opinion", "重复提交")
     second_tab.click("#task-form button.primary")
     second_tab.wait_for_load_state()
-    assert "该任务已由 supervision_file1 于" in second_tab.inner_text("main")
+    assert "该任务已由 萧立案1 于" in second_tab.inner_text("main")
     screenshots(second_tab, "second-tab-told")
 
     # 立案审批 (局领导): claim, approve filing.
@@ -100,8 +100,14 @@ def test_a_penalty_case_reaches_legal_review_in_the_reviewers_inbox_only(chromiu
     open_task(deputy, base, key)
     deputy.click("#claim")
     deputy.wait_for_selector("#unclaim")
-    assert deputy.inner_text("#assignee") == "李副局长"  # the name, not the username
-    deputy.select_option("#f_filing_decision", "file")
+    assert deputy.inner_text("#assignee") == "李副局长"
+    # The approver decides with the case in view: the registered facts and the filer's opinion.
+    summary = deputy.inner_text("#case-summary")
+    for fact in ("鲁山县某化工有限公司", "未经批准擅自排放含油废水", "举报投诉", "案源登记与初步审查",
+                 "有涉嫌违法行为，属本机关管辖，建议立案", "萧立案1"):
+        assert fact in summary, fact
+    assert "立案审批 办理期限" in summary
+    deputy.check("#f_filing_decision_file")  # an explicit choice, not a drop-down
     deputy.fill("#f_case_reason", "擅自排放水污染物案")
     deputy.fill("#f_filed_on", TODAY)
     deputy.fill("#f_filing_opinion", "同意立案")
@@ -130,10 +136,10 @@ def test_a_penalty_case_reaches_legal_review_in_the_reviewers_inbox_only(chromiu
     assert "执法音像记录事项" in investigator.inner_text("main")
     if investigator.locator("#record-item a").count():
         investigator.click("#record-item a")
-        investigator.set_input_files("input[name=file]", files=[
+        investigator.set_input_files("#evidence-file", files=[
             {"name": "执法记录仪.mp4", "mimeType": "video/mp4", "buffer": VIDEO}])
-        investigator.click("form[enctype='multipart/form-data'] button.primary")
-        investigator.wait_for_load_state()
+        investigator.click("#evidence-upload button.primary")
+        investigator.wait_for_selector("text=已上传“执法记录仪.mp4”")
     else:  # the recordings page is not mounted in this build: record through the engine
         with db.transaction() as session:
             step = tasks.ready_tasks(session, instance.id)[0]
@@ -167,8 +173,12 @@ def test_a_penalty_case_reaches_legal_review_in_the_reviewers_inbox_only(chromiu
     # 案件审查 (审查岗): proceed; the organisation's 60,000-yuan fine needs 法制审核.
     reviewer = open_as(chromium, base, "supervision_review1")
     open_task(reviewer, base, key)
-    assert reviewer.input_value("#f_proposed_action") == "penalty"  # the case's earlier value
-    reviewer.select_option("#f_review_outcome", "proceed")
+    assert reviewer.is_checked("#f_proposed_action_penalty")  # the case's earlier value
+    summary = reviewer.inner_text("#case-summary")
+    for fact in ("经查，当事人擅自排放含油废水", "《水污染防治法》第八十三条第三项", "60000.00 元", "同意立案",
+                 "擅自排放水污染物案", "现场照片.txt", "执法记录仪.mp4", "作出处罚决定期限"):
+        assert fact in summary, fact
+    reviewer.check("#f_review_outcome_proceed")
     reviewer.select_option("#f_party_type", "organization")
     reviewer.select_option("#f_penalty_kind", "fine")
     reviewer.fill("#f_fine_amount", "60000")
@@ -200,6 +210,14 @@ def test_a_penalty_case_reaches_legal_review_in_the_reviewers_inbox_only(chromiu
             sees = any(r.id == task.id for tab in ("mine", "group")
                        for r in tasks.task_page(session, u, tasks.TaskQuery(tab=tab, per_page=100)).rows)
             assert sees == ("legal.review" in identity.group_codes(u)), username
+
+    # 法制审核 sees the reviewer's opinion and the amounts on its own page.
+    legal.locator("table.tasks tr", has_text=key).locator("a.button").click()
+    legal.wait_for_selector("#case-summary")
+    summary = legal.inner_text("#case-summary")
+    for fact in ("事实清楚，证据确凿，程序合法", "案件审查", "袁审查1", "60000.00 元", "法人或者其他组织", "同意立案"):
+        assert fact in summary, fact
+    screenshots(legal, "legal-review-task")
 
     # The case page: diagram drawn by bpmn-js, the 法制审核 call highlighted as current.
     legal.goto(f"{base}/cases/{instance.id}")
