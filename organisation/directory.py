@@ -140,15 +140,11 @@ def _password(value: str | None, username: str) -> str:
     return value
 
 
-def _certificate(number: str | None, valid_from: date | None, valid_until: date | None) -> tuple:
-    number = (number or "").strip() or None
-    if number and len(number) > 50:
-        raise OrgInvalid("执法证号最多 50 个字符")
-    if (valid_from or valid_until) and not number:
-        raise OrgInvalid("填写执法证有效期时须同时填写执法证号")
-    if valid_from and valid_until and valid_until < valid_from:
-        raise OrgInvalid("执法证有效期止不能早于有效期起")
-    return number, valid_from, valid_until
+def _certificate(user: User, number: str | None, valid_from: date | None, valid_until: date | None) -> None:
+    try:
+        identity.set_certificate(user, number, valid_from, valid_until)
+    except ValueError as e:
+        raise OrgInvalid(str(e)) from None
 
 
 def parse_date(value, what: str) -> date | None:
@@ -171,12 +167,11 @@ def add_user(session: Session, actor: User | None, username: str, full_name: str
     if not re.match(r"^[A-Za-z0-9_.-]{2,100}$", username):
         raise OrgInvalid("用户名只能用英文字母、数字、下划线、点和连字符（2～100 个字符）")
     full_name = _name(full_name, "姓名")
-    number, valid_from, valid_until = _certificate(cert_no, cert_valid_from, cert_valid_until)
-    try:
-        user = identity.add_user(session, username, _password(password, username), full_name, posts)
+    try:  # (the certificate is checked before the user is added)
+        user = identity.add_user(session, username, _password(password, username), full_name, posts,
+                                 cert_no=cert_no, cert_valid=(cert_valid_from, cert_valid_until))
     except (identity.UnknownGroup, ValueError) as e:
         raise OrgInvalid(str(e)) from None
-    user.cert_no, user.cert_valid_from, user.cert_valid_until = number, valid_from, valid_until
     history.record(session, "org_user_added", actor, details={"username": username, "name": full_name, "posts": posts})
     session.flush()
     return user
@@ -200,7 +195,7 @@ def set_posts(session: Session, actor: User | None, user: User, posts: list[str]
 
 def set_certificate(session: Session, actor: User | None, user: User, cert_no: str | None, valid_from: date | None,
                     valid_until: date | None) -> None:
-    user.cert_no, user.cert_valid_from, user.cert_valid_until = _certificate(cert_no, valid_from, valid_until)
+    _certificate(user, cert_no, valid_from, valid_until)
     history.record(session, "org_user_certificate", actor, details={
         "username": user.username, "cert_no": user.cert_no, "valid_from": valid_from, "valid_until": valid_until})
 

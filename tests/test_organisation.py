@@ -32,9 +32,9 @@ BUREAU = [
     ["legal", "法制股", "legal.head", "法制股负责人", "查看全部案件、部署流程、系统管理、股室负责人", "", "", "", "", "", ""],
     *[["supervision", "环境监察大队", f"supervision.{p}", n, "", "officer1", "郭队员", PW, "豫环执0002", "2025-01-01", "2030-12-31"]
       for p, n in (("file", "立案岗"), ("investigate", "调查岗"), ("notify", "告知岗"), ("deliver", "送达岗"))],
-    *[["supervision", "环境监察大队", f"supervision.{p}", n, "", "officer2", "马队员", PW, "豫环执0003", "", ""]
+    *[["supervision", "环境监察大队", f"supervision.{p}", n, "", "officer2", "马队员", PW, "豫环执0003", "2025-01-01", "2030-12-31"]
       for p, n in (("investigate", "调查岗"), ("execute", "执行岗"), ("records", "档案岗"))],
-    ["supervision", "环境监察大队", "supervision.review", "审查岗", "", "checker", "罗审查", PW, "豫环执0004", "", ""],
+    ["supervision", "环境监察大队", "supervision.review", "审查岗", "", "checker", "罗审查", PW, "豫环执0004", "2025-01-01", "2030-12-31"],
     ["supervision", "环境监察大队", "supervision.decide", "决定岗", "", "checker", "罗审查", PW, "", "", ""],
     ["supervision", "环境监察大队", "supervision.head", "大队长", "股室负责人", "captain", "梁大队长", PW, "", "", ""],
     *[[d, n, f"{d}.{p}", pn, "", "", "", "", "", "", ""] for d, n in (("dev", "开发股"), ("eco", "生态股"),
@@ -192,7 +192,7 @@ def test_the_administrator_adds_users_changes_posts_and_resets_passwords_and_nob
             "posts": ["supervision.investigate", "supervision.deliver"], "cert_no": "豫环执41042399999",
             "cert_valid_from": "2026-01-01", "cert_valid_until": "2025-12-31"}
     bad = admin.post_form("/org/", form, action="/org/users", follow_redirects=True).get_data(as_text=True)
-    assert "执法证有效期止不能早于有效期起" in bad
+    assert "执法证有效期截止日（2025-12-31）不能早于起始日（2026-01-01）" in bad
     with db.reading() as session:
         assert by_name(session, "new_officer") is None
     form["cert_valid_until"] = "2031-12-31"
@@ -219,7 +219,7 @@ def test_only_the_posts_of_the_first_steps_may_start_a_process_and_the_handling_
     with db.reading() as session:
         names = lambda u: {d.key for d in runtime.startable(session, user(u))}  # noqa: E731
         assert names("dev_accept1") == {"permit"}            # a 开发股 clerk: permits only
-        assert names("supervision_file1") == {"penalty", "inspection"}
+        assert names("supervision_file1") == {"penalty", "inspection", "records_access"}  # 调阅 at the 立案 desk too
         assert "coercion_substitute" in names("supervision_execute1")
         assert names("legal_review1") == set()                # 法制审核 is called, never started by hand
     with pytest.raises(identity.NotPermitted, match="您的岗位不能发起“行政处罚"), db.transaction() as session:

@@ -393,15 +393,17 @@ def test_web_recusal_and_certificates_admin(app, db, user, flow):
     assert "法制审核" not in reviewer.get("/inbox?tab=group").get_data(as_text=True)
     response = reviewer.post_form(f"/cases/{instance_id}", {}, action=f"/tasks/{review.id}/claim", follow_redirects=True)
     assert "回避：您已在本案回避（当事人申请：系其亲属）" in response.get_data(as_text=True)
-    # the certificate registry: administrators only
-    assert browser_of(app, "supervision_investigate1").get("/admin/officers").status_code == 403
+    # the certificate registry (组织机构): administrators only
+    with db.reading() as session:
+        deliverer = identity.user_by_name(session, "supervision_deliver1").id
+    assert browser_of(app, "supervision_investigate1").get("/org/").status_code == 403
     admin = browser_of(app, "legal_head")
-    response = admin.post_form("/admin/officers", {"cert_no": "豫环执X1", "cert_valid_from": "2026-01-01",
-                                                   "cert_valid_until": "2025-01-01"},
-                               action="/admin/officers/supervision_deliver1", follow_redirects=True)
+    response = admin.post_form(f"/org/users/{deliverer}", {"cert_no": "豫环执X1", "cert_valid_from": "2026-01-01",
+                                                         "cert_valid_until": "2025-01-01"},
+                               action=f"/org/users/{deliverer}/certificate", follow_redirects=True)
     assert "执法证有效期截止日（2025-01-01）不能早于起始日（2026-01-01）" in response.get_data(as_text=True)
-    admin.post_form("/admin/officers", {"cert_no": "豫环执X1", "cert_valid_from": "2026-01-01",
-                                        "cert_valid_until": "2030-12-31"}, action="/admin/officers/supervision_deliver1")
+    admin.post_form(f"/org/users/{deliverer}", {"cert_no": "豫环执X1", "cert_valid_from": "2026-01-01",
+                                              "cert_valid_until": "2030-12-31"}, action=f"/org/users/{deliverer}/certificate")
     with db.reading() as session:
         officer = identity.user_by_name(session, "supervision_deliver1")
         assert (officer.cert_no, officer.cert_valid_until) == ("豫环执X1", date(2030, 12, 31))

@@ -61,10 +61,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     login_manager.init_app(app)
     filters.register(app)
 
-    from . import (auth, cases, deploy, disclosure, inbox, monitoring, org, organisation, paperwork, recording, rest,
+    from . import (auth, cases, deploy, disclosure, inbox, monitoring, organisation, paperwork, recording, rest,
                    spot_checks, vendor)
     for module in (auth, inbox, cases, vendor, rest, monitoring, recording, deploy, disclosure, spot_checks, organisation,
-                   org, paperwork):
+                   paperwork):
         app.register_blueprint(module.bp)
 
     @app.context_processor
