@@ -1,8 +1,8 @@
 """Manager dashboards (流程监控): every number a manager sees, read from the projections.
 
-All queries read ``process_instances``, ``human_tasks``, ``task_candidates`` and
-``case_departments`` only — never the workflow state — and each is served by an index
-(migration ``0003_dashboard``). Times are stored in UTC and bucketed by the bureau's
+All queries read ``process_instances``, ``human_tasks``, ``task_candidates``,
+``case_departments`` and ``step_statistics`` only — never the workflow state — and each is
+served by an index (migrations ``0003_dashboard``, ``17_statistics``). Times are stored in UTC and bucketed by the bureau's
 day (Asia/Shanghai). "Overdue" means a ready, not suspended task whose due time has
 passed; "due soon" means not yet overdue and due on or before the 3rd working day
 after today (workdays/calendar.py). Days overdue are counted in working days.
