@@ -18,6 +18,7 @@ from sqlalchemy import select
 from bench.dashboard_bench import seed
 from engine.access.identity import NotPermitted
 from engine.deploy import repository
+from engine.inbox import statistics
 from engine.store.models import (CaseDepartment, Department, Group, HumanTask, ProcessDefinition, ProcessInstance,
                                  TaskCandidate)
 from monitoring import dashboards
@@ -317,7 +318,9 @@ def test_throughput_tables_equal_the_ground_truth(db, seeded, user):
         values.sort()
         assert got[key].count == len(values)
         assert got[key].mean_seconds == pytest.approx(sum(values) / len(values), abs=1.0)
-        assert got[key].p90_seconds == pytest.approx(values[math.ceil(0.9 * len(values)) - 1], abs=1.0)
+        # read from the duration buckets: documented on the page as within PERCENTILE_ERROR
+        assert got[key].p90_seconds == pytest.approx(values[math.ceil(0.9 * len(values)) - 1],
+                                                     rel=statistics.PERCENTILE_ERROR)
     got_reviews = Counter()
     for m in data.reviews:
         for outcome in ("approved", "reinvestigate", "revise"):

@@ -20,6 +20,7 @@ from engine import hooks
 from engine.access import identity
 from engine.access.identity import NotPermitted, can_see_instance, full_name, group_codes, officer_problems
 from engine.execution import projection, runtime
+from engine.inbox import statistics
 from engine.sandbox import scripting
 from engine.spec import forms
 from engine.store import history
@@ -241,6 +242,7 @@ def _finish(session: Session, task: HumanTask, instance: ProcessInstance, action
     If the case went back (a flow with a ``returnReason``, or 退回 with a typed reason), the
     reasons are returned on ``task.explanations`` and shown on the tasks it came back to."""
     task.state, task.assignee, task.completed_by, task.completed_at = "completed", user.username, user.username, utcnow()
+    statistics.record(session, task)
     task.submitted = data_to_json(values)
     task.draft = None
     before = runtime.completed_ids(action.workflow)

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from sqlalchemy import (BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator,
-                        UniqueConstraint, false)
+from sqlalchemy import (BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text,
+                        TypeDecorator, UniqueConstraint, false)
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
 
 
@@ -201,6 +201,17 @@ class MessageSubscription(Base):
     __tablename__ = "message_subscriptions"
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id", ondelete="CASCADE"), primary_key=True)
     message: Mapped[str] = mapped_column(String(200), primary_key=True, index=True)
+
+
+class StepStatistic(Base):
+    """Completed tasks per process, step, month of completion and duration bucket (engine/inbox/statistics.py)."""
+    __tablename__ = "step_statistics"
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # YYYY-MM, Beijing time; first: pages read a range
+    process_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    element_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    bucket: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    count: Mapped[int] = mapped_column(Integer)
+    seconds: Mapped[float] = mapped_column(Float)  # sum of the durations
 
 
 class HumanTask(Base):
