@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from engine.inbox import statistics
 
 revision = "17_statistics"
-down_revision = "13_documents"
+down_revision = "14_working_day"
 branch_labels = None
 depends_on = None
 
