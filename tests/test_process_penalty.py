@@ -628,6 +628,11 @@ def test_the_diagram_draws_legal_review_as_done_only_when_someone_reviewed(db, d
     below, above = start_case(db, user, ORGANIZATION), start_case(db, user, CITIZEN)
     investigate_and_review(below, "organization", 20000)   # below the 目录清单's threshold: no review
     investigate_and_review(above, "citizen", 5000)
+    for case, fine in ((below, 20000), (above, 5000)):     # 法制审核 comes before the decision (第58条)
+        case.do("UserTask_prior_notice", "supervision_notify1", NOTICE, group="supervision.notify")
+        case.do("UserTask_statement", "supervision_notify1", statement(), group="supervision.notify")
+        case.do("UserTask_recheck", "supervision_review1", recheck(fine), group="supervision.review")
+        case.do("UserTask_draft_decision", "supervision_decide1", draft(fine), group="supervision.decide")
     with db.reading() as session:  # the called 法制审核 process's monitoring counts the case waiting in it
         from engine.deploy import repository
         from monitoring import dashboards
