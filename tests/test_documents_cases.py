@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import docx as python_docx
 import pytest
 
-from engine.execution import runtime
+from engine.execution import jobs, runtime
 from engine.inbox import tasks
 from engine.store import files
 from engine.store.models import Attachment, AuditEvent
@@ -22,11 +22,10 @@ from paperwork.models import CaseDocument
 from tests.casework import Case
 from tests.conftest import ROOT
 from tests.documentwork import docx_text, pdf_layout, pdf_pages, pdf_text
-from tests.test_process_penalty import (
-    APPROVE_CLOSURE, ARCHIVE, CLOSE, DELIVER, HOLD, LEAD, NOTICE, ORGANIZATION, TODAY, decide, discussion, draft,
-    hearing_notice, investigate_and_review, legal, payment, recheck, register, statement,
-)
 from tests.test_process_penalty import timer_clock  # noqa: F401  (the cases' dates need the clock)
+from tests.test_process_penalty import (APPROVE_CLOSURE, ARCHIVE, CLOSE, DELIVER, HOLD, LEAD, NOTICE, ORGANIZATION,
+                                        TODAY, decide, discussion, draft, hearing_notice, investigate_and_review, legal,
+                                        payment, recheck, register, statement)
 
 YEAR = datetime.now(ZoneInfo("Asia/Shanghai")).year
 
@@ -70,7 +69,6 @@ def heard_case(db, user) -> DocCase:
     case.do("UserTask_approve_filing", "leadership_chief", {"filing_decision": "file", "case_reason": "擅自排放水污染物案",
             "filed_on": TODAY.isoformat(), "filing_opinion": "同意立案"}, group=LEAD)
     investigate_and_review(case, "organization", FINE)
-    case.do("UserTask_legal_review", "legal_review1", legal(), group="legal.review")
     case.do("UserTask_prior_notice", "supervision_notify1", {**NOTICE, "notice_receipt": [1]},  # signed 送达回证
             group="supervision.notify")
     case.do("UserTask_statement", "supervision_notify1", statement(hearing=True), group="supervision.notify")
@@ -78,6 +76,7 @@ def heard_case(db, user) -> DocCase:
     case.do("UserTask_hold_hearing", "supervision_notify1", HOLD, group="supervision.notify")
     case.do("UserTask_recheck", "supervision_review2", recheck(FINE), group="supervision.review")
     case.do("UserTask_draft_decision", "supervision_decide1", draft(FINE), group="supervision.decide")
+    case.do("UserTask_legal_review", "legal_review1", legal(), group="legal.review")  # before the decision (第58条)
     case.do("UserTask_collective_discussion", "leadership_chief", discussion(), group="leadership.chief")
     return case
 
@@ -356,6 +355,7 @@ def test_permit_documents_state_the_application_and_the_remedies(db, documents, 
     case.do("receive_supplement", "total_accept1", {"supplement_result": "supplemented",
                                                     "supplement_received_on": "2026-03-10"})
     case.do("check_application", "total_accept1", {**permit.ACCEPT, "accepted_on": "2026-03-10"})
+    case.do("approve_acceptance", "leadership_chief", permit.APPROVE_ACCEPTANCE)
     case.do("substantive_review", "total_review1", permit.REVIEW_PLAIN)
     case.do("notify_hearing_right", "total_review1", permit.NO_HEARING_RIGHT)
     case.do("record_hearing_request", "total_review1", permit.NO_HEARING)
@@ -376,6 +376,7 @@ def test_an_extended_permit_is_granted_with_its_documents(db, documents, user):
     from tests import test_process_permit as permit
     case = DocCase(db, user, permit.start(db, user, "hazwaste_collection", "hwr_accept1").instance)
     case.do("check_application", "hwr_accept1", permit.ACCEPT)
+    case.do("approve_acceptance", "leadership_chief", permit.APPROVE_ACCEPTANCE)
     case.do("substantive_review", "hwr_review1", permit.REVIEW_PLAIN)
     case.do("notify_hearing_right", "hwr_review1", permit.NO_HEARING_RIGHT)
     case.do("record_hearing_request", "hwr_review1", permit.NO_HEARING)
@@ -384,6 +385,7 @@ def test_an_extended_permit_is_granted_with_its_documents(db, documents, user):
                                                        "extension_notice_on": "2026-03-25"})
     case.do("decide_permit", "hwr_decide1", permit.decide("grant", permit_content="准予从事废矿物油收集经营",
                                                           licence_no="豫危废收鲁〔2026〕1号"))
+    case.do("approve_decision", "leadership_deputy", permit.APPROVE_DECISION)
     case.do("deliver_decision", "hwr_deliver1", permit.DELIVER)
     found = case.documents()
     assert set(found) == {"permit.extension", "permit.approval"} and found["permit.approval"].status == "served"
@@ -394,37 +396,6 @@ def test_an_extended_permit_is_granted_with_its_documents(db, documents, user):
     for part in (found["permit.approval"].number, "准予从事废矿物油收集经营", "豫危废收鲁〔2026〕1号", "2026年5月18日",
                  "第三十八条第一款"):
         assert part in approval, part
-
-
-def test_substitute_performance_documents_state_the_obligation_and_the_budget(db, documents, user):
-    from tests import test_process_coercion as coercion
-    case = DocCase(db, user, coercion.start(db, user).instance)
-    coercion.through_legal_review(case)
-    case.do("leader_approval", "leadership_chief", {"leader_decision": "approve", "leader_opinion": "同意"})
-    case.do("select_substitute_unit", "supervision_execute1", coercion.UNIT)
-    case.do("issue_substitute_decision", "supervision_decide1", coercion.DECISION)
-    found = case.documents()
-    demand = pdf_text(case.read(found["coercion.demand"].pdf_id))
-    assert found["coercion.demand"].number == case.data()["demand_notice_no"] and found["coercion.demand"].number in demand
-    for part in ("鲁山县某造纸有限公司", "清除排入沙河支流的造纸废液", "鲁环责改字〔2026〕第003号", "2026年2月27日",
-                 "2026年3月9日前履行", "陈述和申辩"):
-        assert part in demand, part
-    decision = pdf_text(case.read(found["coercion.substitute"].pdf_id))
-    for part in (found["coercion.substitute"].number, "平顶山某环保工程有限公司", "清除废液约30吨，修复收集池",
-                 "人民币48,000.00元（大写：肆万捌仟元整）", "2026年3月12日", "六十日内向鲁山县人民政府申请行政复议"):
-        assert part in decision, part
-    case.do("serve_substitute_decision", "supervision_deliver1", coercion.SERVE)
-    case.do("substitute_reminder", "supervision_notify1", coercion.REMINDER)
-    case.do("carry_out_substitute", "supervision_execute1", coercion.EXECUTE)
-    case.do("sign_execution_document", "supervision_execute1", coercion.SIGN)
-    case.do("issue_cost_notice", "supervision_execute1", coercion.COST)
-    found = case.documents()
-    assert found["coercion.substitute"].status == "served"  # its 送达 step's receipt is attached
-    reminder = pdf_text(case.read(found["coercion.reminder"].pdf_id))
-    assert "2026年3月23日09:00—17:00" in reminder and found["coercion.substitute"].number in reminder
-    cost = pdf_text(case.read(found["coercion.cost"].pdf_id))
-    for part in ("鲁环代费字〔2026〕第001号", "人民币46,500.00元（大写：肆万陆仟伍佰元整）", "2026年3月23日", "按实际成本"):
-        assert part in cost, part
 
 
 def test_inspection_documents_state_what_was_found_and_the_order(db, documents, user):
