@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import docx as python_docx
 import pytest
 
-from engine.execution import jobs, runtime
+from engine.execution import runtime
 from engine.inbox import tasks
 from engine.store import files
 from engine.store.models import Attachment, AuditEvent
