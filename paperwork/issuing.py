@@ -65,13 +65,19 @@ def declaration_problems(text: str) -> list[str]:
     return []
 
 
+def known_title(key: str) -> str:
+    """The document's name as the model texts give it (a reader never sees the template key)."""
+    from paperwork.model_texts import TEXTS  # (the generator of documents/; only its titles are read here)
+    return next((text.title for text in TEXTS if text.key == key), "本步骤的文书")
+
+
 def _template(session: Session, instance: ProcessInstance, key: str) -> DocumentTemplate:
     """The version the case already uses, else the newest."""
     pinned = session.scalar(select(CaseDocument).where(CaseDocument.instance_id == instance.id,
                                                        CaseDocument.key == key))
     template = pinned.template if pinned else latest(session, key)
     if template is None:
-        raise DocumentError(f"文书模板“{key}”尚未部署，请联系法制股在流程部署页面部署 documents/{key}.docx")
+        raise DocumentError(f"文书模板“{known_title(key)}”尚未部署，请联系法制股在流程部署页面部署该模板")
     return template
 
 
@@ -153,7 +159,7 @@ def draft(session: Session, task_id: str, user: User, submitted: Mapping[str, An
     try:
         template = _template(session, instance, key)
     except DocumentError as e:
-        return Draft(key, key, error=str(e))
+        return Draft(key, known_title(key), error=str(e))
     document = _document(session, instance.id, key)
     if document is not None and document.docx_id:
         with files.open_file(session.get(Attachment, document.docx_id)) as f:
