@@ -130,7 +130,7 @@ def draft(fine, decision="penalty"):
 def discussion(conclusion="agree"):
     # the form gives the 集体讨论记录; its signed copy is the text record (uploaded by Case.do)
     return {"discussion_held_on": iso(TODAY), "discussion_host": "高局长", "discussion_attendees": "局长、副局长、法制股长；记录：周股长",
-            "discussion_record": "一致认为事实清楚、证据确凿", "discussion_conclusion": conclusion,
+            "discussion_record": "一致同意拟定的处理决定", "discussion_conclusion": conclusion,
             "discussion_changes": "罚款数额调整" if conclusion == "redraft" else ""}
 
 
