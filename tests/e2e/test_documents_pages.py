@@ -29,7 +29,7 @@ def test_the_head_previews_downloads_and_issues_the_decision_then_the_case_file(
     head.wait_for_selector("#document")
     assert "行政处罚决定书" in head.inner_text("#document-title")
     assert head.inner_text("#document-status") == "草稿"
-    head.select_option("#f_decide_outcome", "approve")
+    head.check("#f_decide_outcome input[value='approve']")  # the decision, set apart as choices
     head.fill("#f_head_opinion", "同意，签发")
     with head.expect_response(lambda r: r.url.endswith("/document/preview")) as live:
         head.fill("#f_decision_date", "2026-03-02")  # the live preview follows the typing
