@@ -41,6 +41,9 @@ def _non_ascii_names(python: str) -> bool:
     return any(isinstance(n, ast.Name) and not n.id.isascii() for n in ast.walk(tree))
 
 
+ALL_STAFF = "*"  # camunda:candidateStarterGroups="*": every user may start the process
+
+
 def _codes(raw: str | None) -> list[str]:
     return [c.strip() for c in (raw or "").split(",") if c.strip()]
 
@@ -337,10 +340,13 @@ class _Checker:
                 self.facts.processes[proc.get("id")] = proc.get("name") or proc.get("id")
                 starters = _codes(proc.get(_CAMUNDA_TAG + "candidateStarterGroups"))
                 users = _codes(proc.get(_CAMUNDA_TAG + "candidateStarterUsers"))
-                self.facts.candidate_groups += [(proc.get("id"), proc.sourceline, g) for g in starters]
-                # Undeclared: whoever does the first step may start (e.g. 案源登记's 立案岗).
-                self.facts.starter_groups[proc.get("id")] = (starters + [f"user:{u}" for u in users]) \
-                    or self.first_step_posts(proc)
+                if ALL_STAFF in starters:  # e.g. 调阅: asked for by anyone, so no post list to keep in step
+                    self.facts.starter_groups[proc.get("id")] = []
+                else:
+                    self.facts.candidate_groups += [(proc.get("id"), proc.sourceline, g) for g in starters]
+                    # Undeclared: whoever does the first step may start (e.g. 案源登记's 立案岗).
+                    self.facts.starter_groups[proc.get("id")] = (starters + [f"user:{u}" for u in users]) \
+                        or self.first_step_posts(proc)
                 self.facts.in_tasklist[proc.get("id")] = proc.get(_CAMUNDA_TAG + "isStartableInTasklist") != "false"
         for ca in self.xp("//bpmn:callActivity"):
             called = ca.get("calledElement")

@@ -111,13 +111,13 @@ def test_a_loop_back_explains_itself_and_officers_come_from_the_registry(chromiu
 def test_certificates_page_and_the_drd_tester(chromium, live_server, db, org, screenshots):
     deploy(db, "drd")
     admin = open_as(chromium, live_server, "legal_head")
-    admin.goto(f"{live_server}/admin/officers")
-    row = admin.locator("#u-supervision_deliver1")
-    row.locator("input[name=cert_valid_until]").fill("2023-01-01")
-    row.locator("button").click()
+    admin.goto(f"{live_server}/org/")
+    admin.locator("table.org-users tr", has=admin.locator("td", has_text="supervision_deliver1")).locator("a").click()
+    admin.fill("#c_until", "2023-01-01")
+    admin.click("#cert-form button")
     admin.wait_for_selector(".flash-error")
     assert "执法证有效期截止日（2023-01-01）不能早于起始日（2024-01-01）" in admin.content()
-    screenshots(admin, "certificates")
+    screenshots(admin, "certificates", raw_ok=True)  # 组织机构 names each login account
     admin.goto(f"{live_server}/admin/decisions/beverages")
     admin.wait_for_selector("#drd-viewer[data-ready=true]")
     admin.wait_for_selector("#dmn-viewer[data-ready=true]")
