@@ -1,5 +1,6 @@
 """What a 文书 template can print: the case's variables, the labels of its enum values
-(``penalty_kind_text``) and the bureau's own particulars (BUILTINS)."""
+(``penalty_kind_text``), the chosen officers by name and 执法证 (``investigators_text``)
+and the bureau's own particulars (BUILTINS)."""
 from __future__ import annotations
 
 import os
@@ -42,7 +43,7 @@ def known_names(fields: Iterable, numbered: Iterable[str] = ()) -> set[str]:
     names = set(BUILTINS) | set(numbered)
     for f in fields:
         names.add(f.id)
-        if f.type == "enum":
+        if f.type in ("enum", "officers"):
             names.add(f.id + LABEL_SUFFIX)
     return names
 
@@ -55,12 +56,17 @@ def _printable(value: Any) -> Any:
 
 def build(variables: Mapping[str, Any], fields: Iterable, *, case_no: str | None,
           doc_no: str | None = None, issued_on: date | None = None,
-          extra: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None) -> dict[str, Any]:
+          extra: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None,
+          people: Mapping[int, str] | None = None) -> dict[str, Any]:
+    """``people``: user id → 姓名（执法证 号码）, for ``officers`` fields."""
     context: dict[str, Any] = {k: _printable(v) for k, v in variables.items()
                                if not k.startswith("_") and v not in (None, "")}
     for f in fields:
-        if f.type == "enum" and variables.get(f.id) not in (None, ""):
-            context[f.id + LABEL_SUFFIX] = f.option_labels.get(str(variables[f.id]), str(variables[f.id]))
+        value = variables.get(f.id)
+        if f.type == "enum" and value not in (None, ""):
+            context[f.id + LABEL_SUFFIX] = f.option_labels.get(str(value), str(value))
+        elif f.type == "officers" and isinstance(value, list) and value:
+            context[f.id + LABEL_SUFFIX] = "、".join((people or {}).get(i, "（人员已删除）") for i in value)
     context.update(settings(env))
     context["case_no"] = case_no
     if doc_no:

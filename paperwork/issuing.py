@@ -17,6 +17,7 @@ from typing import Any, Mapping
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.access import identity
 from engine.access.identity import NotPermitted, require_instance_visible
 from engine.execution import runtime
 from engine.inbox import tasks
@@ -94,7 +95,11 @@ def _number_pair(task_spec, key: str, data: Mapping[str, Any], script_engine) ->
 def _context(session: Session, instance: ProcessInstance, template: DocumentTemplate, values: Mapping[str, Any],
              **per_document) -> dict[str, Any]:
     data = process_data(session, template.process_key)
-    return context.build(values, data.fields if data else [], case_no=instance.business_key, **per_document)
+    fields = data.fields if data else []
+    chosen = {i for f in fields if f.type == "officers" and isinstance(values.get(f.id), list) for i in values[f.id]}
+    people = {u.id: identity.certificate_label(u)
+              for u in session.scalars(select(User).where(User.id.in_(chosen)))} if chosen else {}
+    return context.build(values, fields, case_no=instance.business_key, people=people, **per_document)
 
 
 def _source(session: Session, document: CaseDocument | None, template: DocumentTemplate) -> bytes:

@@ -64,7 +64,7 @@ TEXTS = [
     ]),
     Text("penalty.report", "案件调查终结报告", "penalty", numbered=False, body=[
         ("table", [("案件编号", "{{ case_no }}"), ("案由", "{{ case_reason }}"), ("当事人", "{{ party_name }}"),
-                   ("调查人员", "{{ investigator_1_name }}（执法证号 {{ investigator_1_cert }}）、{{ investigator_2_name }}（执法证号 {{ investigator_2_cert }}）"),
+                   ("调查人员", "{{ investigators_text }}"),
                    ("违法事实", "{{ violation_facts }}"), ("证据", "{{ evidence_list }}"),
                    ("违反的法律规定及处罚依据", "{{ legal_basis }}"),
                    ("处理建议", "{{ investigation_conclusion_text }}；{{ penalty_kind_text }}；罚款{{ fine_amount|yuan }}元（{{ fine_amount|capitals }}）"),
@@ -86,7 +86,7 @@ TEXTS = [
     Text("penalty.hearing", "行政处罚听证通知书", "penalty", body=[
         "{{ party_name }}：",
         "根据你（单位）的申请，我局定于{{ hearing_date|cn_date }}在{{ hearing_place }}{% if hearing_public %}公开{% else %}不公开{% endif %}举行听证，"
-        "听证主持人为{{ hearing_host }}。请你（单位）准时出席，并携带有关证据材料。",
+        "听证主持人为{{ hearing_host_text }}。请你（单位）准时出席，并携带有关证据材料。",
         "你（单位）可以委托一至二人代理参加听证，委托代理人参加听证的，应当提交授权委托书。"
         "你（单位）认为听证主持人与本案有直接利害关系的，有权申请回避。无正当理由拒不出席听证的，视为放弃听证权利。",
         ("sign", SEAL),
@@ -101,7 +101,7 @@ TEXTS = [
     Text("penalty.hearing_record", "听证笔录", "penalty", numbered=False, body=[
         ("table", [("案件编号", "{{ case_no }}"), ("案由", "{{ case_reason }}"), ("当事人", "{{ party_name }}"),
                    ("听证时间", "{{ hearing_held_on|cn_date }}"), ("听证地点", "{{ hearing_place }}"),
-                   ("听证主持人", "{{ hearing_host }}"), ("听证通知书文号", "{{ hearing_notice_no }}"),
+                   ("听证主持人", "{{ hearing_host_text }}"), ("听证通知书文号", "{{ hearing_notice_no }}"),
                    ("当事人出席情况", "{{ hearing_attendance_text }}"),
                    ("听证情况及主持人意见", "{{ hearing_report }}"),
                    ("当事人签名或盖章", "\n年　　月　　日"), ("主持人、记录人签名", "\n年　　月　　日")]),

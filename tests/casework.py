@@ -13,6 +13,7 @@ from SpiffWorkflow.bpmn.specs.defaults import EndEvent
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
+from engine.access import identity
 from engine.execution import runtime
 from engine.inbox import attachments, tasks
 from engine.spec import forms
@@ -57,6 +58,17 @@ class Case:
         assert found, f"{element_id} is not ready; ready: {self.ready_ids()}"
         return found[0]
 
+    def with_officer_ids(self, task: HumanTask, values: dict[str, Any]) -> dict[str, Any]:
+        """``officers`` fields may be given as usernames (readable tests); the form takes user ids."""
+        values = dict(values)
+        with self.db.reading() as session:
+            spiff = runtime.spiff_task(runtime.load(session, self.row(), None), task.id)
+            for field in forms.form_of(spiff.task_spec).fields:
+                if field.type == "officers" and values.get(field.id):
+                    values[field.id] = [identity.user_by_name(session, u).id if isinstance(u, str) else u
+                                        for u in values[field.id]]
+        return values
+
     def do(self, element_id: str, username: str, values: dict[str, Any], group: str | None = None) -> HumanTask:
         """Complete ``element_id`` as ``username``; check its candidate group and that the task
         is in that user's inbox."""
@@ -66,7 +78,7 @@ class Case:
         actor = self.user(username)
         with self.db.reading() as session:
             assert task.id in {t.id for t in tasks.inbox(session, actor)}, f"{element_id} not in {username}'s inbox"
-        values = dict(values)
+        values = self.with_officer_ids(task, values)
         with self.db.transaction() as session:
             spiff = runtime.spiff_task(runtime.load(session, self.row(), actor), task.id)
             for field in forms.form_of(spiff.task_spec).fields:

@@ -41,6 +41,7 @@ class DocCase(Case):
 
     def do(self, element_id, username, values, group=None):
         task = self.task(element_id)
+        values = self.with_officer_ids(task, values)
         with self.db.reading() as session:
             found = issuing.draft(session, task.id, self.user(username), values)
         if found is not None:

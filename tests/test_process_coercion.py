@@ -16,7 +16,7 @@ from datetime import date
 
 from workdays import calendar
 from tests.casework import Case
-from tests.test_process_penalty import fire_after, move_to
+from tests.test_process_penalty import fire_after, move_to, refused
 
 LEADERS = "leadership.chief,leadership.deputy"
 PARTY = {
@@ -29,15 +29,15 @@ PARTY = {
     "original_decision_served_on": "2026-02-02", "compliance_deadline": "2026-02-27", "source_case_no": None,
 }
 REINSPECT = {"original_decision_no": "鲁环责改字〔2026〕第003号", "original_decision_served_on": "2026-02-02",
-             "compliance_deadline": "2026-02-27", "reinspected_on": "2026-03-02", "reinspectors": "李某（410423001）、王某（410423002）",
-             "reinspector_count": 2, "reinspect_certificates_shown": True, "reinspection_findings": "废液仍在外排",
+             "compliance_deadline": "2026-02-27", "reinspected_on": "2026-03-02", "reinspectors": ["supervision_investigate1", "supervision_execute1"],
+             "reinspect_certificates_shown": True, "reinspection_findings": "废液仍在外排",
              "obligation_status": "not_performed", "harms_environment": True, "reinspection_record": [1]}
 DEMAND = {"demand_notice_no": "鲁环催字〔2026〕第001号", "demand_content": "限于2026年3月17日前完成治理，可陈述申辩",
           "performance_deadline": "2026-03-17", "demand_service_method": "direct", "demand_recipient": "王某",
           "demand_served_on": "2026-03-03", "demand_service_receipt": [2]}
 DEFENSE = {"defense_submitted": True, "defense_summary": "资金困难", "defense_review": "理由不成立",
            "defense_outcome": "proceed"}
-CHECKED = {"demand_checked_on": "2026-03-18", "demand_check_officers": "李某（410423001）、王某（410423002）",
+CHECKED = {"demand_checked_on": "2026-03-18", "demand_check_officers": ["supervision_investigate1", "supervision_execute1"],
            "after_demand_status": "not_performed", "after_demand_findings": "废液仍在外排"}
 DRAFT = {"substitute_object": "清除废液约30吨，修复收集池", "substitute_manner": "委托有资质单位抽运处置",
          "draft_reasons": "逾期不治理，废液持续污染水体", "review_materials": [3]}
@@ -55,7 +55,7 @@ SERVE = {"decision_service_method": "direct", "decision_recipient": "王某", "d
 REMINDER = {"reminder_served_on": "2026-03-23", "scheduled_date": "2026-03-26", "scheduled_time": "09:00—17:00",
             "party_performed": False}
 EXECUTE = {"executed_on": "2026-03-26", "execution_start_time": "09:00", "execution_end_time": "16:30",
-           "supervisors": "李某（410423001）、王某（410423002）", "supervisor_count": 2,
+           "supervisors": ["supervision_investigate1", "supervision_execute1"],
            "supervisor_certificates_shown": True, "execution_record": "抽运废液30吨，修复收集池",
            "no_unlawful_means": True, "execution_audio_video": [5], "actual_cost": "46500.00"}
 SIGN = {"supervisor_signed": True, "unit_signed": True, "party_or_witness": "party", "execution_document": [6]}
@@ -140,9 +140,12 @@ def test_legal_review_sends_back_then_collective_discussion_and_court_enforcemen
     case.do("select_substitute_unit", "supervision_execute1", UNIT)
     case.do("issue_substitute_decision", "supervision_decide1", DECISION)
     case.do("serve_substitute_decision", "supervision_deliver1", SERVE)
-    # 2026-03-28 is a Saturday: 代履行 only on working days → 重新安排
-    case.do("substitute_reminder", "supervision_notify1", {**REMINDER, "scheduled_date": "2026-03-28"})
-    assert case.ready_ids() == ["substitute_reminder"] and case.data()["scheduled_date_lawful"] is False
+    # 2026-03-28 is a Saturday: 代履行 only on working days (行政强制法第43条) → refused with the rule
+    assert "2026-03-28，星期六）不是工作日" in refused(case, "substitute_reminder", "supervision_notify1",
+                                                   {**REMINDER, "scheduled_date": "2026-03-28"})["scheduled_date"]
+    # at night: refused likewise
+    assert "夜间" in refused(case, "substitute_reminder", "supervision_notify1",
+                           {**REMINDER, "scheduled_time": "22:30"})["scheduled_time"]
     # 2026-03-25 is only two working days after the reminder (3 required) → 重新安排
     case.do("substitute_reminder", "supervision_notify1", {**REMINDER, "scheduled_date": "2026-03-25"})
     assert case.ready_ids() == ["substitute_reminder"]
@@ -228,7 +231,7 @@ def test_cost_paid_after_the_demand_before_court(db, deployed, user):
 def test_immediate_substitute_with_the_party_absent_notifies_afterwards(db, deployed, user):
     case = Case.start(db, user, "coercion_substitute", "supervision_execute1", {**PARTY, "mode": "immediate"})
     immediate = {"immediate_reason": "运输车辆遗洒的废酸流入县道边沟，需立即清除", "immediate_executed_on": "2026-04-05",
-                 "immediate_executors": "赵某、钱某", "immediate_executor_count": 2, "immediate_certificates_shown": True,
+                 "immediate_executors": ["supervision_investigate1", "supervision_execute1"], "immediate_certificates_shown": True,
                  "immediate_record": "中和并清运废酸约2吨", "immediate_audio_video": [9],
                  "party_present": False, "leader_informed": True}
     # 2026-04-05 is 清明: an emergency is not bound by the working-day rule (行政强制法第43条)
@@ -255,8 +258,8 @@ def test_immediate_substitute_with_the_party_absent_notifies_afterwards(db, depl
 def test_immediate_substitute_with_the_party_present(db, deployed, user):
     case = Case.start(db, user, "coercion_substitute", "supervision_execute1", {**PARTY, "mode": "immediate"})
     case.do("immediate_substitute", "supervision_execute1", {
-        "immediate_reason": "河道漂浮油污", "immediate_executed_on": "2026-04-08", "immediate_executors": "赵某、钱某",
-        "immediate_executor_count": 2, "immediate_certificates_shown": True, "immediate_record": "围油栏吸附清除",
+        "immediate_reason": "河道漂浮油污", "immediate_executed_on": "2026-04-08", "immediate_executors": ["supervision_investigate1", "supervision_execute1"],
+        "immediate_certificates_shown": True, "immediate_record": "围油栏吸附清除",
         "immediate_audio_video": [9], "party_present": True, "leader_informed": True})
     case.do("UserTask_legal_review", "legal_review1", {**LEGAL_OK, "legal_review_outcome": "revise",
                                                        "legal_review_opinion": "不属于需要立即清除的情形"})
@@ -282,9 +285,10 @@ def test_the_underlying_order_is_required_and_its_deadline_must_have_passed(db, 
     case.do("reinspect_compliance", "supervision_investigate1", {**REINSPECT, "reinspected_on": "2026-02-27"})
     assert case.ready_ids() == ["reinspect_compliance"]
     assert "尚未届满" in case.data()["underlying_order_problem"]
-    # a deadline before the order was served cannot be right
-    case.do("reinspect_compliance", "supervision_investigate1", {**REINSPECT, "compliance_deadline": "2026-01-30"})
-    assert case.ready_ids() == ["reinspect_compliance"]
+    # a deadline before the order was served cannot be right: refused, naming both dates
+    assert "不能早于该决定书送达日期（2026-02-02）" in refused(
+        case, "reinspect_compliance", "supervision_investigate1", {**REINSPECT, "compliance_deadline": "2026-01-30"}
+    )["compliance_deadline"]
     case.do("reinspect_compliance", "supervision_investigate1", REINSPECT)
     assert case.ready_ids() == ["issue_demand_notice"]
     assert case.data()["original_decision_no"] == "鲁环责改字〔2026〕第003号"

@@ -77,8 +77,7 @@ def register(party):
 
 APPROVE_FILING = {"filing_decision": "file", "case_reason": "擅自排放水污染物案", "filed_on": iso(TODAY),
                   "filing_opinion": "同意立案"}
-INVESTIGATE = {"investigator_1_name": "刘调查", "investigator_1_cert": "豫环执41042300101",
-               "investigator_2_name": "陈调查", "investigator_2_cert": "豫环执41042300102",
+INVESTIGATE = {"investigators": ["supervision_investigate1", "supervision_investigate2"],
                "certificates_shown": True, "evidence_list": "现场检查笔录、询问笔录、监测报告、照片", "evidence_files": [],
                "preservation_requested": False, "correction_ordered": True, "extension_requested": False, "extension_reason": ""}
 
@@ -103,17 +102,20 @@ NOTICE = {"notice_content": "拟处罚的事实、理由、依据和内容；陈
           "notice_served_on": iso(TODAY), "notice_receipt": []}
 
 
-def statement(hearing=False):
+def statement(hearing=False, waived=False):
+    """``waived``: the party waived the rest of the period in writing (needed to finish before it ends)."""
     return {"statement_made": True, "statement_record": "当事人称已停止排放", "statement_files": [],
-            "hearing_requested": hearing, "hearing_requested_on": iso(TODAY) if hearing else ""}
+            "hearing_requested": hearing, "hearing_requested_on": iso(TODAY) if hearing else "",
+            "rights_waived": waived, "waiver_file": ["书面放弃声明"] if waived else []}
 
 
 def hearing_notice(days_after):
-    return {"hearing_host": "周股长", "hearing_date": iso(calendar.add_working_days(TODAY, days_after)),
+    return {"hearing_host": ["legal_head"], "hearing_date": iso(calendar.add_working_days(TODAY, days_after)),
             "hearing_place": "局三楼会议室", "hearing_public": True, "hearing_notice_served_on": iso(TODAY)}
 
 
-HOLD = {"hearing_held_on": iso(TODAY), "hearing_attendance": "attended", "hearing_transcript": [],
+HOLD = {"hearing_held_on": iso(calendar.add_working_days(TODAY, 10)),  # on or after every hearing date used below
+        "hearing_attendance": "attended", "hearing_transcript": [],
         "hearing_report": "当事人对事实无异议，请求从轻"}
 
 
@@ -569,7 +571,7 @@ def test_evidence_preserved_with_approval_is_decided_on_within_7_working_days(db
             group="supervision.investigate")
     case.do("UserTask_approve_preservation", "leadership_chief", {"preservation_approved": True,
             "preservation_opinion": "同意"}, group=LEAD)
-    preserve = {"preserved_on": iso(TODAY), "preservation_officers": "刘调查、陈调查",
+    preserve = {"preserved_on": iso(TODAY), "preservation_officers": ["supervision_investigate1", "supervision_execute1"],
                 "preservation_notice_no": "鲁环先保字〔2026〕第001号", "preserved_items": "含油废水采样桶2只",
                 "preservation_party_confirmed": True, "preservation_files": []}
     case.do("UserTask_preserve_evidence", "supervision_investigate1", preserve, group="supervision.investigate")
@@ -607,11 +609,13 @@ def test_hearing_announcement_and_testing_time_do_not_count_against_the_90_days(
     case.do("UserTask_investigation_report", "supervision_investigate1", report(8000), group="supervision.investigate")
     case.do("UserTask_review", "supervision_review1", review("citizen", 8000), group="supervision.review")
     case.do("UserTask_prior_notice", "supervision_notify1", {**NOTICE, "notice_delivery_method": "announcement",
-            "notice_announced_on": iso(TODAY), "notice_served_on": iso(TODAY + timedelta(days=29))},
+            "notice_announced_on": iso(TODAY), "notice_served_on": iso(TODAY + timedelta(days=29)),
+            "notice_announcement": ["公告"]},
             group="supervision.notify")
     case.do("UserTask_statement", "supervision_notify1", {**statement(hearing=True),
             "hearing_requested_on": iso(TODAY + timedelta(days=30))}, group="supervision.notify")
-    case.do("UserTask_hearing_notice", "supervision_notify1", hearing_notice(10), group="supervision.notify")
+    case.do("UserTask_hearing_notice", "supervision_notify1", {**hearing_notice(10), "hearing_date": iso(TODAY + timedelta(days=44)),
+            "hearing_notice_served_on": iso(TODAY + timedelta(days=31))}, group="supervision.notify")
     case.do("UserTask_hold_hearing", "supervision_notify1", {**HOLD, "hearing_held_on": iso(TODAY + timedelta(days=44))},
             group="supervision.notify")
     case.do("UserTask_recheck", "supervision_review1", recheck(8000), group="supervision.review")

@@ -58,8 +58,8 @@ def test_eia_report_with_site_check_expert_review_and_hearing_is_granted(db, dep
     case.do("substantive_review", "dev_review1", {**REVIEW_PLAIN, "site_check_needed": True,
                                                   "expert_review_needed": True}, group="dev.review")
     case.do("site_verification", "dev_review1", {
-        "site_check_on": "2026-03-05", "site_inspectors": "李某（410423001）、王某（410423002）",
-        "site_inspector_count": 2, "site_certificates_shown": True, "site_findings": "与报告书一致",
+        "site_check_on": "2026-03-05", "site_inspectors": ["dev_review1", "supervision_investigate1"],
+        "site_certificates_shown": True, "site_findings": "与报告书一致",
         "site_record": [3]}, group="dev.review")
     case.do("expert_review", "dev_review1", {
         "expert_review_kind": "expert", "pause_notice_on": "2026-03-06", "expert_review_start": "2026-03-09",
@@ -71,7 +71,7 @@ def test_eia_report_with_site_check_expert_review_and_hearing_is_granted(db, dep
     case.do("record_hearing_request", "dev_review1", {
         "hearing_requested": True, "hearing_request_date": "2026-03-27", "hearing_requester": "周边村民代表"})
     # notice on 04-01 for a hearing on 04-03: less than 7 working days (清明 04-04..06) → 重新通知
-    notice = {"hearing_place": "局三楼会议室", "hearing_host": "赵某（法制股）", "host_not_reviewer": True,
+    notice = {"hearing_place": "局三楼会议室", "hearing_host": ["legal_review2"], "host_not_reviewer": True,
               "hearing_notice_no": "鲁环听通〔2026〕1号", "hearing_notice_on": "2026-04-01"}
     case.do("schedule_hearing", "dev_review1", {**notice, "hearing_date": "2026-04-03"}, group="dev.review")
     assert case.ready_ids() == ["schedule_hearing"]
@@ -151,7 +151,7 @@ def test_key_discharge_permit_checked_on_site_gets_45_days(db, deployed, user):
     assert case.data()["decision_due"] == calendar.add_days(date(2026, 3, 2), 30)  # 重点管理30日
     case.do("substantive_review", "total_review1", {**REVIEW_PLAIN, "site_check_needed": True})
     case.do("site_verification", "total_review1", {
-        "site_check_on": "2026-03-05", "site_inspectors": "李某、王某", "site_inspector_count": 2,
+        "site_check_on": "2026-03-05", "site_inspectors": ["dev_review1", "supervision_investigate1"],
         "site_certificates_shown": True, "site_findings": "排污口规范", "site_record": [3]})
     case.do("notify_hearing_right", "total_review1", NO_HEARING_RIGHT)
     case.do("record_hearing_request", "total_review1", NO_HEARING)
@@ -281,7 +281,7 @@ def test_a_hearing_the_law_requires_is_held_without_a_request_and_the_head_appro
     case.do("notify_hearing_right", "hwr_review1", {**NO_HEARING_RIGHT, "statutory_hearing": True})
     case.do("record_hearing_request", "hwr_review1", NO_HEARING)
     assert case.ready_ids() == ["schedule_hearing"]                      # 行政许可法第46条
-    case.do("schedule_hearing", "hwr_review1", {"hearing_place": "局三楼会议室", "hearing_host": "赵某（法制股）",
+    case.do("schedule_hearing", "hwr_review1", {"hearing_place": "局三楼会议室", "hearing_host": ["legal_review2"],
             "host_not_reviewer": True, "hearing_notice_no": "鲁环听通〔2026〕2号", "hearing_notice_on": "2026-03-12",
             "hearing_date": "2026-03-25"})
     case.do("hold_hearing", "hwr_review1", {"hearing_held_on": "2026-03-25", "hearing_summary": "公众无异议",

@@ -2,7 +2,11 @@
 its approver, and the 查阅登记簿 entry the system writes for every approved access."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
+
+from engine.access.identity import NotPermitted
+from engine.inbox import tasks
 
 from recording.evidence import AccessLogEntry, access_log
 from tests import test_process_penalty as pen
@@ -163,3 +167,18 @@ def test_the_register_page_shows_who_asked_who_approved_and_what_was_copied(db, 
     page = browser.get("/evidence/access-log").get_data(as_text=True)
     assert user("supervision_file1").full_name + "（本局）" in page
     assert "现场检查笔录" in page and "复制" in page and "批准复制（调阅监督制度第四条）" in page
+
+
+
+def test_nobody_approves_their_own_request(db, deployed, user):
+    penalty = handled_case(db, user)
+    own = request(db, user, "leadership_chief", penalty.business_key, "staff")   # the chief asks to read a file
+    task = own.task("approve_chief")
+    with db.reading() as session:
+        assert task.id not in {t.id for t in tasks.inbox(session, user("leadership_chief"))}
+    with pytest.raises(NotPermitted, match="查处分离：本案由您发起（申请调阅），不能办理“局主要负责人审批”"):
+        with db.transaction() as session:
+            tasks.claim(session, task.id, user("leadership_chief"))
+    copy = request(db, user, "legal_head", penalty.business_key, "staff", mode="copy")
+    assert copy.ready_ids() == ["approve_chief"]                         # not the handler: the chief decides
+    copy.do("approve_chief", "leadership_chief", {"chief_approved": True, "chief_opinion": "同意"}, group="leadership.chief")

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 import pytest
 
 from tests.casework import Case
-from tests.test_process_penalty import fire_after, move_to
+from tests.test_process_penalty import fire_after, move_to, refused
 from workdays import calendar
 
 DAY = date(2026, 6, 1)
@@ -25,8 +25,8 @@ REQUEST = {"seizure_measure": "seal", "violation_facts": "通过暗管排放含�
            "request_evidence": []}
 LEGAL_OK = {"materials_complete": True, "check_subject": True, "check_facts": True, "check_basis": True,
             "check_discretion": True, "check_procedure": True, "legal_review_opinion": "同意", "legal_review_outcome": "approved"}
-EXECUTE = {"executed_on": DAY.isoformat(), "executing_officers": "李某（410423001）、王某（410423002）",
-           "executing_officer_count": 2, "certificates_shown": True, "party_presence": "present", "witness_name": "",
+EXECUTE = {"executed_on": DAY.isoformat(), "executing_officers": ["supervision_investigate1", "supervision_execute1"],
+           "certificates_shown": True, "party_presence": "present", "witness_name": "",
            "rights_told": True, "seizure_days": 30, "seized_list": "电镀生产线一条、废水排放泵二台，封条4张",
            "onsite_record": []}
 ARCHIVE = {"archive_no": "鲁环强档〔2026〕2号", "archived_on": "2026-08-01", "archive_volumes": "决定书、现场笔录、清单、解除决定书、音像资料"}
@@ -98,10 +98,10 @@ def test_seizure_with_extension_testing_pause_and_release(db, deployed, user):
 
     # testing time is not counted and is told in writing (第25条第3款); shown on the case
     manage(case, "testing")
-    case.do("register_testing", "supervision_execute1", {"testing_kind": "检测", "testing_from": "2026-06-10",
-            "testing_to": "2026-06-09", "testing_notice_service_method": "direct", "testing_notice_recipient": "赵某",
-            "testing_notice_served_on": "2026-06-10", "testing_notice_receipt": []})
-    assert case.ready_ids() == ["register_testing"]                      # end before start: registered again
+    assert "不能早于开始日期（2026-06-10）" in refused(case, "register_testing", "supervision_execute1", {
+        "testing_kind": "检测", "testing_from": "2026-06-10", "testing_to": "2026-06-09",
+        "testing_notice_service_method": "direct", "testing_notice_recipient": "赵某",
+        "testing_notice_served_on": "2026-06-10", "testing_notice_receipt": []})["testing_to"]  # end before start
     case.do("register_testing", "supervision_execute1", {"testing_kind": "检测", "testing_from": "2026-06-10",
             "testing_to": "2026-06-19", "testing_notice_service_method": "direct", "testing_notice_recipient": "赵某",
             "testing_notice_served_on": "2026-06-10", "testing_notice_receipt": []})

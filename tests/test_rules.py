@@ -159,7 +159,7 @@ def test_deploy_names_rules_that_refer_to_nothing_or_do_not_fit_the_field(db, or
     fixed = fixed.replace('<camunda:constraint name="daytime" />', "").replace('name="confirmed"', 'name="required"')
     problems = deploy_problems(db, fixed)
     assert "no.such_post" in problems  # the posts of an officers field must exist
-    assert "excludeActorsOf 中的 “Task_nowhere” 既不是用户任务 id，也不是 officers 类型字段的 id" in problems
+    assert "excludeActorsOf 中的 “Task_nowhere” 既不是用户任务或开始事件的 id，也不是 officers 类型字段的 id" in problems
     assert "“who”" not in problems and "“T”" not in problems
 
 

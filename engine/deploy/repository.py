@@ -174,7 +174,7 @@ def _cross_checks(session: Session, models: list[_Model]) -> list[Problem]:
                      for el, line, ref in m.facts.decision_refs if ref not in decision_ids]
         problems += [Problem(f, line, el, f"候选岗位 “{code}” 不存在：请先在“组织机构”页面创建该岗位，或用 zhifa org import 导入组织机构")
                      for el, line, code in m.facts.candidate_groups if code not in groups]
-        problems += [Problem(f, line, el, f"excludeActorsOf 中的 “{name}” 既不是用户任务 id，也不是 officers 类型字段的 id"
+        problems += [Problem(f, line, el, f"excludeActorsOf 中的 “{name}” 既不是用户任务或开始事件的 id，也不是 officers 类型字段的 id"
                                           "（本文件和已部署的流程中都没有）")
                      for el, line, name in m.facts.exclusion_refs if name not in actor_sources]
     seen: dict[tuple[str, str], str] = {}  # processes and decisions have separate id spaces

@@ -494,7 +494,9 @@ def flow_reasons(workflow: BpmnWorkflow, before: set[UUID]) -> list[str]:
         if task.id in before or not reasons:
             continue
         for child in task.children:
-            template = reasons.get(getattr(child.task_spec, "bpmn_id", None))
+            # a task with boundary events is entered through its "<id>.BoundaryEventSplit"
+            target = getattr(child.task_spec, "bpmn_id", None) or child.task_spec.name.removesuffix(".BoundaryEventSplit")
+            template = reasons.get(target)
             if template and not child.has_state(TaskState.CANCELLED):
                 text = format_text(template, task.data)
                 if text not in out:

@@ -1,8 +1,8 @@
 """Separation of duties (e.g. 查处分离) and 回避: who may not act on a task of a case.
 
 A user task names, in ``camunda:properties`` ``excludeActorsOf``, the steps (element ids)
-whose handlers and the ``officers`` fields whose chosen people may not act on it in the
-same case; a recorded 回避 removes an officer from every remaining task of the case. The
+whose handlers, the start events whose starter, and the ``officers`` fields whose chosen
+people may not act on it in the same case (e.g. 调阅: nobody approves their own request); a recorded 回避 removes an officer from every remaining task of the case. The
 inbox projection writes one ``task_exclusions`` row per excluded user when the task
 becomes ready, so the inbox query, claim, complete and delegation all see the same rule.
 """
@@ -13,7 +13,9 @@ from typing import Any, Mapping
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.store.models import HumanTask, Recusal, User
+from SpiffWorkflow.bpmn.specs.defaults import StartEvent
+
+from engine.store.models import HumanTask, ProcessInstance, Recusal, User
 
 PROPERTY = "excludeActorsOf"
 
@@ -33,6 +35,13 @@ def excluded(session: Session, instance_id: int, task_name: str, task_spec, data
                 HumanTask.instance_id == instance_id, HumanTask.state == "completed",
                 HumanTask.element_id.in_(names), HumanTask.completed_by.is_not(None)).order_by(HumanTask.completed_at)):
             out.setdefault(by, f"查处分离：您办理过本案的“{step}”，不能办理“{task_name}”")
+        starts = [n for n in names if isinstance(task_spec._wf_spec.task_specs.get(n), StartEvent)]
+        if starts:
+            starter = session.scalar(select(User.username).join(ProcessInstance, ProcessInstance.started_by == User.id)
+                                     .where(ProcessInstance.id == instance_id))
+            if starter:
+                out.setdefault(starter, f"查处分离：本案由您发起（{task_spec._wf_spec.task_specs[starts[0]].bpmn_name or '申请'}），"
+                                        f"不能办理“{task_name}”")
         for name in names:
             ids = [i for i in (data.get(name) or []) if isinstance(i, int)] if isinstance(data.get(name), list) else []
             for username in session.scalars(select(User.username).where(User.id.in_(ids))) if ids else []:

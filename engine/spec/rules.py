@@ -334,6 +334,7 @@ class _Checker:
 
     def collect_facts(self) -> None:
         self.facts.actor_sources = ({t.get("id") for t in self.xp("//bpmn:userTask")}
+                                    | {s.get("id") for s in self.xp("//bpmn:startEvent")}
                                     | {f.get("id") for f in self.xp("//camunda:formField[@type='officers']")})
         for proc in self.xp("//bpmn:process"):
             if proc.get("isExecutable", "true") != "false":

@@ -22,6 +22,13 @@ TODAY = date.today().isoformat()
 VIDEO = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 4096  # an MP4 header: the store sniffs it as video
 
 
+def pick_officers(db, page, field: str, *usernames: str) -> None:
+    """Tick people in an ``officers`` field (the registry's certified officers, listed by name)."""
+    with db.reading() as session:
+        for username in usernames:
+            page.check(f"#f_{field} input[value='{identity.user_by_name(session, username).id}']")
+
+
 def open_as(chromium, base, username):
     context = chromium.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
     page = context.new_page()
@@ -121,17 +128,14 @@ def test_a_penalty_case_reaches_legal_review_in_the_reviewers_inbox_only(chromiu
     investigator.click("#claim")
     investigator.wait_for_selector("#unclaim")
     task_url = investigator.url
-    investigator.fill("#f_investigator_1_name", "刘调查")
-    investigator.fill("#f_investigator_1_cert", "豫环执41042300101")
-    investigator.fill("#f_investigator_2_name", "陈调查")
-    investigator.fill("#f_investigator_2_cert", "豫环执41042300102")
+    pick_officers(db, investigator, "investigators", "supervision_investigate1", "supervision_investigate2")
     investigator.check("#f_certificates_shown")
     investigator.fill("#f_evidence_list", "现场检查笔录、询问笔录、照片")
     investigator.set_input_files("#up_evidence_files", files=[
         {"name": "现场照片.txt", "mimeType": "text/plain", "buffer": "排污口照片说明".encode()}])
     investigator.click("button[name=_upload][value=evidence_files]")
     investigator.wait_for_selector("text=已上传：现场照片.txt")
-    assert investigator.input_value("#f_investigator_2_name") == "陈调查"  # what was typed survives the upload
+    assert investigator.locator("#f_investigators input:checked").count() == 2  # what was chosen survives the upload
     submit(investigator)  # no recording yet: refused with the evidence rule's message, nothing lost
     assert "执法音像记录事项" in investigator.inner_text("main")
     if investigator.locator("#record-item a").count():
@@ -146,10 +150,7 @@ def test_a_penalty_case_reaches_legal_review_in_the_reviewers_inbox_only(chromiu
             evidence.upload(session, step.id, identity.user_by_name(session, "supervision_investigate1"),
                             io.BytesIO(VIDEO), "执法记录仪.mp4", "video/mp4")
     investigator.goto(task_url)
-    investigator.fill("#f_investigator_1_name", "刘调查")
-    investigator.fill("#f_investigator_1_cert", "豫环执41042300101")
-    investigator.fill("#f_investigator_2_name", "陈调查")
-    investigator.fill("#f_investigator_2_cert", "豫环执41042300102")
+    pick_officers(db, investigator, "investigators", "supervision_investigate1", "supervision_investigate2")
     investigator.check("#f_certificates_shown")
     investigator.fill("#f_evidence_list", "现场检查笔录、询问笔录、照片、执法记录仪视频")
     screenshots(investigator, "investigate")
@@ -190,7 +191,7 @@ def test_a_penalty_case_reaches_legal_review_in_the_reviewers_inbox_only(chromiu
     # 法制审核 sees the case as it will be decided (行政处罚法第58条): after 告知, 陈述申辩, 复核 and the draft
     case = Case(db, user, instance)
     case.do("UserTask_prior_notice", "supervision_notify1", {**pen.NOTICE, "notice_served_on": TODAY})
-    case.do("UserTask_statement", "supervision_notify1", pen.statement())
+    case.do("UserTask_statement", "supervision_notify1", pen.statement(waived=True))  # served today
     case.do("UserTask_recheck", "supervision_review2", pen.recheck(60000))
     case.do("UserTask_draft_decision", "supervision_decide1", pen.draft(60000))
 

@@ -151,7 +151,7 @@ def test_the_head_decides_and_approves_closure_with_every_earlier_opinion_on_the
     case.do("UserTask_review", "supervision_review1", {**review("organization", 60000),
                                                        "review_opinion": "事实清楚，证据确凿，建议罚款六万元"})
     case.do("UserTask_prior_notice", "supervision_notify1", {**NOTICE, "notice_served_on": today})
-    case.do("UserTask_statement", "supervision_notify1", statement(hearing=False))
+    case.do("UserTask_statement", "supervision_notify1", statement(waived=True))  # served today
     case.do("UserTask_recheck", "supervision_review1", recheck(60000))
     case.do("UserTask_draft_decision", "supervision_decide1", draft(60000))
     case.do("UserTask_legal_review", "legal_review1", {**legal(), "legal_review_opinion": "主体适格，裁量适当，同意"})
