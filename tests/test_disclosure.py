@@ -11,14 +11,12 @@ import pytest
 
 from disclosure import annual, catalog, masking, publications
 from disclosure.models import Publication
-from engine.execution import runtime
 from spot_checks import plans
 from tests import test_process_permit as permit
 from tests.test_process_penalty import (
     LEAD, NOTICE, TODAY, investigate_and_review, iso, payment, recheck, start_case,
 )
-from tests.casework import Case
-from tests.test_process_inspection import onsite
+from tests.test_process_inspection import onsite, start_drawn
 from webui.public import create_public_app
 from workdays import calendar
 
@@ -141,18 +139,12 @@ def test_publication_periods_on_the_calendar():
 
 
 def test_an_inspection_result_is_due_20_working_days_after_the_inspection(db, deployed, user):
-    with db.transaction() as session:  # as a confirmed batch draw starts it (spot_checks.draws.confirm)
-        instance = runtime.start_by_message(session, "spot_check_drawn", {
-            "draw_id": 1, "draw_record": "双随机抽取记录第1号", "inspection_matter": "污染源日常环境监管随机抽查",
-            "target_category": "key", "party_name": "鲁山县某化工有限公司", "credit_code": "91410423MA00000001",
-            "party_address": "鲁山县产业集聚区", "inspectors": "程调查1 豫环执41042300130\n曹调查2 豫环执41042300131",
-            "inspector_count": 2}, user("supervision_file1"))
-    case = Case(db, user, instance)
+    case = start_drawn(db, user)
     case.do("onsite_inspection", "supervision_investigate1", onsite(case, "compliant"), group="supervision.investigate")
     task = case.task("publish_results")
     draft = _publication(db, case)
     assert draft.due_on == date(2026, 4, 30) == task.due_at.date()  # 2026-04-01 + 20 working days (清明 skipped)
-    assert "鲁山县某化工有限公司" in case.data()["publication_draft"]  # an organisation is named in full
+    assert "鲁山县甲化工有限公司" in case.data()["publication_draft"]  # an organisation is named in full
     case.do("publish_results", "legal_review1", {"publication_text": "未发现环境违法行为。"}, group="legal.review")
     published = _publication(db, case)
     assert published.state == "published" and published.kind == "inspection_result"
