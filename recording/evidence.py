@@ -314,6 +314,7 @@ def upload(session: Session, task_id: str, user: User, stream, original_name: st
 
     The 24-hour rule: if the recording was made (``recorded_at``), or the step was
     completed, more than 24 hours ago, the upload is flagged late and needs a reason.
+    The same file sent again for the step (a retried upload) is the recording stored the first time.
     """
     from engine.inbox import tasks
     from recording import devices
@@ -332,15 +333,18 @@ def upload(session: Session, task_id: str, user: User, stream, original_name: st
         device_id = devices.device_held_by(session, user.username, recorded_at or now)
     elif devices.get_device(session, device_id) is None:
         raise InvalidInput("所选执法记录仪不存在。")
-    attachment = files.store(session, stream, original_name, content_type, user, task.instance_id, task_id=task.id,
-                             settings=settings, record_item=item or "其他", recorded_at=recorded_at,
-                             device_id=device_id, late=late, late_reason=late_reason if late else None)
+    attachment, new = files.store_upload(session, stream, original_name, content_type, user, task.instance_id,
+                                         task.id, settings=settings, record_item=item or "其他",
+                                         recorded_at=recorded_at, device_id=device_id, late=late,
+                                         late_reason=late_reason if late else None)
     # The kind comes from the bytes (files.media_kind): a renamed or empty-ish file is "other".
     accepted = MEDIA.union(*RECORD_ITEMS[item]) if item in RECORD_ITEMS else None
     if accepted is not None and attachment.media_kind not in accepted:
         raise InvalidInput(f"“{attachment.original_name}”的内容不是可识别的"
                            f"{'、'.join(KIND_NAMES[k] for k in sorted(accepted))}文件（按文件内容判断，与文件名和"
                            f"声明的类型无关），不能作为“{item}”的记录。请上传记录设备导出的原始文件。")
+    if not new:  # the same recording sent again (a retried upload): already recorded
+        return attachment
     history.record(session, "evidence_upload", user, instance=session.get(ProcessInstance, task.instance_id),
                    task_id=task.id, element_id=task.element_id,
                    details={"attachment": attachment.id, "sha256": attachment.sha256, "size": attachment.size,

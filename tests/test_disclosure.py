@@ -1,5 +1,6 @@
-"""行政执法公示: a penalty decision published by its process step, masked, withdrawn after 撤销;
-the publication deadlines on the working-day calendar; the public site crawled end to end."""
+"""行政执法公示: a penalty decision published by its process step, masked, withdrawn after 撤销; a
+不予许可 decision published like a grant; the publication deadlines on the working-day calendar;
+the public site crawled end to end."""
 from __future__ import annotations
 
 import re
@@ -10,13 +11,12 @@ import pytest
 
 from disclosure import annual, catalog, masking, publications
 from disclosure.models import Publication
-from engine.execution import runtime
 from spot_checks import plans
+from tests import test_process_permit as permit
 from tests.test_process_penalty import (
     LEAD, NOTICE, TODAY, investigate_and_review, iso, payment, recheck, start_case,
 )
-from tests.casework import Case
-from tests.test_process_inspection import onsite
+from tests.test_process_inspection import onsite, start_drawn
 from webui.public import create_public_app
 from workdays import calendar
 
@@ -100,6 +100,37 @@ def test_a_penalty_decision_is_published_masked_by_its_step_and_withdrawn_after_
     assert published.title in client.get("/").get_data(as_text=True)  # the notice is on the front page
 
 
+def test_a_denied_permit_is_published_masked_within_7_working_days(db, deployed, user):
+    """国办发〔2018〕118号: 行政许可 decisions are published, 准予 and 不予 alike (here a citizen's)."""
+    case = permit.start(db, user, "eia_table", "dev_accept1", **CITIZEN)
+    case.do("check_application", "dev_accept1", permit.ACCEPT, group="dev.accept")
+    case.do("approve_acceptance", "leadership_chief", permit.APPROVE_ACCEPTANCE, group=permit.LEADERS)
+    case.do("substantive_review", "dev_review1", permit.REVIEW_PLAIN, group="dev.review")
+    case.do("notify_hearing_right", "dev_review1", permit.NO_HEARING_RIGHT)
+    case.do("record_hearing_request", "dev_review1", permit.NO_HEARING)
+    reason = "李建国（电话13937512345）申报的养殖场选址位于饮用水水源二级保护区内，不符合环境功能区划。"
+    case.do("decide_permit", "dev_decide1", permit.decide("deny", decision_reason=reason), group="dev.decide")
+    case.do("approve_decision", "leadership_deputy", permit.APPROVE_DECISION, group=permit.LEADERS)
+    case.do("deliver_decision", "dev_deliver1", permit.DELIVER, group="dev.deliver")
+
+    draft = _publication(db, case)
+    review = case.task("publish_decision")
+    assert draft.kind == "permit_decision" and draft.state == "draft" and draft.decided_on == date(2026, 5, 18)
+    assert draft.due_on == calendar.add_working_days(date(2026, 5, 18), 7) == review.due_at.date()
+    shown = case.data()["publication_draft"]
+    assert "不予许可" in shown and "李某某" in shown and not any(h in shown for h in HIDDEN)
+
+    case.do("publish_decision", "legal_review1", {"publication_text": reason}, group="legal.review")
+    assert case.ended() == ["permit_denied_end"]
+    published = _publication(db, case)
+    assert published.state == "published"
+    client = create_public_app(db=db).test_client()
+    page = client.get(f"/records/{published.id}").get_data(as_text=True)
+    assert "不予许可" in page and "饮用水水源二级保护区" in page and "李某某" in page
+    assert not any(h in page for h in HIDDEN)
+    assert published.title in client.get("/decisions/permit_decision").get_data(as_text=True)
+
+
 def test_publication_periods_on_the_calendar():
     """7 working days from a decision on 2026-09-30 skip 国庆 (10-01…10-07) and count the 调休 Saturday
     10-10; 20 working days from an inspection ending 2026-04-01 skip 清明 (04-04…04-06)."""
@@ -108,18 +139,12 @@ def test_publication_periods_on_the_calendar():
 
 
 def test_an_inspection_result_is_due_20_working_days_after_the_inspection(db, deployed, user):
-    with db.transaction() as session:  # as a confirmed batch draw starts it (spot_checks.draws.confirm)
-        instance = runtime.start_by_message(session, "spot_check_drawn", {
-            "draw_id": 1, "draw_record": "双随机抽取记录第1号", "inspection_matter": "污染源日常环境监管随机抽查",
-            "target_category": "key", "party_name": "鲁山县某化工有限公司", "credit_code": "91410423MA00000001",
-            "party_address": "鲁山县产业集聚区", "inspectors": "程调查1 豫环执41042300130\n曹调查2 豫环执41042300131",
-            "inspector_count": 2}, user("supervision_file1"))
-    case = Case(db, user, instance)
+    case = start_drawn(db, user)
     case.do("onsite_inspection", "supervision_investigate1", onsite(case, "compliant"), group="supervision.investigate")
     task = case.task("publish_results")
     draft = _publication(db, case)
     assert draft.due_on == date(2026, 4, 30) == task.due_at.date()  # 2026-04-01 + 20 working days (清明 skipped)
-    assert "鲁山县某化工有限公司" in case.data()["publication_draft"]  # an organisation is named in full
+    assert "鲁山县甲化工有限公司" in case.data()["publication_draft"]  # an organisation is named in full
     case.do("publish_results", "legal_review1", {"publication_text": "未发现环境违法行为。"}, group="legal.review")
     published = _publication(db, case)
     assert published.state == "published" and published.kind == "inspection_result"

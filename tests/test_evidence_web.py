@@ -4,6 +4,7 @@ real server process whose memory stays far below the file's size."""
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import re
 import subprocess
@@ -20,6 +21,7 @@ from sqlalchemy import func, select
 from engine.deploy import repository
 from engine.execution import runtime
 from engine.inbox import tasks
+from engine.store.models import AuditEvent
 from recording import evidence
 from tests.conftest import FIXTURES, ROOT
 from tests.webclient import Browser, make_app
@@ -66,6 +68,19 @@ def test_upload_then_the_task_completes(app, step, db):
     assert response.status_code == 302
     page = browser.get(f"/evidence/tasks/{step[1]}").get_data(as_text=True)
     assert "已满足" in page and "现场.mp4" in page
+
+
+def test_a_retried_recording_upload_is_one_record_and_one_stored_file(app, step, db, tmp_path):
+    """Issue #14: upload.js sends the recording again when the connection drops before the answer;
+    the server may have stored it the first time. Same file, same step: one record, one file."""
+    browser = logged_in(app, "supervision_investigate1")
+    assert upload(browser, step[1]).status_code == upload(browser, step[1]).status_code == 302
+    with db.reading() as session:
+        [record] = evidence.recordings_of_task(session, step[1])
+        logged = session.scalars(select(AuditEvent).where(AuditEvent.action == "evidence_upload")).all()
+    assert [json.loads(e.details)["attachment"] for e in logged] == [record.id]
+    stored = [p for p in (tmp_path / "data").rglob("*") if p.is_file() and p.read_bytes() == MP4]
+    assert [p.name for p in stored] == [record.sha256]
 
 
 def test_an_upload_without_csrf_is_refused(app, step, db):

@@ -367,6 +367,31 @@ def test_web_upload_download_and_forbidden_download(app, db, user):
     assert "询问笔录.pdf" in case_page and a.sha256[:16] in case_page
 
 
+def test_web_a_retried_upload_is_one_attachment_and_one_stored_file(app, db, user, tmp_path):
+    """Issue #14: on a weak phone connection the upload is sent again (or 上传 is clicked twice): the same
+    file to the same task and field is the attachment stored the first time; another file is not."""
+    instance, task = start(db, user)
+    browser = logged_in(app, "supervision_investigate1")
+    token = csrf_token(browser.get(f"/tasks/{task.id}").get_data(as_text=True))
+
+    def send(content: bytes, name: str):
+        return browser.client.post(f"/tasks/{task.id}/upload", content_type="multipart/form-data", data={
+            "csrf_token": token, "_upload": "evidence_files",
+            "evidence_files__upload": (io.BytesIO(content), name, "application/pdf")})
+
+    first, again = send(b"%PDF-1.4 retried", "询问笔录.pdf"), send(b"%PDF-1.4 retried", "询问笔录.pdf")
+    assert first.status_code == again.status_code == 200 and "已上传：询问笔录.pdf" in again.get_data(as_text=True)
+    with db.reading() as session:
+        [a] = session.scalars(select(Attachment).where(Attachment.instance_id == instance.id)).all()
+    assert again.get_data(as_text=True).count(f'name="evidence_files" value="{a.id}"') == 1
+    stored = [p for p in (tmp_path / "data").rglob("*") if p.is_file() and p.read_bytes() == b"%PDF-1.4 retried"]
+    assert [p.name for p in stored] == [a.sha256]
+    send(b"%PDF-1.4 another", "现场检查笔录.pdf")
+    with db.reading() as session:
+        assert session.scalar(select(func.count()).select_from(Attachment)
+                              .where(Attachment.instance_id == instance.id)) == 2
+
+
 def test_web_a_failed_submit_keeps_the_chosen_file_as_a_draft(app, db, user):
     """Issue #11: nothing typed or chosen is lost when a submit is refused."""
     instance, task = start(db, user)

@@ -1,23 +1,18 @@
-"""bpmn/inspection.bpmn (行政检查): 双随机 draw with recusal or a complaint-driven inspection → 现场检查
+"""bpmn/inspection.bpmn (行政检查): a case started by a confirmed 双随机 draw (spot_checks/) or a
+complaint-driven inspection registered by hand → 现场检查
 → compliant (公示, 办结) or violation → 移送立案 (starts a penalty case with the facts) and/or 责令改正
 → 公示 within 20 working days → 复查 (not corrected → another penalty case)."""
 from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
+from engine.execution import runtime
+from engine.spec.forms import FormInvalid
 from tests.casework import Case
 from workdays import calendar
 
-DIRECTORY = "\n".join([
-    "鲁山县甲化工有限公司|91410423MA0000001A|鲁山县产业集聚区",
-    "鲁山县乙铸造有限公司|91410423MA0000002B|鲁山县张良镇",
-    "鲁山县丙建材有限公司|91410423MA0000003C|鲁山县磙子营乡",
-])
-POOL = "\n".join(["李一 豫环执41042300101", "王二 豫环执41042300102", "张三 豫环执41042300103",
-                  "刘四 豫环执41042300104", "陈五 豫环执41042300105"])
-RANDOM_START = {"inspection_source": "random", "inspection_matter": "排污单位污染防治设施运行情况检查",
-                "target_category": "general", "target_directory": DIRECTORY, "inspector_pool": POOL,
-                "inspector_draw_count": 2}
 COMPLAINT_START = {"inspection_source": "complaint", "inspection_matter": "群众举报夜间异味",
                    "complaint_no": "12369-2026-0456", "complaint_content": "夜间排放刺激性气体"}
 COMPLAINT_TARGET = {"party_name": "鲁山县丁塑料制品厂", "party_type": "organization",
@@ -49,13 +44,22 @@ def close_and_archive(case, reason):
             "archive_volumes": "检查笔录、公示记录、音像资料"}, group="supervision.records")
     assert case.status == "completed" and case.ended() == ["inspection_archived"]
 
-def test_random_draw_compliant_site_is_published_and_closed(db, deployed, user):
-    case = Case.start(db, user, "inspection", "supervision_file1", RANDOM_START)
+def start_drawn(db, user) -> Case:
+    """As a confirmed batch draw starts it (spot_checks.draws.confirm)."""
+    with db.transaction() as session:
+        instance = runtime.start_by_message(session, "spot_check_drawn", {
+            "draw_id": 1, "draw_record": "双随机抽取记录第1号", "inspection_matter": "排污单位污染防治设施运行情况检查",
+            "target_category": "general", "party_name": "鲁山县甲化工有限公司", "credit_code": "91410423MA0000001A",
+            "party_address": "鲁山县产业集聚区", "inspectors": "李一 豫环执41042300101、王二 豫环执41042300102",
+            "inspector_count": 2}, user("supervision_file1"))
+    return Case(db, user, instance)
+
+
+def test_a_drawn_compliant_site_is_inspected_published_and_closed(db, deployed, user):
+    case = start_drawn(db, user)
     data = case.data()
-    assert data["party_name"] in DIRECTORY and data["credit_code"].startswith("91410423")
-    assert data["inspector_count"] == 2 and len(set(data["drawn_inspectors"])) == 2
-    assert all(p in POOL for p in data["drawn_inspectors"]) and "抽中" in data["draw_record"]
-    case.do("confirm_draw", "supervision_file1", {"recusal_needed": False}, group="supervision.file")
+    assert case.ready_ids() == ["onsite_inspection"]  # the draw and its 回避 happened before the case
+    assert data["inspection_source"] == "random" and data["draw_id"] == 1 and data["inspector_count"] == 2
     case.do("onsite_inspection", "supervision_investigate1", onsite(case, "compliant"), group="supervision.investigate")
     task = case.task("publish_results")
     assert task.candidate_groups == "legal.review"
@@ -65,20 +69,12 @@ def test_random_draw_compliant_site_is_published_and_closed(db, deployed, user):
     assert case.started_cases() == []
 
 
-def test_a_recused_inspector_is_replaced_by_a_new_draw(db, deployed, user):
-    case = Case.start(db, user, "inspection", "supervision_file1", RANDOM_START)
-    first = case.data()["drawn_inspectors"]
-    recused_name = first[0].split()[0]
-    case.do("confirm_draw", "supervision_file1", {"recusal_needed": True, "recused_inspectors": recused_name,
-                                                   "recusal_reason": "其近亲属在该企业任职"})
-    assert case.ready_ids() == ["confirm_draw"]
-    data = case.data()
-    assert data["draw_rounds"] == 2 and data["inspector_count"] == 2
-    assert all(recused_name not in p for p in data["drawn_inspectors"])
-    assert first[1] in data["drawn_inspectors"]  # the other inspector stays
-    assert "回避" in data["draw_record"] and recused_name in data["draw_record"]
-    case.do("confirm_draw", "supervision_file1", {"recusal_needed": False})
-    assert case.ready_ids() == ["onsite_inspection"]
+def test_an_inspection_started_by_hand_cannot_be_a_random_check(db, deployed, user):
+    """双随机 has one way to draw (spot_checks/): the start form offers no 双随机抽查 and no pasted lists."""
+    with pytest.raises(FormInvalid, match="检查来源：请从列表中选择"):
+        Case.start(db, user, "inspection", "supervision_file1", {**COMPLAINT_START, "inspection_source": "random"})
+    case = Case.start(db, user, "inspection", "supervision_file1", COMPLAINT_START)
+    assert case.ready_ids() == ["register_inspection_task"]
 
 
 def test_a_complaint_finds_a_violation_that_starts_a_penalty_case_and_a_correction_order(db, deployed, user):

@@ -3,7 +3,8 @@
 Each permit type goes to the department that owns it (开发股/生态股/总量与土壤股/危废与辐射股);
 受理 (补正 once, in full; a late 补正 notice means accepted on receipt) → the head approves 受理 or
 不予受理 → 审查 (现场核查, 专家评审 pausing the clock, 公示, 听证 on request or as the law requires) →
-决定 (extension by a leader) → the head approves the decision → 送达 → 公开 → 事后监管.
+决定 (extension by a leader) → the head approves the decision → 送达 → 公开 (granted or denied) → 事后监管
+(granted only).
 """
 from __future__ import annotations
 
@@ -140,6 +141,10 @@ def test_incomplete_discharge_permit_is_supplemented_then_denied(db, deployed, u
             group="total.decide")
     case.do("approve_decision", "leadership_deputy", APPROVE_DECISION, group=LEADERS)
     case.do("deliver_decision", "total_deliver1", DELIVER, group="total.deliver")
+    # 国办发〔2018〕118号: a denial is published like a grant, then the case ends without 事后监管
+    assert case.ready_ids() == ["publish_decision"]
+    case.do("publish_decision", "legal_review1", {"publication_text": "排放浓度不能稳定达标，不予许可。"},
+            group="legal.review")
     assert case.status == "completed"
     assert case.ended() == ["permit_denied_end"]
 

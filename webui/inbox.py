@@ -230,7 +230,8 @@ def upload(task_id: str):
         return redirect(url_for("inbox.inbox"))
     except tasks.TaskNotFound:
         abort(404)
-    submitted[field] = attachment_ids(submitted.get(field)) + [a.id for a in stored]
+    stored = list({a.id: a for a in stored}.values())  # a file sent twice is one attachment
+    submitted[field] = list(dict.fromkeys(attachment_ids(submitted.get(field)) + [a.id for a in stored]))
     flash("已上传：" + "、".join(a.original_name for a in stored), "info")
     return _render_task(task_id, values=submitted)
 

@@ -27,7 +27,8 @@ class AttachmentNotFound(LookupError):
 
 def upload(session: Session, task_id: str, user: User, field_id: str, stream: BinaryIO, original_name: str,
            content_type: str | None, settings: Settings | None = None) -> Attachment:
-    """Store one file for a file field of a ready task its handler may act on."""
+    """Store one file for a file field of a ready task its handler may act on; the same file sent
+    again to the same field (a retried upload) is the attachment stored the first time."""
     task = tasks.get(session, task_id)
     tasks.require_actor(session, task, user)
     instance = session.get(ProcessInstance, task.instance_id)
@@ -38,8 +39,8 @@ def upload(session: Session, task_id: str, user: User, field_id: str, stream: Bi
         raise tasks.ActionInvalid("此环节没有该附件栏目")
     if not (original_name or "").strip():
         raise tasks.ActionInvalid("请选择要上传的文件")
-    return files.store(session, stream, original_name, content_type, user, instance, task.id, field.id,
-                       settings=settings)
+    return files.store_upload(session, stream, original_name, content_type, user, instance, task.id, field.id,
+                              settings=settings)[0]
 
 
 def of_instance(session: Session, instance_id: int) -> list[Attachment]:
@@ -81,5 +82,6 @@ def complete_with_files(session: Session, task_id: str, user: User, submitted: d
     for attachment in upload_many(session, task_id, user, uploads, settings) if uploads else []:
         current = submitted.get(attachment.field_id) or []
         current = current if isinstance(current, list) else [i for i in str(current).split(",") if i.strip()]
-        submitted[attachment.field_id] = [*current, attachment.id]
+        if attachment.id not in current:  # the same file chosen twice is one attachment
+            submitted[attachment.field_id] = [*current, attachment.id]
     return tasks.complete(session, task_id, user, submitted)

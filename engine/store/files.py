@@ -11,6 +11,8 @@ API (stable; the inbox and the evidence module call it):
 
 - ``store(session, stream, original_name, content_type, user, instance, task_id=None,
   field_id=None, *, settings=None, **evidence_fields) -> Attachment``
+- ``store_upload(…same, task_id required…) -> (Attachment, is_new)``: a user's upload to a task;
+  the same content resent to the same task and field is the first attachment
 - ``open_file(attachment, settings=None)`` → a binary file object (caller closes it)
 - ``path_of(attachment, settings=None)`` → ``Path``
 """
@@ -287,13 +289,39 @@ def store(session: Session, stream, original_name: str, content_type: str | None
     ``evidence_fields`` are further ``Attachment`` columns (record_item, recorded_at,
     device_id, …). Raises ``FileTooLarge`` / ``EmptyFile`` and keeps nothing then.
     """
+    return _store(session, stream, original_name, content_type, user, instance, task_id, field_id,
+                  settings=settings, reuse=False, **evidence_fields)[0]
+
+
+def store_upload(session: Session, stream, original_name: str, content_type: str | None, user: User,
+                 instance: ProcessInstance | int, task_id: str, field_id: str | None = None,
+                 *, settings: Settings | None = None, **evidence_fields) -> tuple[Attachment, bool]:
+    """A user's upload to a task, as ``store``, but idempotent: the same content sent again to the
+    same task and field (a retry on a weak phone connection, a double click) is the attachment
+    stored the first time, not a second record. Returns (attachment, whether it is new)."""
+    return _store(session, stream, original_name, content_type, user, instance, task_id, field_id,
+                  settings=settings, reuse=True, **evidence_fields)
+
+
+def _store(session: Session, stream, original_name: str, content_type: str | None, user: User | str | None,
+           instance: ProcessInstance | int | None, task_id: str | None, field_id: str | None,
+           *, settings: Settings | None, reuse: bool, **evidence_fields) -> tuple[Attachment, bool]:
     for key in evidence_fields:
         if not hasattr(Attachment, key) or key in ("id", "sha256", "size"):
             raise TypeError(f"unknown attachment field {key!r}")
+    # The blob lock is held to the end of the transaction, so a concurrent resend of the same
+    # content waits here and then finds this upload's row.
     sha, size, detected, path, created = write_blob(stream, settings,
                                                     before_link=lambda sha: _lock_blob(session.connection(), sha))
     if created:
         _remember_new_file(session, path)
+    if reuse:
+        same_field = Attachment.field_id.is_(None) if field_id is None else Attachment.field_id == field_id
+        sent_before = session.scalar(select(Attachment).where(
+            Attachment.sha256 == sha, Attachment.task_id == task_id, same_field, Attachment.purged_at.is_(None))
+            .order_by(Attachment.id).limit(1))
+        if sent_before is not None:
+            return sent_before, False
     name = safe_name(original_name) or sha[:16]
     declared = (content_type or "application/octet-stream")[:200]
     username = user.username if isinstance(user, User) else (user or "system")
@@ -305,7 +333,7 @@ def store(session: Session, stream, original_name: str, content_type: str | None
                             original_name=name, content_type=declared, uploaded_by=username, **fields)
     session.add(attachment)
     session.flush()
-    return attachment
+    return attachment, True
 
 
 def hash_file(path: Path) -> str:

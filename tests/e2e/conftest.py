@@ -14,7 +14,7 @@ from webui.public import create_public_app
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--lang=zh-CN"]  # date and file inputs as on a Chinese office PC
+                 "--disable-sync", "--no-first-run", "--lang=zh-CN"]  # as on a Chinese office PC (test_english_browser: not)
 
 
 # What a page may log as an error without failing a test: HTTP error statuses the app answers
@@ -80,10 +80,22 @@ def raw_forms(text: str) -> list[str]:
     return [f"{kind}: {m.group(0)}" for kind, pattern in RAW_FORMS.items() for m in pattern.finditer(text)]
 
 
+# Inputs Chromium draws in the browser's language whatever the page's lang (mm/dd/yyyy, "Choose File /
+# No file chosen"), which the page text above cannot show: pages use templates/_inputs.html instead.
+BROWSER_DRAWN = """() => Array.from(document.querySelectorAll('input')).filter(i =>
+    ['date', 'datetime-local', 'time', 'month', 'week'].includes(i.type)
+    || (i.type === 'file' && i.getBoundingClientRect().width > 1)).map(i => i.type + ' ' + (i.name || i.id))"""
+
+
+def browser_drawn(page) -> list[str]:
+    return page.evaluate(BROWSER_DRAWN)
+
+
 @pytest.fixture
 def screenshots(request):
-    """shot(page, "name") saves test-artifacts/<test>/<nn>-<name>.png, and fails when the page
-    shows a raw form (RAW_FORMS) — unless ``raw_ok`` (pages about models, which show their ids)."""
+    """shot(page, "name") saves test-artifacts/<test>/<nn>-<name>.png, and fails when the page has a
+    date or file input the browser draws (BROWSER_DRAWN) or shows a raw form (RAW_FORMS) — unless
+    ``raw_ok`` (pages about models, which show their ids)."""
     folder = ARTIFACTS / request.node.name
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("*.png"):
@@ -93,6 +105,8 @@ def screenshots(request):
     def shot(page, name: str, raw_ok: bool = False) -> Path:
         path = folder / f"{next(counter):02d}-{name}.png"
         page.screenshot(path=str(path), full_page=True)
+        drawn = browser_drawn(page)
+        assert not drawn, f"{page.url} ({path.name}) has inputs the browser draws in its own language: {drawn}"
         if not raw_ok:
             found = raw_forms(page.inner_text("body"))
             assert not found, f"{page.url} ({path.name}) shows raw forms: {found}"

@@ -114,7 +114,7 @@ def test_certificates_page_and_the_drd_tester(chromium, live_server, db, org, sc
     admin.goto(f"{live_server}/org/")
     admin.locator("table.org-users tr", has=admin.locator("td", has_text="supervision_deliver1")).locator("a").click()
     admin.fill("#c_until", "2023-01-01")
-    admin.click("#cert-form button")
+    admin.click("#cert-form button[type=submit]")
     admin.wait_for_selector(".flash-error")
     assert "执法证有效期截止日（2023-01-01）不能早于起始日（2024-01-01）" in admin.content()
     screenshots(admin, "certificates", raw_ok=True)  # 组织机构 names each login account
