@@ -254,7 +254,7 @@ TEXTS = [
         ("table", [("被检查单位（个人）", "{{ party_name }}"), ("地址", "{{ party_address }}"),
                    ("法定代表人（负责人）", "{{ legal_rep }}"),
                    ("检查时间", "{{ inspected_on|cn_date }} {{ inspection_start_time }}至{{ inspection_end_time }}"),
-                   ("检查人员", "{{ inspectors }}"), ("陪同人员", "{{ accompanying_person }}"),
+                   ("检查人员", "{{ inspectors_text }}"), ("陪同人员", "{{ accompanying_person }}"),
                    ("告知事项", "检查人员已出示执法证件，告知检查事项和全程音像记录；当事人有申请回避的权利和配合检查的义务。"),
                    ("检查内容", "{{ inspection_content }}"), ("检查情况", "{{ inspection_record }}"),
                    ("被检查人签名", "\n年　　月　　日"), ("检查人员签名", "\n年　　月　　日")]),

@@ -295,19 +295,21 @@ def confirm(session: Session, draw: Draw, actor: User) -> list[DrawCase]:
     if draw.confirmed_at is not None:
         raise DrawRefused("该批次已确认，检查案件已生成")
     entities = {e["credit_code"]: e for e in json.loads(draw.entities_snapshot)}
-    inspectors = {i["cert_no"]: i for i in json.loads(draw.inspectors_snapshot)}
-    for redraw in redraws(session, draw):
-        inspectors.update({i["cert_no"]: i for i in json.loads(redraw.inspectors_snapshot)})
     plan = session.get(SpotPlan, draw.plan_id)
     addresses = {e.credit_code: e.address for e in directory.entities(session)}
     made = []
-    for code, team in current_teams(session, draw).items():
-        members = [inspectors[c] for c in team]
+    teams = current_teams(session, draw)
+    people = dict(session.execute(select(User.cert_no, User.id).where(
+        User.cert_no.in_({c for team in teams.values() for c in team}))).all())
+    gone = sorted({c for team in teams.values() for c in team} - set(people))
+    if gone:  # a certificate renumbered or its holder removed since the draw
+        raise DrawRefused(f"执法证号 {'、'.join(gone)} 已不在人员名录中，请对相关检查组回避重抽后再确认")
+    for code, team in teams.items():
         instance = runtime.start_by_message(session, DRAWN_MESSAGE, {
             "draw_id": draw.id, "draw_record": f"双随机抽取记录第{draw.id}号（{ALGORITHM}，种子 {draw.seed[:16]}…）",
             "inspection_matter": plan.item.name, "target_category": entities[code]["category"],
             "party_name": entities[code]["name"], "credit_code": code, "party_address": addresses.get(code, ""),
-            "inspectors": "\n".join(f"{m['name']} {m['cert_no']}" for m in members), "inspector_count": len(members),
+            "inspectors": [people[c] for c in team],  # the officers field takes user ids
         }, actor)
         made.append(DrawCase(draw_id=draw.id, credit_code=code, instance_id=instance.id))
     session.add_all(made)

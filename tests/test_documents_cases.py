@@ -413,7 +413,9 @@ def test_inspection_documents_state_what_was_found_and_the_order(db, documents, 
         "correction_deadline": "2026-04-15", "correction_remedy_notice": True})
     found = case.documents()
     record = docx_text(case.read(found["inspection.record"].docx_id))
-    for part in ("鲁山县丁塑料制品厂", "2026年4月1日09:30至11:00", "李一豫环执41042300101", "活性炭吸附装置停运，VOCs直排"):
+    officer = user("supervision_investigate1")  # chosen from the registry: printed with the 执法证
+    for part in ("鲁山县丁塑料制品厂", "2026年4月1日09:30至11:00", f"{officer.full_name}（执法证{officer.cert_no}）",
+                 "活性炭吸附装置停运，VOCs直排"):
         assert part in record, part
     order = pdf_text(case.read(found["correction"].pdf_id))
     assert found["correction"].number == case.data()["correction_order_no"] == f"鲁环责改字〔{YEAR}〕第001号"

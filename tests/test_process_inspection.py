@@ -17,14 +17,14 @@ COMPLAINT_START = {"inspection_source": "complaint", "inspection_matter": "群�
                    "complaint_no": "12369-2026-0456", "complaint_content": "夜间排放刺激性气体"}
 COMPLAINT_TARGET = {"party_name": "鲁山县丁塑料制品厂", "party_type": "organization",
                     "credit_code": "92410423MA0000004D", "id_number": None, "legal_rep": "周某",
-                    "party_address": "鲁山县辛集乡", "inspectors": "李一 豫环执41042300101、王二 豫环执41042300102",
-                    "inspector_count": 2, "inspection_reason": "12369举报核查"}
+                    "party_address": "鲁山县辛集乡", "inspectors": ["supervision_investigate1", "supervision_investigate2"],
+                    "inspection_reason": "12369举报核查"}
 
 
 def onsite(case, result, **extra):
     data = case.data()
     return {"inspected_on": "2026-04-01", "inspection_start_time": "09:30", "inspection_end_time": "11:00",
-            "inspectors": data["inspectors"], "inspector_count": data["inspector_count"],
+            "inspectors": data["inspectors"],
             "certificates_shown": True, "recording_notice_given": True, "accompanying_person": "厂长",
             "inspection_content": "污染防治设施运行、排放口、台账", "inspection_record": "见笔录",
             "party_signed": "signed", "record_file": [1], "inspection_result": result, **extra}
@@ -50,8 +50,8 @@ def start_drawn(db, user) -> Case:
         instance = runtime.start_by_message(session, "spot_check_drawn", {
             "draw_id": 1, "draw_record": "双随机抽取记录第1号", "inspection_matter": "排污单位污染防治设施运行情况检查",
             "target_category": "general", "party_name": "鲁山县甲化工有限公司", "credit_code": "91410423MA0000001A",
-            "party_address": "鲁山县产业集聚区", "inspectors": "李一 豫环执41042300101、王二 豫环执41042300102",
-            "inspector_count": 2}, user("supervision_file1"))
+            "party_address": "鲁山县产业集聚区",
+            "inspectors": [user("supervision_investigate1").id, user("supervision_investigate2").id]}, user("supervision_file1"))
     return Case(db, user, instance)
 
 
@@ -59,7 +59,7 @@ def test_a_drawn_compliant_site_is_inspected_published_and_closed(db, deployed, 
     case = start_drawn(db, user)
     data = case.data()
     assert case.ready_ids() == ["onsite_inspection"]  # the draw and its 回避 happened before the case
-    assert data["inspection_source"] == "random" and data["draw_id"] == 1 and data["inspector_count"] == 2
+    assert data["inspection_source"] == "random" and data["draw_id"] == 1 and len(data["inspectors"]) == 2
     case.do("onsite_inspection", "supervision_investigate1", onsite(case, "compliant"), group="supervision.investigate")
     task = case.task("publish_results")
     assert task.candidate_groups == "legal.review"
@@ -112,7 +112,7 @@ def test_a_complaint_finds_a_violation_that_starts_a_penalty_case_and_a_correcti
     reinspect = case.task("reinspect")
     assert reinspect.candidate_groups == "supervision.investigate"
     case.do("reinspect", "supervision_investigate1", {
-        "reinspected_on": "2026-04-20", "reinspectors": "李一、王二", "reinspector_count": 2,
+        "reinspected_on": "2026-04-20", "reinspectors": ["supervision_investigate1", "supervision_investigate2"],
         "reinspect_certificates_shown": True, "rectified": "rectified", "reinspection_findings": "已恢复运行",
         "reinspection_record": [3]})
     close_and_archive(case, "rectified")
@@ -135,7 +135,7 @@ def test_a_correction_not_made_at_reinspection_starts_another_penalty_case(db, d
         "correction_service_receipt": [2]})
     case.do("publish_results", "legal_review1", PUBLISH)
     case.do("reinspect", "supervision_investigate2", {
-        "reinspected_on": "2026-04-30", "reinspectors": "李一、王二", "reinspector_count": 2,
+        "reinspected_on": "2026-04-30", "reinspectors": ["supervision_investigate1", "supervision_investigate2"],
         "reinspect_certificates_shown": True, "rectified": "not_rectified", "reinspection_findings": "装置仍停运",
         "reinspection_record": [3]})
     close_and_archive(case, "not_rectified")
