@@ -7,7 +7,7 @@ import io
 import json
 import threading
 import zipfile
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import docx as python_docx
@@ -24,8 +24,8 @@ from tests.conftest import ROOT
 from tests.documentwork import docx_text, pdf_layout, pdf_pages, pdf_text
 from tests.test_process_penalty import timer_clock  # noqa: F401  (the cases' dates need the clock)
 from tests.test_process_penalty import (APPROVE_CLOSURE, ARCHIVE, CLOSE, DELIVER, HOLD, LEAD, NOTICE, ORGANIZATION,
-                                        TODAY, decide, discussion, draft, hearing_notice, investigate_and_review, legal,
-                                        payment, recheck, register, statement)
+                                        TODAY, decide, discussion, draft, fire_after, hearing_notice,
+                                        investigate_and_review, legal, payment, recheck, register, statement)
 
 YEAR = datetime.now(ZoneInfo("Asia/Shanghai")).year
 
@@ -396,6 +396,34 @@ def test_an_extended_permit_is_granted_with_its_documents(db, documents, user):
     for part in (found["permit.approval"].number, "准予从事废矿物油收集经营", "豫危废收鲁〔2026〕1号", "2026年5月18日",
                  "第三十八条第一款"):
         assert part in approval, part
+
+
+def test_substitute_performance_documents_state_the_obligation_and_the_budget(db, documents, user,
+                                                                             timer_clock):  # noqa: F811
+    from tests import test_process_coercion as coercion
+    case = DocCase(db, user, coercion.start(db, user).instance)
+    case.do("reinspect_compliance", "supervision_investigate1", coercion.REINSPECT)
+    case.do("issue_demand_notice", "supervision_notify1", coercion.DEMAND)
+    case.do("hear_statement_defense", "supervision_notify1", coercion.DEFENSE)
+    # this module's clock stands at 2026-03-02: the case waits until the 催告 period (to 3月17日) is over
+    assert case.ready_ids() == []
+    fire_after(db, timer_clock, date(2026, 3, 17), case)
+    case.do("check_after_demand", "supervision_investigate2", coercion.CHECKED)
+    case.do("draft_substitute_plan", "supervision_decide1", coercion.DRAFT)
+    case.do("UserTask_legal_review", "legal_review1", coercion.LEGAL_OK)
+    case.do("leader_approval", "leadership_chief", {"leader_decision": "approve", "leader_opinion": "同意"})
+    case.do("select_substitute_unit", "supervision_execute1", coercion.UNIT)
+    case.do("issue_substitute_decision", "supervision_decide1", coercion.DECISION)
+    found = case.documents()
+    demand = pdf_text(case.read(found["coercion.demand"].pdf_id))
+    assert found["coercion.demand"].number == case.data()["demand_notice_no"] and found["coercion.demand"].number in demand
+    for part in ("鲁山县某造纸有限公司", "清除排入沙河支流的造纸废液", "鲁环责改字〔2026〕第003号", "2026年2月27日",
+                 "2026年3月17日前履行", "陈述和申辩"):
+        assert part in demand, part
+    decision = pdf_text(case.read(found["coercion.substitute"].pdf_id))
+    for part in (found["coercion.substitute"].number, "平顶山某环保工程有限公司", "清除废液约30吨，修复收集池",
+                 "人民币48,000.00元（大写：肆万捌仟元整）", "2026年3月19日", "六十日内向鲁山县人民政府申请行政复议"):
+        assert part in decision, part
 
 
 def test_inspection_documents_state_what_was_found_and_the_order(db, documents, user):
