@@ -129,6 +129,19 @@ TEXTS = [
         "逾期不申请行政复议、不提起行政诉讼，又不履行本决定的，我局将依法申请人民法院强制执行。",
         ("sign", ["{{ agency_name }}", "（印章）", "{{ decision_date|cn_date }}"]),
     ]),
+    Text("penalty.preservation", "先行登记保存证据通知书", "penalty", body=[
+        "{{ party_name }}：",
+        "因你（单位）涉嫌{{ case_reason }}，相关证据可能灭失或者以后难以取得，经本机关负责人批准，"
+        "根据《中华人民共和国行政处罚法》第五十六条的规定，我局于{{ preserved_on|cn_date }}对所附清单所列物品先行登记保存。",
+        "先行登记保存期间，你（单位）不得损毁、销毁或者转移上述物品。我局将在七个工作日内作出处理决定；"
+        "逾期未作出处理决定的，先行登记保存措施自动解除。",
+        "执法人员：{{ preservation_officers }}",
+        ("sign", ["{{ agency_name }}", "（印章）", "{{ preserved_on|cn_date }}"]),
+        "附：先行登记保存证据清单",
+        ("table", [("当事人", "{{ party_name }}"), ("通知书文号", "{{ doc_no }}"),
+                   ("物品名称、数量及保存地点", "{{ preserved_items }}"),
+                   ("当事人签名或盖章", "\n年　　月　　日"), ("执法人员签名", "\n年　　月　　日")]),
+    ]),
     # the 送达回证 of any issued document of a penalty case (printed from that document's row)
     Text("penalty.receipt", "送达回证", "penalty", numbered=False, body=[
         ("table", [("送达文书名称及文号", "{{ served_title }}　{{ served_no }}"), ("受送达人", "{{ party_name }}"),
@@ -211,6 +224,30 @@ TEXTS = [
         "经本机关负责人批准，审批期限延长十个工作日。",
         ("sign", ["{{ agency_name }}", "（印章）", "{{ extension_notice_on|cn_date }}"]),
     ]),
+    # numbered with the case: the business key of a 行政许可 case is its 受理 number (numbering "permit")
+    Text("permit.acceptance", "受理通知书", "permit", number="{{ case_no }}", body=[
+        "{{ party_name }}：",
+        "你（单位）于{{ received_on|cn_date }}提出的{{ project_name }}（{{ permit_type_text }}）行政许可申请，"
+        "属于本机关职权范围，申请材料齐全、符合法定形式。根据《中华人民共和国行政许可法》第三十二条第一款第（五）项的规定，"
+        "我局决定予以受理。",
+        "我局将自受理之日起二十个工作日内作出行政许可决定；依法需要听证、检验、检测、鉴定和专家评审的，"
+        "所需时间不计算在上述期限内（行政许可法第四十二条、第四十五条）。",
+        "联系地址：{{ agency_address }}　　联系电话：{{ agency_phone }}",
+        ("sign", ["{{ agency_name }}", "（印章）", "{{ accepted_on|cn_date }}"]),
+    ]),
+    Text("permit.hearing_right", "行政许可听证告知书", "permit", numbered=False, body=[
+        "{{ party_name }}：",
+        "你（单位）提出的{{ project_name }}（{{ permit_type_text }}）行政许可申请，我局已于{{ accepted_on|cn_date }}受理。",
+        "{% if statutory_hearing %}该许可事项属于法律、法规、规章规定实施行政许可应当听证的事项，或者涉及公共利益的重大行政许可事项。"
+        "根据《中华人民共和国行政许可法》第四十六条的规定，我局将向社会公告并举行听证。"
+        "{% else %}该许可事项直接关系申请人与他人之间重大利益。根据《中华人民共和国行政许可法》第四十七条第一款的规定，"
+        "申请人、利害关系人（{{ notified_parties }}）享有要求听证的权利；要求听证的，应当在被告知听证权利之日起五日内提出，"
+        "逾期未提出的，视为放弃听证权利。{% endif %}"
+        "听证不收取任何费用。",
+        "{% if publicity_required %}拟审批公示期间：{{ publicity_start|cn_date }}至{{ publicity_end|cn_date }}，公示网址或地点：{{ publicity_url }}。{% endif %}",
+        "联系地址：{{ agency_address }}　　联系电话：{{ agency_phone }}",
+        ("sign", ["{{ agency_name }}", "（印章）", "{{ hearing_right_notified_on|cn_date }}"]),
+    ]),
     # ---------------------------------------------------------------- 代履行
     Text("coercion.demand", "催告书", "coercion_substitute", body=[
         *PARTY,
@@ -248,6 +285,39 @@ TEXTS = [
         "代履行费用：人民币{{ cost_amount|yuan }}元（大写：{{ cost_amount|capitals }}）。计算依据：{{ cost_basis }}",
         "请你（单位）自收到本通知书之日起十五日内缴纳至{{ payment_place }}。逾期不缴纳的，我局将依法申请人民法院强制执行。",
         ("sign", ["{{ agency_name }}", "（印章）", "{{ cost_notice_served_on|cn_date }}"]),
+    ]),
+    # ---------------------------------------------------------------- 查封扣押
+    Text("coercion.seizure", "查封（扣押）决定书", "coercion_seizure", body=[
+        *PARTY,
+        "经查，你（单位）{{ violation_facts }}",
+        "依据{{ legal_basis }}，根据《中华人民共和国行政强制法》第二十四条和《环境保护主管部门实施查封、扣押办法》的规定，"
+        "我局决定对你（单位）所附清单所列的场所、设施、设备或者财物予以{{ seizure_measure_text }}，"
+        "期限为{{ seizure_days }}日，自{{ executed_on|cn_date }}起算。情况复杂的，经本机关负责人批准，可以延长，但延长期限不得超过三十日。",
+        "查封、扣押期间，你（单位）不得擅自启封、转移、使用、销毁被查封的设施、设备，不得隐藏、转移、损毁被扣押的财物。",
+        REMEDY,
+        ("sign", ["{{ agency_name }}", "（印章）", "{{ executed_on|cn_date }}"]),
+        "附：查封、扣押清单",
+        ("table", [("当事人", "{{ party_name }}"), ("决定书文号", "{{ doc_no }}"),
+                   ("查封、扣押的场所、设施、设备或者财物（名称、数量、地点）", "{{ seized_list }}"),
+                   ("当事人（见证人）签名或盖章", "\n年　　月　　日"),
+                   ("执法人员签名", "{{ executing_officers }}\n年　　月　　日")]),
+    ]),
+    Text("coercion.release", "解除查封（扣押）决定书", "coercion_seizure", body=[
+        *PARTY,
+        "我局于{{ executed_on|cn_date }}以{{ seizure_decision_no }}《查封（扣押）决定书》对你（单位）的下列场所、设施、设备或者财物"
+        "予以{{ seizure_measure_text }}：{{ seized_list }}",
+        "因{{ release_reason_text }}，根据《中华人民共和国行政强制法》第二十八条的规定，我局决定自{{ released_on|cn_date }}起解除上述查封（扣押）。",
+        "启封、退还情况：{{ release_record }}",
+        ("sign", ["{{ agency_name }}", "（印章）", "{{ released_on|cn_date }}"]),
+    ]),
+    # ---------------------------------------------------------------- 调阅 (行政执法记录信息调阅监督制度)
+    Text("records_access.approval", "调阅审批表", "records_access", numbered=False, body=[
+        ("table", [("调阅编号", "{{ case_no }}"), ("调阅案件编号", "{{ requested_case_no }}"),
+                   ("申请人", "{{ requester_name }}（{{ requester_kind_text }}）"), ("申请单位", "{{ requester_unit }}"),
+                   ("调阅材料", "{{ materials_text }}"), ("方式", "{{ access_mode_text }}"),
+                   ("调阅事由", "{{ purpose }}"), ("说明", "{{ access_note }}"),
+                   ("审批结论", "{% if chief_approved or copy_approved %}同意{% else %}不同意{% endif %}"),
+                   ("审批意见", "{{ chief_opinion or copy_opinion }}\n签名：　　　　　　{{ issued_on|cn_date }}")]),
     ]),
     # ---------------------------------------------------------------- 检查
     Text("inspection.record", "现场检查笔录", "inspection", numbered=False, body=[

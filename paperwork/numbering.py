@@ -46,6 +46,7 @@ DEFAULT_SCHEMES: dict[str, str] = {
     "penalty.hearing": "鲁环罚听字〔{year}〕第{seq:03d}号",       # 听证通知书
     "penalty.decision": "鲁环罚决字〔{year}〕第{seq:03d}号",      # 行政处罚决定书
     "penalty.no_penalty": "鲁环不罚字〔{year}〕第{seq:03d}号",    # 不予行政处罚决定书
+    "penalty.preservation": "鲁环先保字〔{year}〕第{seq:03d}号",  # 先行登记保存证据通知书
     "penalty.demand": "鲁环罚催字〔{year}〕第{seq:03d}号",        # 督促履行义务催告书
     "penalty.enforce": "鲁环强执申字〔{year}〕第{seq:03d}号",     # 强制执行申请书
     "correction": "鲁环责改字〔{year}〕第{seq:03d}号",            # 责令改正违法行为决定书

@@ -7,7 +7,7 @@ import io
 import json
 import threading
 import zipfile
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import docx as python_docx
@@ -24,8 +24,8 @@ from tests.conftest import ROOT
 from tests.documentwork import docx_text, pdf_layout, pdf_pages, pdf_text
 from tests.test_process_penalty import timer_clock  # noqa: F401  (the cases' dates need the clock)
 from tests.test_process_penalty import (APPROVE_CLOSURE, ARCHIVE, CLOSE, DELIVER, HOLD, LEAD, NOTICE, ORGANIZATION,
-                                        TODAY, decide, discussion, draft, hearing_notice, investigate_and_review, legal,
-                                        payment, recheck, register, statement)
+                                        TODAY, decide, discussion, draft, fire_after, hearing_notice,
+                                        investigate_and_review, legal, payment, recheck, register, statement)
 
 YEAR = datetime.now(ZoneInfo("Asia/Shanghai")).year
 
@@ -362,7 +362,16 @@ def test_permit_documents_state_the_application_and_the_remedies(db, documents, 
     case.do("record_hearing_request", "total_review1", permit.NO_HEARING)
     case.do("decide_permit", "total_decide1", permit.decide("deny", decision_reason="排放浓度不能稳定达标。"))
     found = case.documents()
-    assert set(found) == {"permit.supplement", "permit.denial"}
+    assert set(found) == {"permit.supplement", "permit.acceptance", "permit.hearing_right", "permit.denial"}
+    acceptance = pdf_text(case.read(found["permit.acceptance"].pdf_id))
+    assert found["permit.acceptance"].number is None  # its 文号 is the case's 受理 number (numbering "permit")
+    for part in (case.business_key, "鲁山县某建材有限公司", "2026年3月10日", "第三十二条第一款第（五）项", "予以受理",
+                 "二十个工作日内"):
+        assert part in acceptance, part
+    hearing_right = pdf_text(case.read(found["permit.hearing_right"].pdf_id))
+    for part in ("鲁山县某建材有限公司年产10万吨石灰项目", "第四十七条第一款", "申请人、利害关系人（申请人）享有要求听证的权利",
+                 "五日内", "2026年3月10日"):
+        assert part in hearing_right, part
     supplement = pdf_text(case.read(found["permit.supplement"].pdf_id))
     assert found["permit.supplement"].number == f"鲁环审补字〔{YEAR}〕第001号" and found["permit.supplement"].number in supplement
     assert "鲁山县某建材有限公司" in supplement and "1.自行监测方案；" in supplement and "2.排污口规范化设置说明" in supplement
@@ -389,7 +398,8 @@ def test_an_extended_permit_is_granted_with_its_documents(db, documents, user):
     case.do("approve_decision", "leadership_deputy", permit.APPROVE_DECISION)
     case.do("deliver_decision", "hwr_deliver1", permit.DELIVER)
     found = case.documents()
-    assert set(found) == {"permit.extension", "permit.approval"} and found["permit.approval"].status == "served"
+    assert set(found) == {"permit.acceptance", "permit.hearing_right", "permit.extension", "permit.approval"}
+    assert found["permit.approval"].status == "served"
     extension = pdf_text(case.read(found["permit.extension"].pdf_id))
     for part in ("鲁山县某建材有限公司年产10万吨石灰项目", "因需征求卫生部门意见", "延长十个工作日", "2026年3月25日"):
         assert part in extension, part
@@ -397,6 +407,96 @@ def test_an_extended_permit_is_granted_with_its_documents(db, documents, user):
     for part in (found["permit.approval"].number, "准予从事废矿物油收集经营", "豫危废收鲁〔2026〕1号", "2026年5月18日",
                  "第三十八条第一款"):
         assert part in approval, part
+
+
+def test_substitute_performance_documents_state_the_obligation_and_the_budget(db, documents, user,
+                                                                             timer_clock):  # noqa: F811
+    from tests import test_process_coercion as coercion
+    case = DocCase(db, user, coercion.start(db, user).instance)
+    case.do("reinspect_compliance", "supervision_investigate1", coercion.REINSPECT)
+    case.do("issue_demand_notice", "supervision_notify1", coercion.DEMAND)
+    case.do("hear_statement_defense", "supervision_notify1", coercion.DEFENSE)
+    # this module's clock stands at 2026-03-02: the case waits until the 催告 period (to 3月17日) is over
+    assert case.ready_ids() == []
+    fire_after(db, timer_clock, date(2026, 3, 17), case)
+    case.do("check_after_demand", "supervision_investigate2", coercion.CHECKED)
+    case.do("draft_substitute_plan", "supervision_decide1", coercion.DRAFT)
+    case.do("UserTask_legal_review", "legal_review1", coercion.LEGAL_OK)
+    case.do("leader_approval", "leadership_chief", {"leader_decision": "approve", "leader_opinion": "同意"})
+    case.do("select_substitute_unit", "supervision_execute1", coercion.UNIT)
+    case.do("issue_substitute_decision", "supervision_decide1", coercion.DECISION)
+    found = case.documents()
+    demand = pdf_text(case.read(found["coercion.demand"].pdf_id))
+    assert found["coercion.demand"].number == case.data()["demand_notice_no"] and found["coercion.demand"].number in demand
+    for part in ("鲁山县某造纸有限公司", "清除排入沙河支流的造纸废液", "鲁环责改字〔2026〕第003号", "2026年2月27日",
+                 "2026年3月17日前履行", "陈述和申辩"):
+        assert part in demand, part
+    decision = pdf_text(case.read(found["coercion.substitute"].pdf_id))
+    for part in (found["coercion.substitute"].number, "平顶山某环保工程有限公司", "清除废液约30吨，修复收集池",
+                 "人民币48,000.00元（大写：肆万捌仟元整）", "2026年3月19日", "六十日内向鲁山县人民政府申请行政复议"):
+        assert part in decision, part
+
+
+def test_evidence_preserved_before_a_penalty_has_its_notice_and_list(db, documents, user, timer_clock):  # noqa: F811
+    from tests import test_process_penalty as penalty
+    case = DocCase.start(db, user, "penalty", "supervision_file1")
+    case.do("UserTask_register_source", "supervision_file1", register(ORGANIZATION))
+    case.do("UserTask_approve_filing", "leadership_chief", {"filing_decision": "file", "case_reason": "擅自排放水污染物案",
+            "filed_on": TODAY.isoformat(), "filing_opinion": "同意立案"})
+    case.do("UserTask_investigate", "supervision_investigate1", {**penalty.INVESTIGATE, "preservation_requested": True})
+    case.do("UserTask_approve_preservation", "leadership_chief", {"preservation_approved": True,
+                                                                  "preservation_opinion": "同意"})
+    case.do("UserTask_preserve_evidence", "supervision_investigate1", {
+        "preserved_on": TODAY.isoformat(), "preservation_officers": "刘调查（豫环执41042300101）、陈调查（豫环执41042300102）",
+        "preservation_notice_no": "", "preserved_items": "含油废水采样桶2只，存放于本局证物室",
+        "preservation_party_confirmed": True, "preservation_files": []})
+    notice = case.documents()["penalty.preservation"]
+    assert notice.number == case.data()["preservation_notice_no"] == f"鲁环先保字〔{YEAR}〕第001号"
+    for text in (pdf_text(case.read(notice.pdf_id)), docx_text(case.read(notice.docx_id))):
+        for part in (notice.number, "先行登记保存证据通知书", ORGANIZATION["party_name"], "擅自排放水污染物案",
+                     "第五十六条", "2026年3月2日", "七个工作日内", "刘调查（豫环执41042300101）",
+                     "先行登记保存证据清单", "含油废水采样桶2只，存放于本局证物室"):
+            assert part in text, part
+
+
+def test_seizure_and_release_decisions_state_the_measure_the_list_and_the_period(db, documents, user):
+    from tests import test_process_seizure as seizure
+    case = DocCase.start(db, user, "coercion_seizure", "supervision_investigate1", seizure.PARTY)
+    case.do("seizure_request", "supervision_investigate1", seizure.REQUEST)
+    case.do("UserTask_legal_review", "legal_review1", seizure.LEGAL_OK)
+    case.do("approve_seizure", "leadership_chief", {"seizure_approval": "approve", "approval_opinion": "同意"})
+    case.do("execute_seizure", "supervision_execute1", seizure.EXECUTE)
+    found = case.documents()
+    decision = found["coercion.seizure"]
+    assert decision.number == case.data()["seizure_decision_no"] == f"鲁环查扣决字〔{YEAR}〕第001号"
+    text = pdf_text(case.read(decision.pdf_id))
+    for part in (decision.number, "查封（扣押）决定书", "鲁山县某电镀有限公司", "91410423MA33333333", "鲁山县产业集聚区",
+                 "通过暗管排放含铬废水", "《环境保护法》第25条；办法第4条第1项", "予以查封", "期限为30日，自2026年6月1日起算",
+                 "六十日内向鲁山县人民政府申请行政复议", "六个月内向鲁山县人民法院提起行政诉讼",
+                 "查封、扣押清单", "电镀生产线一条、废水排放泵二台，封条4张", "李某（410423001）"):
+        assert part in text, part
+    seizure.manage(case, "release", release_reason="decided")
+    case.do("release_seizure", "supervision_execute2", {"release_reason": "decided", "released_on": "2026-06-21",
+            "release_record": "当场启封，当事人签字确认"})
+    release = case.documents()["coercion.release"]
+    assert release.number == case.data()["release_decision_no"] == f"鲁环解查扣字〔{YEAR}〕第001号"
+    for text in (pdf_text(case.read(release.pdf_id)), docx_text(case.read(release.docx_id))):
+        for part in (release.number, "解除查封（扣押）决定书", "鲁山县某电镀有限公司", decision.number, "2026年6月1日",
+                     "已作出处理决定，不再需要查封、扣押", "第二十八条", "2026年6月21日起解除", "当场启封，当事人签字确认"):
+            assert part in text, part
+
+
+def test_the_records_access_approval_form_names_the_case_the_requester_and_the_approval(db, documents, user):
+    from tests import test_process_records_access as records
+    penalty = Case.start(db, user, "penalty", "supervision_file1")
+    access = DocCase(db, user, records.request(db, user, "supervision_review1", penalty.business_key, "staff").instance)
+    access.do("approve_chief", "leadership_chief", {"chief_approved": True, "chief_opinion": "同意查阅"})
+    form = access.documents()["records_access.approval"]
+    assert form.number is None
+    for text in (pdf_text(access.read(form.pdf_id)), docx_text(access.read(form.docx_id))):
+        for part in ("调阅审批表", access.business_key, penalty.business_key, "本局", "案卷", "查阅", "办理相关案件需要",
+                     "第五条", "同意查阅"):
+            assert part in text, part
 
 
 def test_inspection_documents_state_what_was_found_and_the_order(db, documents, user):
