@@ -135,7 +135,7 @@ TEXTS = [
         "根据《中华人民共和国行政处罚法》第五十六条的规定，我局于{{ preserved_on|cn_date }}对所附清单所列物品先行登记保存。",
         "先行登记保存期间，你（单位）不得损毁、销毁或者转移上述物品。我局将在七个工作日内作出处理决定；"
         "逾期未作出处理决定的，先行登记保存措施自动解除。",
-        "执法人员：{{ preservation_officers }}",
+        "执法人员：{{ preservation_officers_text }}",
         ("sign", ["{{ agency_name }}", "（印章）", "{{ preserved_on|cn_date }}"]),
         "附：先行登记保存证据清单",
         ("table", [("当事人", "{{ party_name }}"), ("通知书文号", "{{ doc_no }}"),
@@ -300,7 +300,7 @@ TEXTS = [
         ("table", [("当事人", "{{ party_name }}"), ("决定书文号", "{{ doc_no }}"),
                    ("查封、扣押的场所、设施、设备或者财物（名称、数量、地点）", "{{ seized_list }}"),
                    ("当事人（见证人）签名或盖章", "\n年　　月　　日"),
-                   ("执法人员签名", "{{ executing_officers }}\n年　　月　　日")]),
+                   ("执法人员签名", "{{ executing_officers_text }}\n年　　月　　日")]),
     ]),
     Text("coercion.release", "解除查封（扣押）决定书", "coercion_seizure", body=[
         *PARTY,

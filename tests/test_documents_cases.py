@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import docx as python_docx
 import pytest
 
+from engine.access import identity
 from engine.execution import runtime
 from engine.inbox import tasks
 from engine.store import files
@@ -34,6 +35,11 @@ YEAR = datetime.now(ZoneInfo("Asia/Shanghai")).year
 def documents(db, deployed, org):
     with db.transaction() as session:
         return library.deploy(session, templates.read_paths([ROOT / "documents"]), user=None)
+
+
+def officer_label(user, username: str) -> str:
+    """How a document names an officer chosen from the registry (as read back: no whitespace)."""
+    return identity.certificate_label(user(username)).replace(" ", "")
 
 
 class DocCase(Case):
@@ -447,14 +453,14 @@ def test_evidence_preserved_before_a_penalty_has_its_notice_and_list(db, documen
     case.do("UserTask_approve_preservation", "leadership_chief", {"preservation_approved": True,
                                                                   "preservation_opinion": "同意"})
     case.do("UserTask_preserve_evidence", "supervision_investigate1", {
-        "preserved_on": TODAY.isoformat(), "preservation_officers": "刘调查（豫环执41042300101）、陈调查（豫环执41042300102）",
+        "preserved_on": TODAY.isoformat(), "preservation_officers": ["supervision_investigate1", "supervision_execute1"],
         "preservation_notice_no": "", "preserved_items": "含油废水采样桶2只，存放于本局证物室",
         "preservation_party_confirmed": True, "preservation_files": []})
     notice = case.documents()["penalty.preservation"]
     assert notice.number == case.data()["preservation_notice_no"] == f"鲁环先保字〔{YEAR}〕第001号"
     for text in (pdf_text(case.read(notice.pdf_id)), docx_text(case.read(notice.docx_id))):
         for part in (notice.number, "先行登记保存证据通知书", ORGANIZATION["party_name"], "擅自排放水污染物案",
-                     "第五十六条", "2026年3月2日", "七个工作日内", "刘调查（豫环执41042300101）",
+                     "第五十六条", "2026年3月2日", "七个工作日内", officer_label(user, "supervision_execute1"),
                      "先行登记保存证据清单", "含油废水采样桶2只，存放于本局证物室"):
             assert part in text, part
 
@@ -473,7 +479,7 @@ def test_seizure_and_release_decisions_state_the_measure_the_list_and_the_period
     for part in (decision.number, "查封（扣押）决定书", "鲁山县某电镀有限公司", "91410423MA33333333", "鲁山县产业集聚区",
                  "通过暗管排放含铬废水", "《环境保护法》第25条；办法第4条第1项", "予以查封", "期限为30日，自2026年6月1日起算",
                  "六十日内向鲁山县人民政府申请行政复议", "六个月内向鲁山县人民法院提起行政诉讼",
-                 "查封、扣押清单", "电镀生产线一条、废水排放泵二台，封条4张", "李某（410423001）"):
+                 "查封、扣押清单", "电镀生产线一条、废水排放泵二台，封条4张", officer_label(user, "supervision_execute1")):
         assert part in text, part
     seizure.manage(case, "release", release_reason="decided")
     case.do("release_seizure", "supervision_execute2", {"release_reason": "decided", "released_on": "2026-06-21",
@@ -513,8 +519,7 @@ def test_inspection_documents_state_what_was_found_and_the_order(db, documents, 
         "correction_deadline": "2026-04-15", "correction_remedy_notice": True})
     found = case.documents()
     record = docx_text(case.read(found["inspection.record"].docx_id))
-    officer = user("supervision_investigate1")  # chosen from the registry: printed with the 执法证
-    for part in ("鲁山县丁塑料制品厂", "2026年4月1日09:30至11:00", f"{officer.full_name}（执法证{officer.cert_no}）",
+    for part in ("鲁山县丁塑料制品厂", "2026年4月1日09:30至11:00", officer_label(user, "supervision_investigate1"),
                  "活性炭吸附装置停运，VOCs直排"):
         assert part in record, part
     order = pdf_text(case.read(found["correction"].pdf_id))
