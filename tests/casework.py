@@ -2,7 +2,7 @@
 
     case = Case.start(db, user, "permit", "dev_accept1", data)
     case.do("check_application", "dev_accept1", {...}, group="dev.accept")
-    assert case.ended() == ["permit_completed"]
+    assert case.ended() == ["permit_archived"]
 """
 from __future__ import annotations
 

@@ -121,7 +121,7 @@ def test_a_denied_permit_is_published_masked_within_7_working_days(db, deployed,
     assert "不予许可" in shown and "李某某" in shown and not any(h in shown for h in HIDDEN)
 
     case.do("publish_decision", "legal_review1", {"publication_text": reason}, group="legal.review")
-    assert case.ended() == ["permit_denied_end"]
+    permit.archived(case, "不予许可", "dev_accept1")
     published = _publication(db, case)
     assert published.state == "published"
     client = create_public_app(db=db).test_client()

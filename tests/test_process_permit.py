@@ -45,6 +45,15 @@ def decide(decision, **extra):
             "decision_date": "2026-05-18", **extra}
 
 
+def archived(case, outcome: str, clerk: str) -> None:
+    """Every application ends with 结案归档 at the section's 受理岗, whatever its outcome."""
+    assert case.status == "running" and case.ready_ids() == ["permit_archive"]
+    assert case.data()["permit_outcome"] == outcome
+    case.do("permit_archive", clerk, {"archive_no": "鲁环许档〔2026〕1号", "archived_on": "2026-06-01",
+                                      "archive_volumes": "申请材料、审查记录、决定书及送达回证"}, group=clerk[:-1].replace("_", "."))
+    assert case.status == "completed" and case.ended() == ["permit_archived"]
+
+
 def start(db, user, permit_type, username, **overrides):
     return Case.start(db, user, "permit", username, {**APPLICANT, "permit_type": permit_type, **overrides})
 
@@ -94,8 +103,7 @@ def test_eia_report_with_site_check_expert_review_and_hearing_is_granted(db, dep
     case.do("deliver_decision", "dev_deliver1", DELIVER, group="dev.deliver")
     case.do("publish_decision", "legal_review1", {**PUBLISH, "filed_with_superior": True}, group="legal.review")
     case.do("post_permit_supervision", "dev_monitor1", SUPERVISE, group="dev.monitor")
-    assert case.status == "completed"
-    assert case.ended() == ["permit_completed"]
+    archived(case, "准予许可", "dev_accept1")
 
 
 def test_ecological_eia_table_goes_to_the_ecology_section_and_cannot_be_extended(db, deployed, user):
@@ -114,7 +122,7 @@ def test_ecological_eia_table_goes_to_the_ecology_section_and_cannot_be_extended
     case.do("deliver_decision", "eco_deliver1", DELIVER, group="eco.deliver")
     case.do("publish_decision", "legal_review1", PUBLISH)
     case.do("post_permit_supervision", "eco_monitor1", SUPERVISE, group="eco.monitor")
-    assert case.ended() == ["permit_completed"]
+    archived(case, "准予许可", "eco_accept1")
 
 
 def test_incomplete_discharge_permit_is_supplemented_then_denied(db, deployed, user):
@@ -145,8 +153,7 @@ def test_incomplete_discharge_permit_is_supplemented_then_denied(db, deployed, u
     assert case.ready_ids() == ["publish_decision"]
     case.do("publish_decision", "legal_review1", {"publication_text": "排放浓度不能稳定达标，不予许可。"},
             group="legal.review")
-    assert case.status == "completed"
-    assert case.ended() == ["permit_denied_end"]
+    archived(case, "不予许可", "total_accept1")
 
 
 def test_key_discharge_permit_checked_on_site_gets_45_days(db, deployed, user):
@@ -172,8 +179,7 @@ def test_supplement_withdrawn_ends_the_application(db, deployed, user):
         "correction_notice_no": "鲁环许补〔2026〕2号", "correction_notice_on": "2026-03-03",
         "correction_items": "贮存设施证明"})
     case.do("receive_supplement", "hwr_accept1", {"supplement_result": "withdrawn", "supplement_note": "申请人书面撤回"})
-    assert case.status == "completed"
-    assert case.ended() == ["application_withdrawn"]
+    archived(case, "申请终止（撤回或逾期未补正）", "hwr_accept1")
 
 
 def test_facility_removal_outside_competence_is_rejected_with_reasons(db, deployed, user):
@@ -189,7 +195,7 @@ def test_facility_removal_outside_competence_is_rejected_with_reasons(db, deploy
         "rejection_service_method": "direct", "rejection_recipient": "张某",
         "rejection_served_on": "2026-03-03", "rejection_service_receipt": [5]}, group="hwr.accept")
     assert case.data()["rejection_reason"].startswith("生活垃圾")
-    assert case.ended() == ["application_rejected"]
+    archived(case, "不予受理", "hwr_accept1")
 
 
 def test_hazardous_waste_decision_extended_once_by_a_leader(db, deployed, user):
@@ -214,7 +220,7 @@ def test_hazardous_waste_decision_extended_once_by_a_leader(db, deployed, user):
     case.do("deliver_decision", "hwr_deliver1", DELIVER, group="hwr.deliver")
     case.do("publish_decision", "legal_review1", PUBLISH, group="legal.review")
     case.do("post_permit_supervision", "hwr_monitor1", SUPERVISE, group="hwr.monitor")
-    assert case.ended() == ["permit_completed"]
+    archived(case, "准予许可", "hwr_accept1")
 
 
 def test_refused_extension_keeps_the_deadline(db, deployed, user):
