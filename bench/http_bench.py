@@ -346,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{cell('task'):>18}{r['server_cpu_s']:>10.1f} s{r['db_cpu_s']:>7.1f} s")
         for e in r["errors"][:5]:
             print(f"    error: {e}")
-    print(f"\ninbox pages, one client after the load, median ms of 15 requests each")
+    print("\ninbox pages, one client after the load, median ms of 15 requests each")
     print(f"{'page':<22}" + "".join(f"{r['open']:>10,}" for r in results)
           + (f"{'ratio':>8}" if len(results) > 1 else ""))
     for name in PAGES:

@@ -14,7 +14,6 @@ import pytest
 
 from tests.casework import Case
 from tests.test_process_penalty import fire_after, move_to, refused
-from workdays import calendar
 
 DAY = date(2026, 6, 1)
 LEADERS = "leadership.chief,leadership.deputy"
