@@ -5,7 +5,7 @@ case's 文书 and bound into the 案卷."""
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Mapping
 
@@ -38,11 +38,14 @@ class Offer:
     error: str | None = None  # why it cannot be made (template not deployed)
 
 
-def _kind(spiff, key: str) -> note_forms.Kind:
+def _kind(spiff, key: str, task) -> note_forms.Kind:
+    """The kind of note, its officers chosen among the certified members of the step's posts."""
     kind = note_forms.kind_of(key)
     if kind is None or key not in note_forms.offered(spiff.task_spec):
         raise DocumentError("此步骤不制作该笔录")
-    return kind
+    posts = {"posts": task.candidate_groups} if task.candidate_groups else {}
+    return replace(kind, form=forms.Form([replace(f, properties={**f.properties, **posts}) if f.type == "officers"
+                                          else f for f in kind.form.fields]))
 
 
 def offers(session: Session, task_id: str, user: User, shown: Mapping[str, tuple[dict, dict]] | None = None
@@ -52,7 +55,7 @@ def offers(session: Session, task_id: str, user: User, shown: Mapping[str, tuple
     made = of_case(session, instance.id)
     found = []
     for key in note_forms.offered(spiff.task_spec):
-        kind = _kind(spiff, key)
+        kind = _kind(spiff, key, task)
         values, errors = (shown or {}).get(key, (None, {}))
         offer = Offer(key, kind.title, kind.form, [d for d in made if d.key == key],
                       forms.initial_values(kind.form, spiff.data) if values is None else values, errors,
@@ -69,7 +72,7 @@ def offers(session: Session, task_id: str, user: User, shown: Mapping[str, tuple
 def preview(session: Session, task_id: str, user: User, key: str, submitted: Mapping[str, Any]) -> tuple[str, bytes]:
     """(title, .docx) of the note filled with what is typed so far (blanks where nothing is)."""
     task, instance, action, spiff = _task_state(session, task_id, user)
-    kind = _kind(spiff, key)
+    kind = _kind(spiff, key, task)
     template = _template(session, instance, key)
     values = {**spiff.data, **forms.partial_values(kind.form, submitted, spiff.data)}
     ctx = _context(session, instance, template, values, issued_on=date.today())
@@ -79,7 +82,7 @@ def preview(session: Session, task_id: str, user: User, key: str, submitted: Map
 def issue(session: Session, task_id: str, user: User, key: str, submitted: Mapping[str, Any]) -> CaseDocument:
     """签发 one more note of this kind: its form valid, its officers holding a valid 执法证."""
     task, instance, action, spiff = tasks.open_for_action(session, task_id, user)
-    kind = _kind(spiff, key)
+    kind = _kind(spiff, key, task)
     values = forms.validate(kind.form, submitted, spiff.data)
     wrong = identity.officer_problems(session, kind.form, values, scripting.today())
     if wrong:

@@ -117,11 +117,14 @@ def test_a_note_needs_its_fields_and_two_certified_officers(db, documents, user,
         issue(db, user, case, "penalty.inquiry", incomplete)
     assert set(refused.value.errors) >= {"interviewee_name", "inquiry_officers"}
     assert "至少" in refused.value.errors["inquiry_officers"]
-    uncertified = {**inquiry(user, "李某", "是"), "inquiry_officers": [user(INVESTIGATOR).id, user("supervision_file1").id]}
+    outside = {**inquiry(user, "李某", "是"), "inquiry_officers": [user(INVESTIGATOR).id, user("supervision_file1").id]}
+    with pytest.raises(forms.FormInvalid) as refused:  # certified, but not of the step's post
+        issue(db, user, case, "penalty.inquiry", outside)
+    assert "不是持有" in refused.value.errors["inquiry_officers"] and "指定岗位人员" in refused.value.errors["inquiry_officers"]
     with db.transaction() as session:
-        session.merge(user("supervision_file1")).cert_no = None
-    with pytest.raises(forms.FormInvalid) as refused:
-        issue(db, user, case, "penalty.inquiry", uncertified)
+        session.merge(user(OFFICERS[1])).cert_no = None
+    with pytest.raises(forms.FormInvalid) as refused:  # the certificate has left the registry
+        issue(db, user, case, "penalty.inquiry", inquiry(user, "李某", "是"))
     assert "不是持有" in refused.value.errors["inquiry_officers"]
     with pytest.raises(issuing.DocumentError, match="此步骤不制作该笔录"):
         issue(db, user, case, "penalty.decision", inquiry(user, "李某", "是"))
