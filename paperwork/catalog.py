@@ -75,6 +75,6 @@ def missing_elements(key: str, context: Mapping[str, Any]) -> list[str]:
 
 # The customary order of a 行政处罚 案卷 (documents by template key without the process
 # prefix); anything else follows in the order issued.
-CASE_FILE_ORDER = ["filing", "record", "preservation", "seizure", "release", "report", "opinion", "notice", "statement", "hearing", "hearing_record",
+CASE_FILE_ORDER = ["filing", "site_inspection", "inquiry", "record", "preservation", "seizure", "release", "report", "opinion", "notice", "statement", "hearing", "hearing_record",
                    "discussion", "decision", "supplement", "rejection", "acceptance", "hearing_right", "extension", "approval", "denial", "substitute",
                    "reminder", "cost", "demand", "enforce", "closure"]

@@ -27,7 +27,7 @@ from engine.store.history import data_to_json
 from engine.store import files, history
 from engine.store.models import Attachment, HumanTask, ProcessInstance, User, utcnow
 
-from . import catalog, context, document_numbers as documents, numbering, pdf, render
+from . import catalog, context, document_numbers as documents, note_forms, numbering, pdf, render
 from .library import latest, process_data
 from .models import CaseDocument, DocumentTemplate
 
@@ -95,7 +95,7 @@ def _number_pair(task_spec, key: str, data: Mapping[str, Any], script_engine) ->
 def _context(session: Session, instance: ProcessInstance, template: DocumentTemplate, values: Mapping[str, Any],
              **per_document) -> dict[str, Any]:
     data = process_data(session, template.process_key)
-    fields = data.fields if data else []
+    fields = [*(data.fields if data else []), *note_forms.fields_of(template.key)]
     chosen = {i for f in fields if f.type == "officers" and isinstance(values.get(f.id), list) for i in values[f.id]}
     people = {u.id: identity.certificate_label(u)
               for u in session.scalars(select(User).where(User.id.in_(chosen)))} if chosen else {}

@@ -62,6 +62,35 @@ TEXTS = [
                    ("承办人意见", "{{ registration_opinion }}"),
                    ("负责人审批意见", "{{ filing_decision_text }}。{{ filing_opinion }}\n签名：　　　　　　{{ filed_on|cn_date }}")]),
     ]),
+    # 笔录 made on demand during 调查取证, one per site visit and one per person questioned (paperwork/notes.py)
+    Text("penalty.site_inspection", "现场检查（勘察）笔录", "penalty", numbered=False, body=[
+        ("table", [("案由", "{{ case_reason }}"),
+                   ("检查（勘察）时间", "{{ site_date|cn_date }} {{ site_time }}"),
+                   ("检查（勘察）地点", "{{ site_place }}"), ("被检查（勘察）单位或个人", "{{ site_unit }}"),
+                   ("现场负责人（在场人）", "{{ site_present }}"),
+                   ("检查（勘察）人、记录人", "{{ site_officers_text }}"),
+                   ("告知事项", "检查（勘察）人员已出示执法证件、表明身份，说明检查（勘察）的事项和依据，并告知全程音像记录。"
+                                "被检查人认为检查（勘察）人员与本案有直接利害关系的，有权申请回避；"
+                                "被检查人应当如实反映情况、提供有关资料，配合检查（勘察），不得拒绝、阻挠。"),
+                   ("现场检查（勘察）情况", "{{ site_record }}"),
+                   ("被检查人核对意见及签名", "{{ site_party_note }}\n签名：　　　　　　年　　月　　日"),
+                   ("检查（勘察）人、记录人签名", "\n年　　月　　日")]),
+    ]),
+    Text("penalty.inquiry", "调查询问笔录", "penalty", numbered=False, body=[
+        ("table", [("案由", "{{ case_reason }}"),
+                   ("询问时间", "{{ inquiry_date|cn_date }} {{ inquiry_time }}"), ("询问地点", "{{ inquiry_place }}"),
+                   ("被询问人", "{{ interviewee_name }}　身份证件号码：{{ interviewee_id_number }}"),
+                   ("工作单位及职务", "{{ interviewee_position }}　联系电话：{{ interviewee_phone }}"),
+                   ("与本案关系", "{{ interviewee_relation }}"),
+                   ("询问人、记录人", "{{ inquiry_officers_text }}"),
+                   ("告知事项", "我们是{{ agency_name }}的执法人员，已向你出示执法证件。现就{{ party_name }}涉嫌{{ case_reason }}"
+                                "一事依法向你调查了解情况，请如实回答询问、协助调查；作伪证或者隐瞒事实的，须承担相应的法律责任。"
+                                "执法人员少于两人或者执法证件与身份不符的，你有权拒绝接受询问；"
+                                "认为执法人员与本案有直接利害关系的，你有权申请回避。"),
+                   ("询问记录", "{{ inquiry_record }}"),
+                   ("被询问人核对意见及签名", "{{ interviewee_note }}\n签名：　　　　　　年　　月　　日"),
+                   ("询问人、记录人签名", "\n年　　月　　日")]),
+    ]),
     Text("penalty.report", "案件调查终结报告", "penalty", numbered=False, body=[
         ("table", [("案件编号", "{{ case_no }}"), ("案由", "{{ case_reason }}"), ("当事人", "{{ party_name }}"),
                    ("调查人员", "{{ investigators_text }}"),

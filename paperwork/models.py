@@ -28,12 +28,15 @@ class DocumentTemplate(Base):
 
 class CaseDocument(Base):
     """A document of a case: its template version (kept for the case), draft, issued text
-    (frozen, hashed), number and served copy. Status: draft → issued → served."""
+    (frozen, hashed), number and served copy. Status: draft → issued → served. A 笔录 made
+    on demand (paperwork/notes.py) may be made many times: ``serial`` counts them per key."""
     __tablename__ = "case_documents"
-    __table_args__ = (UniqueConstraint("instance_id", "key"), Index("ix_case_documents_number", "number"))
+    __table_args__ = (UniqueConstraint("instance_id", "key", "serial", name="uq_case_documents_serial"),
+                      Index("ix_case_documents_number", "number"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id", ondelete="CASCADE"), index=True)
     key: Mapped[str] = mapped_column(String(200))
+    serial: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     template_id: Mapped[int] = mapped_column(ForeignKey("document_templates.id"))
     title: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16), default="draft")  # draft issued served

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from docx import Document
 
-from . import catalog, context, render
+from . import catalog, context, note_forms, render
 
 SUFFIX = ".docx"
 
@@ -75,7 +75,7 @@ def problems(template: TemplateFile, data_of_process) -> list[tuple[str, str]]:
     data = data_of_process(info.process)
     if data is None:
         return [("", f"流程“{info.process}”尚未部署，无法核对占位符（“文件—属性—类别”应为已部署流程的标识）")]
-    known = context.known_names(data.fields, data.numbered)
+    known = context.known_names([*data.fields, *note_forms.fields_of(template.key)], data.numbered)
     found = [(name, f"流程“{info.process}”中没有此数据（表单字段、枚举字段名加 _text，或 "
                     f"{'、'.join(sorted(context.BUILTINS))}）")
              for name in sorted(names - known)]

@@ -16,6 +16,7 @@ from engine.store import files
 from engine.store.models import ProcessInstance
 from monitoring import oversight
 from paperwork import issuing as paperwork_issuing
+from paperwork import notes as paperwork_notes
 from recording import evidence
 
 from .database import get_db
@@ -88,7 +89,8 @@ def _settings():
     return current_app.config["ZHIFA_SETTINGS"]
 
 
-def _render_task(task_id: str, values=None, errors=None, status=200):
+def _render_task(task_id: str, values=None, errors=None, status=200, shown_notes=None):
+    """``shown_notes``: 笔录 key → (values, errors) of a note form to show again."""
     with get_db().reading() as session:
         try:
             view = tasks.view(session, task_id, current_user.user)
@@ -96,6 +98,7 @@ def _render_task(task_id: str, values=None, errors=None, status=200):
             abort(404)
         document = paperwork_issuing.draft(session, task_id, current_user.user, values) \
             if view.actionable else None
+        notes = paperwork_notes.offers(session, task_id, current_user.user, shown_notes) if view.actionable else []
         summary = case_view.task_summary(session, view.task, current_user.user)
     if values is not None:
         view.values = values
@@ -105,7 +108,7 @@ def _render_task(task_id: str, values=None, errors=None, status=200):
         evidence_url = None
     return render_template("task.html", view=view, errors=errors or {}, due_status=tasks.due_status,
                            evidence_url=evidence_url, summary=summary, decisions=summary.decisions, document=document,
-                           task_id=task_id), status
+                           notes=notes, task_id=task_id), status
 
 
 @bp.route("/tasks/<task_id>")

@@ -1,4 +1,4 @@
-"""文书 on the task page (preview, Word download, edited draft upload, 签发), on the case
+"""文书 on the task page (preview, Word download, edited draft upload, 签发; 笔录 made on demand), on the case
 page (served copies, 送达回证) and the 案卷 (request, progress, download)."""
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from engine.execution import runtime
 from engine.inbox import tasks
 from engine.spec import forms
 from engine.store import files
-from paperwork import case_file, issuing, pdf, render
+from paperwork import case_file, issuing, notes, pdf, render
 
 from .database import get_db
 from .inbox import _TASK_ERRORS, _render_task, _submitted
@@ -127,6 +127,70 @@ def issue(task_id: str):
         abort(404)
     flash(f"已签发{document.title}，文号{document.number or '（无）'}。请核对后提交办理", "info")
     return _render_task(task_id, values=submitted)
+
+
+def _note(task_id: str, key: str) -> tuple[str, bytes]:
+    with get_db().reading() as session:
+        try:
+            return notes.preview(session, task_id, current_user.user, key, _submitted())
+        except tasks.TaskNotFound:
+            abort(404)
+
+
+def _note_error(task_id: str, key: str, message: str):
+    flash(message, "error")
+    return redirect(url_for("inbox.task", task_id=task_id) + "#note-" + key.replace(".", "-"))
+
+
+@bp.route("/tasks/<task_id>/notes/<key>/preview", methods=["POST"])
+@login_required
+def note_preview(task_id: str, key: str):
+    """The 笔录 as a PDF from its form as typed (shown in the frame below it)."""
+    try:
+        title, data = _note(task_id, key)
+        response = _send(pdf.to_pdf(data), f"{title}（预览）.pdf", "application/pdf", inline=True)
+        response.headers["X-Frame-Options"] = "SAMEORIGIN"
+        return response
+    except (pdf.PdfError, issuing.DocumentError, render.TemplateInvalid) as e:
+        return _send(str(e).encode(), "error.txt", "text/plain; charset=utf-8", inline=True), 422
+    except _TASK_ERRORS as e:
+        return _send(str(e).encode(), "error.txt", "text/plain; charset=utf-8", inline=True), 409
+
+
+@bp.route("/tasks/<task_id>/notes/<key>/<fmt>", methods=["POST"])
+@login_required
+def note_download(task_id: str, key: str, fmt: str):
+    """The 笔录 as typed so far, as Word (to print and fill by hand) or PDF."""
+    if fmt not in ("docx", "pdf"):
+        abort(404)
+    try:
+        title, data = _note(task_id, key)
+        if fmt == "docx":
+            return _send(data, f"{title}（草稿）.docx", DOCX)
+        return _send(pdf.to_pdf(data), f"{title}（草稿）.pdf", "application/pdf")
+    except (pdf.PdfError, issuing.DocumentError, render.TemplateInvalid, *_TASK_ERRORS) as e:
+        return _note_error(task_id, key, str(e))
+
+
+@bp.route("/tasks/<task_id>/notes/<key>/issue", methods=["POST"])
+@login_required
+def note_issue(task_id: str, key: str):
+    """签发 one more 笔录 of this kind; the step itself is not completed."""
+    submitted = _submitted()
+    try:
+        with get_db().transaction() as session:
+            document = notes.issue(session, task_id, current_user.user, key, submitted)
+    except forms.FormInvalid as e:
+        return _render_task(task_id, shown_notes={key: (submitted, e.errors)}, status=400)
+    except issuing.DocumentError as e:
+        return _render_task(task_id, shown_notes={key: (submitted, {"_note": str(e)})}, status=400)
+    except _TASK_ERRORS as e:
+        flash(str(e), "error")
+        return redirect(url_for("inbox.inbox"))
+    except tasks.TaskNotFound:
+        abort(404)
+    flash(f"已签发{document.title}{('，文号' + document.number) if document.number else ''}，已列入本案文书", "info")
+    return redirect(url_for("inbox.task", task_id=task_id) + "#note-" + key.replace(".", "-"))
 
 
 @bp.route("/documents/<int:document_id>/issued.pdf")

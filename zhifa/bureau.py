@@ -6,7 +6,7 @@ from disclosure import annual
 from disclosure import helpers as disclosure_helpers
 from engine import hooks
 from engine.store import chain
-from paperwork import case_file, document_numbers, issuing, numbering
+from paperwork import case_file, document_numbers, issuing, note_forms, numbering
 from recording import access, evidence, retention
 from workdays import calendar
 from workdays import helpers as workday_helpers
@@ -29,6 +29,7 @@ def install() -> None:
     hooks.property_checks[issuing.PROPERTY] = issuing.declaration_problems
     hooks.completion_checks.append(issuing.record_service)  # the served copy attached to its document
     hooks.property_checks[issuing.SERVED] = issuing.service_problems
+    hooks.property_checks[note_forms.PROPERTY] = note_forms.declaration_problems  # 笔录 made on demand
     hooks.periodic.append(case_file.run_pending)  # 案卷 of finished cases, and those requested
     hooks.periodic.append(retention.run_monthly)  # monthly purge of expired recordings
     hooks.deadline_variables.update(workday_helpers.DEADLINES)  # statutory deadlines the models compute
