@@ -12,20 +12,21 @@ import subprocess
 import tempfile
 import zipfile
 from dataclasses import dataclass
-from datetime import timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import docx
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Mm, Pt
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from engine.access.identity import require_instance_visible
 from engine.store import files, history
 from engine.store.db import Database
-from engine.store.models import Attachment, ProcessInstance, User, utcnow
+from engine.store.models import Attachment, Department, ProcessDefinition, ProcessInstance, User, utcnow
 from recording import evidence
+from workdays.calendar import TZ
 
 from . import catalog, pdf
 from .issuing import DocumentError, of_case
@@ -61,6 +62,34 @@ def request(session: Session, instance_id: int, user: User | str) -> CaseFileBui
 def latest(session: Session, instance_id: int) -> CaseFileBuild | None:
     return session.scalars(select(CaseFileBuild).where(CaseFileBuild.instance_id == instance_id)
                            .order_by(CaseFileBuild.id.desc()).limit(1)).first()
+
+
+@dataclass
+class FiledCase:
+    instance_id: int
+    business_key: str
+    process: str
+    department: str
+    ended_at: datetime
+    build_id: int | None  # the newest finished 案卷, if any
+
+
+def finished_in_year(session: Session, year: int) -> list[FiledCase]:
+    """Cases finished in ``year`` (Asia/Shanghai) with their newest finished 案卷: what the
+    annual 评查 opens, case by case."""
+    start = datetime(year, 1, 1, tzinfo=TZ).astimezone(timezone.utc)
+    end = datetime(year + 1, 1, 1, tzinfo=TZ).astimezone(timezone.utc)
+    newest = (select(CaseFileBuild.instance_id, func.max(CaseFileBuild.id).label("build_id"))
+              .where(CaseFileBuild.status == "done").group_by(CaseFileBuild.instance_id).subquery())
+    rows = session.execute(
+        select(ProcessInstance.id, ProcessInstance.business_key, ProcessDefinition.name, Department.name,
+               ProcessInstance.ended_at, newest.c.build_id)
+        .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
+        .outerjoin(Department, Department.code == ProcessInstance.department_code)
+        .outerjoin(newest, newest.c.instance_id == ProcessInstance.id)
+        .where(ProcessInstance.status == "completed", ProcessInstance.ended_at >= start, ProcessInstance.ended_at < end)
+        .order_by(ProcessInstance.ended_at, ProcessInstance.id))
+    return [FiledCase(i, key, process, dept or "未指定", ended, build) for i, key, process, dept, ended, build in rows]
 
 
 def open_part(session: Session, build_id: int, part: str, user: User) -> Attachment:

@@ -169,7 +169,6 @@ def test_the_register_page_shows_who_asked_who_approved_and_what_was_copied(db, 
     assert "现场检查笔录" in page and "复制" in page and "批准复制（调阅监督制度第四条）" in page
 
 
-
 def test_nobody_approves_their_own_request(db, deployed, user):
     penalty = handled_case(db, user)
     own = request(db, user, "leadership_chief", penalty.business_key, "staff")   # the chief asks to read a file
@@ -182,3 +181,25 @@ def test_nobody_approves_their_own_request(db, deployed, user):
     copy = request(db, user, "legal_head", penalty.business_key, "staff", mode="copy")
     assert copy.ready_ids() == ["approve_chief"]                         # not the handler: the chief decides
     copy.do("approve_chief", "leadership_chief", {"chief_approved": True, "chief_opinion": "同意"}, group="leadership.chief")
+
+
+def test_the_annual_review_opens_each_finished_case_s_file(db, deployed, user, tmp_path):
+    from paperwork import case_file
+    from tests.webclient import Browser, make_app
+    penalty = handled_case(db, user)
+    access = request(db, user, "supervision_investigate1", penalty.business_key, "handler")
+    provide_and_archive(access)                                          # a finished case of this year
+    browser = Browser(make_app(db, tmp_path))
+    assert browser.login("legal_head").status_code == 302
+    page = browser.get("/evidence/report").get_data(as_text=True)
+    row = page[page.index(access.business_key):]
+    assert "执法记录调阅" in row[:400] and "未组卷，去组卷" in row[:600]
+    assert penalty.business_key not in page[page.index('id="filed"'):]   # still running: not in the review
+    with db.transaction() as session:
+        build = case_file.request(session, access.id, user("supervision_records1"))
+    case_file.build(db, build.id)
+    page = browser.get("/evidence/report").get_data(as_text=True)
+    link = f"/case-files/{build.id}/pdf"
+    assert link in page
+    opened = browser.get(link)
+    assert opened.status_code == 200 and opened.data.startswith(b"%PDF")

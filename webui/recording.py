@@ -14,6 +14,7 @@ from sqlalchemy import select
 from engine.inbox import tasks
 from engine.store import chain, files
 from engine.store.models import Attachment, ProcessInstance, User
+from paperwork import case_file
 from recording import access, devices, evidence, retention
 
 from . import security
@@ -329,8 +330,9 @@ def report():
     with get_db().reading() as s:
         rows = evidence.annual_report(s, current_user.user, year)
         anchor = chain.latest_anchor(s, _settings())
+        filed = case_file.finished_in_year(s, year)
     return render_template("evidence/report.html", rows=rows, year=year, columns=evidence.REPORT_COLUMNS,
-                           anchor=anchor)
+                           anchor=anchor, filed=filed)
 
 
 @bp.route("/report.csv")
