@@ -99,12 +99,15 @@ def sync(action: Action, now: datetime, title_changed: bool = False) -> None:
         session.execute(update(HumanTask).where(HumanTask.id.in_(vanished)).values(state="cancelled", completed_at=now))
         ended(session, vanished)
     new_groups: set[str] = set()
-    labels = None
-    for task_id in ready.keys() - known:
+    fresh = ready.keys() - known
+    recusals = separation.recusals(session, instance.id) if fresh else {}
+
+    def labels():  # only a rule naming an officers field needs the field labels (they cost a pass over every form)
+        return forms.variable_labels([action.workflow.spec, *action.workflow.subprocess_specs.values()])
+    for task_id in fresh:
         row, groups, users = _row(action, ready[task_id], now)
-        if labels is None:
-            labels = forms.variable_labels([action.workflow.spec, *action.workflow.subprocess_specs.values()])
-        barred = separation.excluded(session, instance.id, row.name, ready[task_id].task_spec, ready[task_id].data, labels)
+        barred = separation.excluded(session, instance.id, row.name, ready[task_id].task_spec, ready[task_id].data,
+                                     labels, recusals)
         if row.assignee in barred:  # an assignee expression naming someone the rules exclude: offer it to the post
             row.assignee = None
         session.add(row)  # ids are ours, so the candidates need no flush in between

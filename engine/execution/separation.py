@@ -8,7 +8,7 @@ becomes ready, so the inbox query, claim, complete and delegation all see the sa
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,9 +25,16 @@ def excluded_steps(task_spec) -> list[str]:
     return [name.strip() for name in raw.split(",") if name.strip()]
 
 
+def recusals(session: Session, instance_id: int) -> dict[str, str]:
+    """username → reason, for everyone who recused themselves from the case (回避)."""
+    return {r.username: f"回避：您已在本案回避（{r.reason}），不能办理本案的任务"
+            for r in session.scalars(select(Recusal).where(Recusal.instance_id == instance_id).order_by(Recusal.id))}
+
+
 def excluded(session: Session, instance_id: int, task_name: str, task_spec, data: Mapping[str, Any],
-             labels: Mapping[str, str]) -> dict[str, str]:
-    """username → the Chinese reason they may not act on this task of this case."""
+             labels: Callable[[], Mapping[str, str]], recused: Mapping[str, str] | None = None) -> dict[str, str]:
+    """username → the Chinese reason they may not act on this task of this case. ``labels`` gives
+    the case's field labels (called only when needed); ``recused``: ``recusals()`` if already read."""
     out: dict[str, str] = {}
     names = excluded_steps(task_spec)
     if names:
@@ -42,10 +49,10 @@ def excluded(session: Session, instance_id: int, task_name: str, task_spec, data
             if starter:
                 out.setdefault(starter, f"查处分离：本案由您发起（{task_spec._wf_spec.task_specs[starts[0]].bpmn_name or '申请'}），"
                                         f"不能办理“{task_name}”")
-        for name in names:
-            ids = [i for i in (data.get(name) or []) if isinstance(i, int)] if isinstance(data.get(name), list) else []
+        chosen = {name: [i for i in data[name] if isinstance(i, int)] for name in names if isinstance(data.get(name), list)}
+        field_labels = labels() if any(chosen.values()) else {}
+        for name, ids in chosen.items():
             for username in session.scalars(select(User.username).where(User.id.in_(ids))) if ids else []:
-                out.setdefault(username, f"查处分离：您是本案的{labels.get(name, name)}，不能办理“{task_name}”")
-    for r in session.scalars(select(Recusal).where(Recusal.instance_id == instance_id).order_by(Recusal.id)):
-        out[r.username] = f"回避：您已在本案回避（{r.reason}），不能办理本案的任务"
+                out.setdefault(username, f"查处分离：您是本案的{field_labels.get(name, name)}，不能办理“{task_name}”")
+    out.update(recusals(session, instance_id) if recused is None else recused)
     return out
