@@ -204,7 +204,7 @@ def proof_rule(task_spec, values: Mapping[str, Any]) -> tuple[str, Any, list[str
     file fields that must hold the proof instead of audio/video). None: the recordings are needed."""
     props = getattr(task_spec, "extensions", None) or {}
     field = props.get(RECORD_BY)
-    if not field or field not in values:
+    if not field or values.get(field) in (None, ""):  # nothing said about the act: the recordings are needed
         return None
     value = values[field]
     key = ("true" if value else "false") if isinstance(value, bool) else str(value)

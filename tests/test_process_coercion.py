@@ -52,14 +52,14 @@ DECISION = {"substitute_decision_no": "鲁环代履字〔2026〕第001号", "sub
             "remedy_notice": True}
 SERVE = {"decision_service_method": "direct", "decision_recipient": "王某", "decision_served_on": "2026-03-20",
          "decision_service_receipt": [4]}
-REMINDER = {"reminder_served_on": "2026-03-23", "scheduled_date": "2026-03-26", "scheduled_time": "09:00—17:00",
+REMINDER = {"reminder_service_method": "direct", "reminder_served_on": "2026-03-23", "scheduled_date": "2026-03-26", "scheduled_time": "09:00—17:00",
             "party_performed": False}
 EXECUTE = {"executed_on": "2026-03-26", "execution_start_time": "09:00", "execution_end_time": "16:30",
            "supervisors": ["supervision_investigate1", "supervision_execute1"],
            "supervisor_certificates_shown": True, "execution_record": "抽运废液30吨，修复收集池",
            "no_unlawful_means": True, "execution_audio_video": [5], "actual_cost": "46500.00"}
 SIGN = {"supervisor_signed": True, "unit_signed": True, "party_or_witness": "party", "execution_document": [6]}
-COST = {"cost_amount": "46500.00", "cost_basis": "按实际成本", "cost_notice_no": "鲁环代费字〔2026〕第001号",
+COST = {"cost_notice_service_method": "direct", "cost_amount": "46500.00", "cost_basis": "按实际成本", "cost_notice_no": "鲁环代费字〔2026〕第001号",
         "cost_notice_served_on": "2026-03-30"}
 CLOSE = {"closure_reason": "completed", "closure_note": "代履行完毕，费用已缴清"}
 ARCHIVE = {"archive_no": "鲁环强档〔2026〕1号", "archived_on": "2026-04-10", "archive_volumes": "催告书、审批表、决定书、送达回证、执行文书、音像资料"}
@@ -155,7 +155,7 @@ def test_legal_review_sends_back_then_collective_discussion_and_court_enforcemen
                                                                 "witness_name": "村委会主任"})
     case.do("issue_cost_notice", "supervision_execute1", COST)
     case.do("confirm_cost_payment", "supervision_execute1", {"cost_paid": "unpaid"})
-    case.do("court_demand", "supervision_notify1", {
+    case.do("court_demand", "supervision_notify1", {"court_demand_service_method": "direct",
         "court_demand_no": "鲁环催字〔2026〕第009号", "court_demand_served_on": "2026-10-12"}, group="supervision.notify")
     case.do("check_after_court_demand", "supervision_execute1", {"paid_after_demand": False, "remedy_filed": False},
             group="supervision.execute")
@@ -222,7 +222,7 @@ def test_cost_paid_after_the_demand_before_court(db, deployed, user):
     through_execution(case)
     case.do("issue_cost_notice", "supervision_execute1", COST)
     case.do("confirm_cost_payment", "supervision_execute1", {"cost_paid": "unpaid"})
-    case.do("court_demand", "supervision_notify1", {
+    case.do("court_demand", "supervision_notify1", {"court_demand_service_method": "direct",
         "court_demand_no": "鲁环催字〔2026〕第010号", "court_demand_served_on": "2026-10-12"})
     case.do("check_after_court_demand", "supervision_execute1", {"paid_after_demand": True, "remedy_filed": False})
     close_and_archive(case, "completed")
@@ -238,7 +238,7 @@ def test_immediate_substitute_with_the_party_absent_notifies_afterwards(db, depl
     case.do("immediate_substitute", "supervision_execute1", immediate, group="supervision.execute")
     notice = case.task("notify_party_after")
     assert notice.candidate_groups == "supervision.execute" and notice.due_at is not None
-    case.do("notify_party_after", "supervision_execute1", {
+    case.do("notify_party_after", "supervision_execute1", {"after_notice_service_method": "direct",
         "after_notice_no": "鲁环代通字〔2026〕第001号", "after_notice_served_on": "2026-04-07",
         "after_notice_content": "已立即代履行，费用由你单位承担"})
     # acted first (第52条); the 法制审核 of this coercive decision comes after, then the head confirms
@@ -330,7 +330,7 @@ def test_the_court_application_waits_for_article_54_and_article_53(db, deployed,
     # the cost notice served on 1 June: its 6-month litigation period runs to 1 December
     case.do("issue_cost_notice", "supervision_execute1", {**COST, "cost_notice_served_on": "2026-06-01"})
     case.do("confirm_cost_payment", "supervision_execute1", {"cost_paid": "unpaid"})
-    case.do("court_demand", "supervision_notify1", {"court_demand_no": "鲁环催字〔2026〕第011号",
+    case.do("court_demand", "supervision_notify1", {"court_demand_service_method": "direct","court_demand_no": "鲁环催字〔2026〕第011号",
                                                      "court_demand_served_on": "2026-10-12"})
     data = case.data()
     demand_lapse = calendar.add_working_days(date(2026, 10, 12), 10)     # 第54条, 第69条: working days

@@ -111,7 +111,8 @@ def statement(hearing=False, waived=False):
 
 def hearing_notice(days_after):
     return {"hearing_host": ["legal_head"], "hearing_date": iso(calendar.add_working_days(TODAY, days_after)),
-            "hearing_place": "局三楼会议室", "hearing_public": True, "hearing_notice_served_on": iso(TODAY)}
+            "hearing_place": "局三楼会议室", "hearing_public": True, "hearing_notice_served_on": iso(TODAY),
+            "hearing_notice_delivery_method": "direct"}
 
 
 HOLD = {"hearing_held_on": iso(calendar.add_working_days(TODAY, 10)),  # on or after every hearing date used below
@@ -254,7 +255,7 @@ def test_citizen_5000_is_reviewed_heard_discussed_and_enforced_by_the_court(db, 
     assert case.data()["late_fee"] <= Decimal("5000")                     # 加处罚款不超过罚款数额
     case.do("UserTask_track_remedies", "supervision_execute1", {"track_status": "lapsed", "track_note": ""},
             group="supervision.execute")
-    case.do("UserTask_demand", "supervision_notify1", {"demand_content": "限期缴纳罚款及加处罚款",
+    case.do("UserTask_demand", "supervision_notify1", {"demand_delivery_method": "direct", "demand_content": "限期缴纳罚款及加处罚款",
             "demand_served_on": iso(TODAY), "demand_receipt": []}, group="supervision.notify")
     assert case.ready_ids() == []                                         # waiting 10 working days (行政强制法第54条)
     lapse = case.data()["demand_lapse_on"]
@@ -457,7 +458,7 @@ def test_fine_paid_after_the_demand(db, deployed, user, timer_clock):
     case = _to_payment(db, user)
     case.do("UserTask_track_remedies", "supervision_execute1", {"track_status": "lapsed", "track_note": ""},
             group="supervision.execute")
-    case.do("UserTask_demand", "supervision_notify1", {"demand_content": "限期缴纳", "demand_served_on": iso(TODAY),
+    case.do("UserTask_demand", "supervision_notify1", {"demand_delivery_method": "direct", "demand_content": "限期缴纳", "demand_served_on": iso(TODAY),
             "demand_receipt": []}, group="supervision.notify")
     fire_after(db, timer_clock, case.data()["demand_lapse_on"], case)
     case.do("UserTask_check_after_demand", "supervision_execute1", {"demand_result": "paid", "demand_statement": ""},

@@ -81,7 +81,7 @@ def test_eia_report_with_site_check_expert_review_and_hearing_is_granted(db, dep
     case.do("record_hearing_request", "dev_review1", {
         "hearing_requested": True, "hearing_request_date": "2026-03-27", "hearing_requester": "周边村民代表"})
     # notice on 04-01 for a hearing on 04-03: less than 7 working days (清明 04-04..06) → 重新通知
-    notice = {"hearing_place": "局三楼会议室", "hearing_host": ["legal_review2"], "host_not_reviewer": True,
+    notice = {"hearing_place": "局三楼会议室", "hearing_notice_service_method": "direct", "hearing_host": ["legal_review2"], "host_not_reviewer": True,
               "hearing_notice_no": "鲁环听通〔2026〕1号", "hearing_notice_on": "2026-04-01"}
     case.do("schedule_hearing", "dev_review1", {**notice, "hearing_date": "2026-04-03"}, group="dev.review")
     assert case.ready_ids() == ["schedule_hearing"]
@@ -292,7 +292,7 @@ def test_a_hearing_the_law_requires_is_held_without_a_request_and_the_head_appro
     case.do("notify_hearing_right", "hwr_review1", {**NO_HEARING_RIGHT, "statutory_hearing": True})
     case.do("record_hearing_request", "hwr_review1", NO_HEARING)
     assert case.ready_ids() == ["schedule_hearing"]                      # 行政许可法第46条
-    case.do("schedule_hearing", "hwr_review1", {"hearing_place": "局三楼会议室", "hearing_host": ["legal_review2"],
+    case.do("schedule_hearing", "hwr_review1", {"hearing_place": "局三楼会议室", "hearing_notice_service_method": "direct", "hearing_host": ["legal_review2"],
             "host_not_reviewer": True, "hearing_notice_no": "鲁环听通〔2026〕2号", "hearing_notice_on": "2026-03-12",
             "hearing_date": "2026-03-25"})
     case.do("hold_hearing", "hwr_review1", {"hearing_held_on": "2026-03-25", "hearing_summary": "公众无异议",

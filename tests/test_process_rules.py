@@ -154,3 +154,41 @@ def test_permit_publicity_cannot_end_before_it_starts_and_the_host_box_must_be_t
                  "publicity_end": "2026-03-05", "publicity_url": "鲁山县人民政府网"}
     errors = refused(case, "notify_hearing_right", "dev_review1", publicity)
     assert "公示结束日期（2026-03-05）不能早于公示开始日期（2026-03-10）" in errors["publicity_end"]
+
+
+def test_every_service_step_decides_its_proof_by_the_service_method():
+    """送达 of every served document: the method is asked for, and each method names what proves it
+    (直接/留置/委托: the recording; 邮寄/电子/公告: the file field holding the receipt or notice)."""
+    from pathlib import Path
+
+    from lxml import etree
+    ns = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL", "camunda": "http://camunda.org/schema/1.0/bpmn"}
+    checked = 0
+    for path in sorted((Path(__file__).resolve().parents[1] / "bpmn").glob("*.bpmn")):
+        for task in etree.parse(str(path)).xpath("//bpmn:userTask[.//camunda:property[@name='recordItem'][@value='送达']]",
+                                                  namespaces=ns):
+            props = {p.get("name"): p.get("value") for p in task.xpath(".//camunda:property", namespaces=ns)}
+            fields = {f.get("id"): f for f in task.xpath(".//camunda:formField", namespaces=ns)}
+            where = f"{path.name}:{task.get('id')}"
+            method = fields.get(props.get("recordBy"))
+            assert method is not None and method.get("type") == "enum", where
+            assert method.xpath(".//camunda:constraint[@name='required']", namespaces=ns), where
+            values = {v.get("id") for v in method.xpath("camunda:value", namespaces=ns)}
+            assert {"direct", "mail", "electronic", "announcement"} <= values, where
+            assert set(props["recordFor"].split(",")) <= values and "direct" in props["recordFor"], where
+            for value in values - set(props["recordFor"].split(",")):
+                proof = props.get(f"proof.{value}")
+                assert proof and all(fields[f].get("type") == "file" for f in proof.split(",")), (where, value)
+            checked += 1
+    assert checked >= 15
+
+
+def test_a_service_method_left_empty_still_needs_the_recording():
+    from types import SimpleNamespace
+
+    from recording import evidence
+    step = SimpleNamespace(extensions={"recordBy": "method", "recordFor": "direct", "proof.mail": "receipt"})
+    assert evidence.proof_rule(step, {"method": "mail"}) == ("method", "mail", ["receipt"])
+    assert evidence.proof_rule(step, {"method": "direct"}) is None
+    for unsaid in ({"method": None}, {"method": ""}, {}):
+        assert evidence.proof_rule(step, unsaid) is None, unsaid   # None: audio/video is required
