@@ -184,9 +184,17 @@ def recordings_of_task(session: Session, task_id: str) -> list[Attachment]:
                                 .order_by(Attachment.uploaded_at, Attachment.id)))
 
 
-def missing_for(item: str, recordings: list[Attachment]) -> list[str]:
+def missing_for(item: str, recordings: list[Attachment], issued_text: bool = False) -> list[str]:
+    """``issued_text``: the step issued its 文书 in the system (e.g. the 集体讨论记录), which is its
+    文字记录 — nobody types or uploads the same record twice."""
     kinds = {a.media_kind for a in recordings if a.purged_at is None}
-    return [REQUIREMENT_NAMES[need] for need in RECORD_ITEMS[item] if not kinds & need]
+    return [REQUIREMENT_NAMES[need] for need in RECORD_ITEMS[item]
+            if not kinds & need and not (need == TEXT and issued_text)]
+
+
+def issued_document(session: Session, task_id: str) -> bool:
+    return session.scalar(select(Attachment.id).where(Attachment.task_id == task_id,
+                                                      Attachment.field_id.like("document:%")).limit(1)) is not None
 
 
 def exceptions_of_task(session: Session, task_id: str) -> list[RecordingException]:
@@ -244,7 +252,8 @@ def check_complete(session: Session, task: HumanTask, spiff_task, values: Mappin
             shown = "是" if chosen is True else "否" if chosen is False else chosen
             raise ProofMissing(labels[field].label if field in labels else field, shown, empty)
         return
-    missing = missing_for(item, recordings_of_task(session, task.id) + form_recordings(session, task.id, values))
+    missing = missing_for(item, recordings_of_task(session, task.id) + form_recordings(session, task.id, values),
+                          TEXT in RECORD_ITEMS[item] and issued_document(session, task.id))
     excs = exceptions_of_task(session, task.id)
     approved = next((e for e in excs if e.status == "approved"), None)
     if missing and approved is None:
@@ -292,7 +301,8 @@ def step_status(session: Session, task_id: str, user: User) -> StepStatus:
     item = step_item(session, task, user)
     recs = recordings_of_task(session, task.id)
     reqs = [REQUIREMENT_NAMES[n] for n in RECORD_ITEMS[item]] if item else []
-    return StepStatus(task, item, reqs, missing_for(item, recs) if item else [], recs,
+    issued = bool(item) and TEXT in RECORD_ITEMS[item] and issued_document(session, task.id)
+    return StepStatus(task, item, reqs, missing_for(item, recs, issued) if item else [], recs,
                       exceptions_of_task(session, task.id))
 
 

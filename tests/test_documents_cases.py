@@ -69,8 +69,9 @@ class DocCase(Case):
 FINE = "200000"
 
 
-def heard_case(db, user) -> DocCase:
-    """An organisation fined 200,000 yuan: 法制审核, hearing, 集体讨论, up to the 负责人决定."""
+def heard_case(db, user, discussed: bool = True) -> DocCase:
+    """An organisation fined 200,000 yuan: 法制审核, hearing, 集体讨论, up to the 负责人决定
+    (``discussed=False``: up to the 集体讨论)."""
     case = DocCase.start(db, user, "penalty", "supervision_file1")
     case.do("UserTask_register_source", "supervision_file1", register(ORGANIZATION), group="supervision.file")
     case.do("UserTask_approve_filing", "leadership_chief", {"filing_decision": "file", "case_reason": "擅自排放水污染物案",
@@ -84,8 +85,25 @@ def heard_case(db, user) -> DocCase:
     case.do("UserTask_recheck", "supervision_review2", recheck(FINE), group="supervision.review")
     case.do("UserTask_draft_decision", "supervision_decide1", draft(FINE), group="supervision.decide")
     case.do("UserTask_legal_review", "legal_review1", legal(), group="legal.review")  # before the decision (第58条)
-    case.do("UserTask_collective_discussion", "leadership_chief", discussion(), group="leadership.chief")
+    if discussed:
+        case.do("UserTask_collective_discussion", "leadership_chief", discussion(), group="leadership.chief")
     return case
+
+
+def test_the_issued_discussion_record_is_the_discussion_s_written_record(db, documents, user, timer_clock):  # noqa: F811
+    """集体讨论 needs a 文字记录 (执法全过程记录): the 集体讨论记录 issued from the form is that record,
+    so nobody uploads the same text again on the recordings page."""
+    from recording.evidence import RecordingMissing
+    case = heard_case(db, user, discussed=False)
+    step = case.task("UserTask_collective_discussion")
+    chief = user("leadership_chief")
+    with pytest.raises(RecordingMissing, match="文字记录"), db.transaction() as session:
+        tasks.complete(session, step.id, chief, discussion())
+    with db.transaction() as session:
+        issuing.issue(session, step.id, chief, discussion())
+    with db.transaction() as session:
+        tasks.complete(session, step.id, chief, discussion())
+    assert case.ready_ids() == ["UserTask_decide"]
 
 
 def test_every_document_of_a_penalty_case_states_the_case(db, documents, user, timer_clock):  # noqa: F811
