@@ -19,12 +19,12 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Iterator, Mapping
 
-from sqlalchemy import and_, case, distinct, func, literal, select
+from sqlalchemy import String, and_, case, cast, distinct, func, literal, select
 from sqlalchemy.orm import Session
 
 from engine.access.identity import require_viewer
 from engine.inbox import statistics
-from engine.store.models import (CaseDepartment, Department, Group, HumanTask, ProcessDefinition, ProcessInstance,
+from engine.store.models import (ActivityStatistic, CaseDepartment, Department, Group, HumanTask, ProcessDefinition, ProcessInstance,
                                  Resource, StepStatistic, TaskCandidate, User, utcnow)
 from disclosure import publications
 from paperwork.issuing import DECISION
@@ -128,12 +128,6 @@ def working_days_left(due_at: datetime, today: date) -> int:
 
 def _is_sqlite(session: Session) -> bool:
     return session.get_bind().dialect.name == "sqlite"
-
-
-def _seconds(session: Session, end, start):
-    if _is_sqlite(session):
-        return (func.julianday(end) - func.julianday(start)) * 86400.0
-    return func.extract("epoch", end - start)
 
 
 def _day(session: Session, column):
@@ -260,28 +254,31 @@ def process_view(session: Session, user: User, definition_id: int) -> ProcessVie
     xml = session.scalar(select(Resource.content).where(Resource.id == definition.resource_id)) or ""
     ids = _diagram_ids(xml)
 
-    def scope(*statuses):
-        """The tasks of this process version's cases; a called process (not started by hand,
-        e.g. 法制审核) runs inside the cases that call it: its steps, by their ids, in any case."""
-        cases = select(ProcessInstance.id).where(ProcessInstance.status.in_(statuses))
-        if definition.in_tasklist:
-            return HumanTask.instance_id.in_(cases.where(ProcessInstance.definition_id == definition_id))
-        return and_(HumanTask.element_id.in_(ids), HumanTask.instance_id.in_(cases))
+    # The open cases of this process version; a called process (not started by hand, e.g. 法制审核)
+    # runs inside the cases that call it: its steps, by their ids, in any case.
+    cases = select(ProcessInstance.id).where(ProcessInstance.status.in_(("running", "suspended")))
+    if definition.in_tasklist:
+        scope = HumanTask.instance_id.in_(cases.where(ProcessInstance.definition_id == definition_id))
+    else:
+        scope = and_(HumanTask.element_id.in_(ids), HumanTask.instance_id.in_(cases))
 
     stats: dict[str, ActivityStat] = {}
     for element_id, name, waiting in session.execute(
             select(HumanTask.element_id, func.max(HumanTask.name), func.count(distinct(HumanTask.instance_id)))
-            .where(HumanTask.state == "ready", scope("running", "suspended"))
+            .where(HumanTask.state == "ready", scope)
             .group_by(HumanTask.element_id)):
         stats[element_id] = ActivityStat(element_id, name, waiting=waiting)
-    seconds = _seconds(session, HumanTask.completed_at, HumanTask.created_at)
-    for element_id, n, mean in session.execute(
-            select(HumanTask.element_id, func.count(), func.avg(seconds))
-            .where(scope("completed"), HumanTask.state == "completed")
-            .group_by(HumanTask.element_id)):
+    # completed cases: from the pre-aggregated step times (engine/execution/case_statistics.py)
+    done = (ActivityStatistic.definition_id == definition_id if definition.in_tasklist
+            else ActivityStatistic.element_id.in_(ids))
+    for element_id, n, seconds in session.execute(
+            select(ActivityStatistic.element_id, func.sum(ActivityStatistic.count), func.sum(ActivityStatistic.seconds))
+            .where(done).group_by(ActivityStatistic.element_id)):
+        if not n:
+            continue
         stat = stats.get(element_id) or stats.setdefault(element_id, ActivityStat(
             element_id, _step_name(session, definition.key, element_id)))
-        stat.completed, stat.mean_seconds = n, float(mean)
+        stat.completed, stat.mean_seconds = int(n), float(seconds) / int(n)
     means = [s.mean_seconds for s in stats.values() if s.mean_seconds is not None]
     for s in stats.values():  # 1 = the fastest activity, 5 = the slowest, linear in between
         if s.mean_seconds is not None:
@@ -476,6 +473,18 @@ def _fill(session: Session, raw, departments: dict[str, str], now: datetime) -> 
     return rows
 
 
+def open_steps(session: Session) -> list[tuple[str, str]]:
+    """(element id, name) of every step with a ready task, one index probe per step (a loose
+    index scan of ``ix_tasks_state_element``), however many tasks are open."""
+    ready = HumanTask.state == "ready"
+    seen = select(cast(literal(""), String()).label("element_id")).cte("steps", recursive=True)
+    following = select(func.min(HumanTask.element_id)).where(ready, HumanTask.element_id > seen.c.element_id)
+    steps = seen.union_all(select(following.scalar_subquery()).where(seen.c.element_id.is_not(None)))
+    name = select(HumanTask.name).where(ready, HumanTask.element_id == steps.c.element_id).limit(1)
+    return [(e, n) for e, n in session.execute(
+        select(steps.c.element_id, name.scalar_subquery()).where(steps.c.element_id > ""))]
+
+
 def filter_choices(session: Session) -> dict[str, list[tuple[str, str]]]:
     """Values for the filter drop-downs: processes, versions, departments, steps."""
     processes = [(k, n) for k, n in session.execute(
@@ -485,9 +494,7 @@ def filter_choices(session: Session) -> dict[str, list[tuple[str, str]]]:
         select(ProcessDefinition.id, ProcessDefinition.name, ProcessDefinition.version)
         .order_by(ProcessDefinition.key, ProcessDefinition.version.desc()))]
     departments = [(c, n) for c, n in session.execute(select(Department.code, Department.name).order_by(Department.code))]
-    steps = [(e, n) for e, n in session.execute(
-        select(HumanTask.element_id, func.max(HumanTask.name)).where(HumanTask.state == "ready")
-        .group_by(HumanTask.element_id).order_by(func.max(HumanTask.name)))]
+    steps = sorted(open_steps(session), key=lambda s: (s[1], s[0]))
     return {"process": processes, "definition": versions, "department": departments, "step": steps,
             "status": list(STATUS_LABELS.items()), "sort": list(SORT_LABELS.items())}
 
@@ -847,7 +854,6 @@ def throughput(session: Session, user: User, since: date | None = None, until: d
     if _is_sqlite(session):
         outcome = func.json_extract(HumanTask.submitted, "$.legal_review_outcome")
     else:
-        from sqlalchemy import cast
         from sqlalchemy.dialects.postgresql import JSONB
         outcome = cast(HumanTask.submitted, JSONB)["legal_review_outcome"].astext
     day = _day(session, HumanTask.completed_at)

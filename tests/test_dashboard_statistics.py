@@ -1,6 +1,7 @@
-"""The step statistics behind 办理效率 stay equal to the completed tasks: a completion adds its
-task, a completion that fails adds nothing, migrating or terminating a case changes nothing,
-and the migration's backfill rebuilds exactly what the completions wrote."""
+"""The step statistics behind 办理效率 stay equal to the completed tasks, and those behind the
+diagram heatmap to the completed tasks of completed cases: a completion adds its task (and a
+case that ends, its tasks), a completion that fails adds nothing, migrating or terminating a
+case changes nothing, and the migrations' backfills rebuild exactly what the completions wrote."""
 from __future__ import annotations
 
 import math
@@ -12,9 +13,9 @@ from sqlalchemy import select
 
 from engine.admin import instance_migration, management
 from engine.deploy import repository
-from engine.execution import runtime
+from engine.execution import case_statistics, runtime
 from engine.inbox import statistics, tasks
-from engine.store.models import HumanTask, StepStatistic
+from engine.store.models import ActivityStatistic, HumanTask, ProcessInstance, StepStatistic
 from tests.conftest import FIXTURES
 
 INSPECTION = {"party_name": "鲁山县某化工有限公司", "party_type": "organization", "fine_amount": "60000",
@@ -38,6 +39,29 @@ def truth(db) -> dict:
             out[(month, t.process_key, t.element_id, b)][0] += 1
             out[(month, t.process_key, t.element_id, b)][1] += seconds
     return {k: (n, pytest.approx(s, abs=1e-3)) for k, (n, s) in out.items()}
+
+
+def stored_activities(db) -> dict:
+    with db.reading() as session:
+        return {(a.definition_id, a.element_id): (a.count, pytest.approx(a.seconds, abs=1e-3))
+                for a in session.scalars(select(ActivityStatistic))}
+
+
+def activity_truth(db) -> dict:
+    """Per process version and step: the completed tasks of the completed cases."""
+    out: dict = defaultdict(lambda: [0, 0.0])
+    with db.reading() as session:
+        for definition_id, t in session.execute(
+                select(ProcessInstance.definition_id, HumanTask).join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
+                .where(ProcessInstance.status == "completed", HumanTask.state == "completed")):
+            out[(definition_id, t.element_id)][0] += 1
+            out[(definition_id, t.element_id)][1] += (t.completed_at - t.created_at).total_seconds()
+    return {k: (n, pytest.approx(s, abs=1e-3)) for k, (n, s) in out.items()}
+
+
+def both_exact(db) -> None:
+    assert stored(db) == truth(db)
+    assert stored_activities(db) == activity_truth(db)
 
 
 def complete(db, task_id, who, values):
@@ -66,10 +90,12 @@ def test_statistics_follow_completion_rollback_migration_and_termination(db, org
     failing = ready(db, gateway)
     with pytest.raises(runtime.EngineStepFailed):
         complete(db, failing.id, reviewer, {"fine_amount": "3000"})  # no branch matches: rolled back
-    assert stored(db) == first
+    assert stored(db) == first and stored_activities(db) == {}
     complete(db, failing.id, reviewer, {"fine_amount": "6000"})
     second = stored(db)
     assert second == truth(db) and {k[1] for k in second} == {"case_flow", "no_branch"}
+    assert {k[1] for k in stored_activities(db)} == {"Task_amount"}  # the no_branch case has ended
+    both_exact(db)
 
     v2 = (FIXTURES / "engine" / "case_flow.bpmn").read_bytes().replace("测试检查流程".encode(), "测试检查流程（修订）".encode())
     with db.transaction() as session:
@@ -79,11 +105,20 @@ def test_statistics_follow_completion_rollback_migration_and_termination(db, org
     with db.transaction() as session:
         management.terminate(session, ended, chief, "经局务会研究")
     assert stored(db) == second == truth(db)
+    both_exact(db)
 
     complete(db, ready(db, moved).id, user("legal_review1"), {"opinion": "同意移送"})  # the migrated case counts on
     assert stored(db) == truth(db) and sum(n for n, _ in stored(db).values()) == 3
+    with db.reading() as session:
+        version_2 = session.get(ProcessInstance, moved)
+        assert version_2.status == "completed"
+        version_2 = version_2.definition_id
+    assert {(d, e) for d, e in stored_activities(db) if e.startswith("Task_") and e != "Task_amount"} == {
+        (version_2, "Task_inspect"), (version_2, "Task_review")}  # under the version it ended in
+    both_exact(db)
 
-    incremental = stored(db)
+    incremental, activities = stored(db), stored_activities(db)
     with db.transaction() as session:
-        statistics.rebuild(session)  # the migration's backfill
-    assert stored(db) == incremental
+        statistics.rebuild(session)  # the migrations' backfills
+        case_statistics.rebuild(session)
+    assert stored(db) == incremental and stored_activities(db) == activities

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, undefer
 from engine import hooks
 from engine.access.identity import NotPermitted, group_codes, officer_problems
 from engine.deploy import repository
-from engine.execution import projection
+from engine.execution import case_statistics, projection
 from engine.execution.errors import EngineStepFailed
 from engine.execution.helpers import helpers_for
 from engine.sandbox.scripting import format_text, make_script_engine, today
@@ -343,8 +343,9 @@ def save(action: Action) -> None:
     now = utcnow()
     data = case_data(workflow)
     old_title, old_timer = instance.title, instance.next_timer_at
+    completing = workflow.is_completed() and instance.status == "running"
     instance.title = str(data.get("party_name") or data.get("case_title") or instance.title or "")[:300]
-    if workflow.is_completed() and instance.status == "running":
+    if completing:
         instance.status, instance.ended_at = "completed", now
         history.record(session, "end", None, instance=instance)
     events = workflow.get_events()  # taken out before the state is written, so never routed twice
@@ -358,6 +359,8 @@ def save(action: Action) -> None:
     _sync_timer(session, instance, old_timer, now)
     _sync_subscriptions(session, instance, workflow)
     session.flush()
+    if completing:
+        case_statistics.record_case(session, instance)
     for thrown in events:
         route(action, thrown)
 

@@ -214,12 +214,23 @@ class StepStatistic(Base):
     seconds: Mapped[float] = mapped_column(Float)  # sum of the durations
 
 
+class ActivityStatistic(Base):
+    """Time per step in the completed cases of a process version (engine/execution/case_statistics.py)."""
+    __tablename__ = "activity_statistics"
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definitions.id"), primary_key=True,
+                                               autoincrement=False)
+    element_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    seconds: Mapped[float] = mapped_column(Float)  # sum of the durations
+
+
 class HumanTask(Base):
     """Projection of every human task, ready or done, so the inbox is one indexed query."""
     __tablename__ = "human_tasks"
     __table_args__ = (
         Index("ix_tasks_state_assignee", "state", "assignee", "due_at"),  # 我的待办 and its overdue/today counts
-        Index("ix_tasks_state_due", "state", "due_at"),
+        # open deadlines (overview, overdue filter, 超期督办) read from the index alone (migration 18_dashboards)
+        Index("ix_tasks_state_due", "state", "due_at", "suspended", "instance_id"),
         Index("ix_tasks_completed_by", "completed_by", "state", "completed_at", "created_at", "id"),  # 已办
         Index("ix_tasks_instance_state", "instance_id", "state"),
         # dashboards (migration 0003_dashboard)
