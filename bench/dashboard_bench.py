@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 from engine.execution import case_statistics  # noqa: E402
 from engine.inbox import statistics as step_statistics  # noqa: E402
-from engine.store.models import (CaseDepartment, Group, HumanTask, Membership, ProcessDefinition,  # noqa: E402
+from engine.store.models import (NO_DUE, CaseDepartment, Group, HumanTask, Membership, ProcessDefinition,  # noqa: E402
                                  ProcessInstance, Resource, TaskCandidate, User)
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -160,8 +160,11 @@ def seed(session: Session, instances: int, *, now: datetime, seed_value: int = 1
                                suspended=task.pop("suspended", False), completed_by=task.pop("completed_by", None),
                                completed_at=task.pop("completed_at", None), submitted=task.pop("submitted", None),
                                assignee=task.pop("assignee", None), **task))
-            if task["state"] == "ready":
-                rows_c.extend(dict(task_id=task_id, kind="group", value=g) for g in groups)
+            if task["state"] == "ready":  # the 岗位待办 index rows, with the sort keys the engine writes
+                row = rows_t[-1]
+                rows_c.extend(dict(task_id=task_id, kind="group", value=g, suspended=row["suspended"],
+                                   claimable=row["assignee"] is None and not row["suspended"],
+                                   due_key=row["due_at"] or NO_DUE, created_at=row["created_at"]) for g in groups)
         if len(rows_i) >= chunk:
             flush()
     flush()

@@ -176,9 +176,9 @@ class Overview:
         return t
 
 
-def _deadline_counts(h: Horizon):
-    return (func.coalesce(func.sum(case((HumanTask.due_at < h.now, 1), else_=0)), 0),
-            func.coalesce(func.sum(case((HumanTask.due_at >= h.now, 1), else_=0)), 0))
+def _deadline_counts(h: Horizon, due=HumanTask.due_at):
+    return (func.coalesce(func.sum(case((due < h.now, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((due >= h.now, 1), else_=0)), 0))
 
 
 def _open_deadline_clause(h: Horizon):
@@ -632,18 +632,20 @@ def overdue_board(session: Session, user: User, *, department: str | None = None
         kind = "all"
     groups = {c: (n, d) for c, n, d in session.execute(select(Group.code, Group.name, Group.department_code))}
     departments = _department_names(session)
-    overdue, soon = _deadline_counts(h)
-    by_post = session.execute(
-        select(TaskCandidate.value, overdue, soon).select_from(HumanTask)
-        .outerjoin(TaskCandidate, and_(TaskCandidate.task_id == HumanTask.id, TaskCandidate.kind == "group"))
-        .where(_open_deadline_clause(h)).group_by(TaskCandidate.value)).all()
-    by_department = session.execute(
-        select(Group.department_code, func.count(distinct(case((HumanTask.due_at < h.now, HumanTask.id)))),
-               func.count(distinct(case((HumanTask.due_at >= h.now, HumanTask.id)))))
-        .select_from(HumanTask).join(TaskCandidate, and_(TaskCandidate.task_id == HumanTask.id,
-                                                         TaskCandidate.kind == "group"))
-        .join(Group, Group.code == TaskCandidate.value)
-        .where(_open_deadline_clause(h)).group_by(Group.department_code)).all()
+    # counted from the candidate rows (one per ready task and post, with its due time and suspension),
+    # each a range of ix_candidates_deadline: no task row is read
+    posted = and_(TaskCandidate.kind == "group", TaskCandidate.suspended.is_(False), TaskCandidate.due_key < h.soon_limit)
+    tasks_by = (func.count(distinct(case((TaskCandidate.due_key < h.now, TaskCandidate.task_id)))),
+                func.count(distinct(case((TaskCandidate.due_key >= h.now, TaskCandidate.task_id)))))
+    by_post = session.execute(select(TaskCandidate.value, *_deadline_counts(h, TaskCandidate.due_key))
+                              .where(posted).group_by(TaskCandidate.value)).all()
+    by_department = session.execute(select(Group.department_code, *tasks_by).join(Group, Group.code == TaskCandidate.value)
+                                    .where(posted).group_by(Group.department_code)).all()
+    every = session.execute(select(*_deadline_counts(h)).where(_open_deadline_clause(h))).one()
+    with_post = session.execute(select(*tasks_by).where(posted)).one()
+    unposted = (int(every[0]) - with_post[0], int(every[1]) - with_post[1])
+    if any(unposted):
+        by_post.append((None, *unposted))
     result: dict[str | None, DepartmentCount] = {}
     for code, o, s in by_department:
         result[code] = DepartmentCount(code, departments.get(code, code), int(o), int(s))
@@ -667,7 +669,11 @@ def overdue_board(session: Session, user: User, *, department: str | None = None
         conditions.append(HumanTask.due_at < h.now)
     elif kind == "soon":
         conditions.append(HumanTask.due_at >= h.now)
-    total = session.scalar(select(func.count()).select_from(HumanTask).where(*conditions)) or 0
+    if post:  # the chosen scope's total is one of the counts above
+        shown = unposted if post == "-" else next(((o, s) for c, o, s in by_post if c == post), (0, 0))
+    else:
+        shown = next(((o, s) for c, o, s in by_department if c == department), (0, 0)) if department else every
+    total = {"all": int(shown[0]) + int(shown[1]), "overdue": int(shown[0]), "soon": int(shown[1])}[kind]
     pages = max(1, math.ceil(total / per_page))
     page = min(max(1, page), pages)
     raw = session.execute(select(HumanTask).where(*conditions).order_by(HumanTask.due_at, HumanTask.id)

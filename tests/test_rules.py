@@ -20,7 +20,7 @@ from engine.sandbox.expressions import TZ
 from engine.sandbox.scripting import today
 from engine.spec import forms
 from engine.spec.problems import ModelInvalid
-from engine.store.models import AuditEvent, HumanTask, Notification, User
+from engine.store.models import AuditEvent, HumanTask, Notification, TaskCandidate, User
 from tests.conftest import FIXTURES
 from tests.test_cli import zhifa
 from tests.webclient import Browser, make_app
@@ -537,6 +537,8 @@ def test_a_party_deadline_in_an_unentered_year_is_never_cut_short_and_is_recompu
         row = session.get(HumanTask, task.id)
         assert row.due_at.astimezone(TZ).date() == date(2027, 2, 16)  # 02-04, 05, 14 (worked Sunday), 15, 16
         assert row.problem is None
+        # the post's 岗位待办 sorts and 超期督办 counts it by the new time too
+        assert session.scalars(select(TaskCandidate.due_key).where(TaskCandidate.task_id == task.id)).all() == [row.due_at]
         moved = session.scalars(select(AuditEvent).where(AuditEvent.instance_id == instance.id,
                                                          AuditEvent.action == "deadline_moved")).one()
         whats = {c["what"]: (c["old"][:10], c["new"][:10]) for c in json.loads(moved.details)["changes"]}

@@ -79,7 +79,7 @@ def _due_dates(action, since: datetime) -> list[dict[str, str]]:
         if new is None or new == row.due_at:
             continue
         change = {"what": row.name, "old": _shown(row.due_at), "new": _shown(new)}
-        row.due_at = new
+        projection.set_due(session, row, new)
         for recipient in [row.assignee] if row.assignee else [g for g in row.candidate_groups.split(",") if g]:
             session.add(Notification(recipient=recipient, instance_id=instance.id,
                                      text=f"“{row.name}”（{row.business_key}）的期限按已录入的节假日安排重算："

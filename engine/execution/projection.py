@@ -139,7 +139,7 @@ def _tell_previous_handler(session: Session, instance, row: HumanTask) -> None:
 def candidates(row: HumanTask, groups: list[str], users: list[str]) -> list[TaskCandidate]:
     """The 岗位待办 index rows of a ready task, carrying its sort keys."""
     keys = {"claimable": row.assignee is None and not row.suspended, "due_key": row.due_at or NO_DUE,
-            "created_at": row.created_at}
+            "created_at": row.created_at, "suspended": row.suspended}
     return ([TaskCandidate(task_id=row.id, kind="group", value=g, **keys) for g in dict.fromkeys(groups)]
             + [TaskCandidate(task_id=row.id, kind="user", value=u, **keys) for u in dict.fromkeys(users)])
 
@@ -170,6 +170,13 @@ def _involve_departments(session: Session, instance, groups: set[str], is_new: b
 def set_suspended(session: Session, instance_id: int, suspended: bool) -> None:
     session.execute(update(HumanTask).where(HumanTask.instance_id == instance_id, HumanTask.state == "ready")
                     .values(suspended=suspended))
-    unclaimed = select(HumanTask.id).where(HumanTask.instance_id == instance_id, HumanTask.state == "ready",
-                                           HumanTask.assignee.is_(None))
+    ready = select(HumanTask.id).where(HumanTask.instance_id == instance_id, HumanTask.state == "ready")
+    session.execute(update(TaskCandidate).where(TaskCandidate.task_id.in_(ready)).values(suspended=suspended))
+    unclaimed = ready.where(HumanTask.assignee.is_(None))
     session.execute(update(TaskCandidate).where(TaskCandidate.task_id.in_(unclaimed)).values(claimable=not suspended))
+
+
+def set_due(session: Session, row: HumanTask, due: datetime | None) -> None:
+    """A ready task's due time changed (recomputed on a newly entered calendar): its index rows follow."""
+    row.due_at = due
+    session.execute(update(TaskCandidate).where(TaskCandidate.task_id == row.id).values(due_key=due or NO_DUE))

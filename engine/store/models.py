@@ -281,8 +281,11 @@ class TaskCandidate(Base):
     claimable: Mapped[bool] = mapped_column(Boolean, default=True)  # unassigned and not suspended
     due_key: Mapped[datetime] = mapped_column(default=NO_DUE)  # due_at, or NO_DUE: sorts last on every database
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False)  # the case is suspended (超期督办 leaves it out)
     __table_args__ = (Index("ix_candidates_due", "kind", "value", "claimable", "due_key", "created_at", "task_id"),
-                      Index("ix_candidates_created", "kind", "value", "claimable", "created_at", "task_id"))
+                      Index("ix_candidates_created", "kind", "value", "claimable", "created_at", "task_id"),
+                      # 超期督办's counts per post and department, from the index alone (migration 18_dashboards)
+                      Index("ix_candidates_deadline", "kind", "suspended", "due_key", "value", "task_id"))
 
 
 class TaskExclusion(Base):

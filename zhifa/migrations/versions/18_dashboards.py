@@ -1,5 +1,5 @@
 """dashboards at 100,000 cases (issue #17): step times of completed cases pre-aggregated,
-open deadlines read from one index
+open deadlines read from an index alone (per case, and per post from task_candidates)
 
 Revision ID: 18_dashboards
 Revises: 17_statistics
@@ -28,9 +28,22 @@ def upgrade() -> None:
     with op.batch_alter_table("human_tasks", schema=None) as batch_op:
         batch_op.drop_index("ix_tasks_state_due")
         batch_op.create_index("ix_tasks_state_due", ["state", "due_at", "suspended", "instance_id"])
+    with op.batch_alter_table("task_candidates", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("suspended", sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.execute("UPDATE task_candidates SET suspended = true WHERE task_id IN "
+               "(SELECT id FROM human_tasks WHERE suspended = true)")
+    # the due times recomputed on a new calendar before this revision did not reach the candidates
+    op.execute("UPDATE task_candidates SET due_key = (SELECT due_at FROM human_tasks WHERE id = task_id) "
+               "WHERE task_id IN (SELECT id FROM human_tasks WHERE due_at IS NOT NULL)")
+    with op.batch_alter_table("task_candidates", schema=None) as batch_op:
+        batch_op.alter_column("suspended", server_default=None)
+        batch_op.create_index("ix_candidates_deadline", ["kind", "suspended", "due_key", "value", "task_id"])
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("task_candidates", schema=None) as batch_op:
+        batch_op.drop_index("ix_candidates_deadline")
+        batch_op.drop_column("suspended")
     with op.batch_alter_table("human_tasks", schema=None) as batch_op:
         batch_op.drop_index("ix_tasks_state_due")
         batch_op.create_index("ix_tasks_state_due", ["state", "due_at"])
