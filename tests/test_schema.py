@@ -2,12 +2,14 @@
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from zhifa.schema import include_object
 from zhifa.tables import Base
 
 
 def test_migrations_match_the_models(db):
     with db.engine.connect() as connection:
-        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        context = MigrationContext.configure(connection, opts={"include_object": include_object})
+        diff = compare_metadata(context, Base.metadata)
     assert diff == []
 
 

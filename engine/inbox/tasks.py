@@ -13,7 +13,7 @@ from datetime import datetime, time, timedelta
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, bindparam, exists, func, literal, or_, select, true, tuple_, update
+from sqlalchemy import and_, bindparam, exists, func, literal, literal_column, or_, select, true, tuple_, update
 from sqlalchemy.orm import Session, undefer
 
 from engine import hooks
@@ -423,6 +423,15 @@ def _claimable(username, kind, value, *columns):
         ~exists().where(TaskExclusion.task_id == TaskCandidate.task_id, TaskExclusion.username == username))
 
 
+def _claimable_among(username, kind, value, task_ids: list[str], *columns):
+    """Like _claimable, for the given tasks only: the post is compared as one expression, so that the
+    plan probes the primary key per task instead of walking the post's range, with or without statistics."""
+    return select(TaskCandidate.task_id, *columns).where(
+        TaskCandidate.task_id.in_(task_ids), TaskCandidate.kind + ":" + TaskCandidate.value == f"{kind}:{value}",
+        TaskCandidate.claimable == true(),
+        ~exists().where(TaskExclusion.task_id == TaskCandidate.task_id, TaskExclusion.username == username))
+
+
 def _due_range(column, due: str | None, now: datetime) -> list:
     if due == "overdue":
         return [column < now]
@@ -459,9 +468,31 @@ def task_page(session: Session, user: User, query: TaskQuery, now: datetime | No
     return TaskPage(query, rows[:query.per_page], total, has_prev=query.page > 1, has_next=len(rows) > query.per_page)
 
 
+def _pattern(q: str) -> str:
+    return "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 def _search(q: str):
-    pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    return or_(HumanTask.business_key.ilike(pattern, escape="\\"), HumanTask.title.ilike(pattern, escape="\\"))
+    return or_(HumanTask.business_key.ilike(_pattern(q), escape="\\"), HumanTask.title.ilike(_pattern(q), escape="\\"))
+
+
+# PostgreSQL: the case number and title of every ready task in one trigram index (migration 18_dashboards),
+# a line break between them so that no match spans both
+SEARCH_TEXT = HumanTask.business_key + literal_column("chr(10)") + HumanTask.title
+SEARCH_CAP = 50  # more matches than this: walking the post in page order meets a page soon enough
+
+
+def _matching_ready(session: Session, q: str) -> list[str] | None:
+    """The ids of the ready tasks whose number or title contains ``q``, read from the trigram index,
+    when there are at most SEARCH_CAP of them; None where the index cannot help (SQLite, a term of
+    fewer than three characters: no trigram) or the term is so common that the post's own range,
+    walked in page order, meets a page of matches sooner."""
+    if session.get_bind().dialect.name != "postgresql" or len(q) < 3:
+        return None
+    ids = list(session.scalars(select(HumanTask.id).where(HumanTask.completed_at.is_(None),  # the index's rows
+                                                         SEARCH_TEXT.ilike(_pattern(q), escape="\\"))
+                               .limit(SEARCH_CAP + 1)))
+    return ids if len(ids) <= SEARCH_CAP else None
 
 
 def _cursor(row: HumanTask, sort: str) -> str:
@@ -489,12 +520,16 @@ def _group_page(session: Session, user: User, query: TaskQuery, now: datetime) -
     columns = ([TaskCandidate.due_key] if query.sort == "due" else []) + [TaskCandidate.created_at, TaskCandidate.task_id]
     conditions = _due_range(TaskCandidate.due_key, query.due, now)
     joined = [HumanTask.process_key == query.process] if query.process else []
-    if query.q:
+    matching = _matching_ready(session, query.q) if query.q else None
+    if query.q and matching is None:  # walk the post's range in page order, reading each task's number and title
         joined.append(_search(query.q))
 
     def ranges(*extra):
         for kind, value in _candidate_keys(user):
-            stmt = _claimable(user.username, kind, value, *columns[:-1]).where(*conditions, *extra)
+            if matching is None:
+                stmt = _claimable(user.username, kind, value, *columns[:-1]).where(*conditions, *extra)
+            else:  # a rare term: its few tasks' candidate rows, each read by its primary key
+                stmt = _claimable_among(user.username, kind, value, matching, *columns[:-1]).where(*conditions, *extra)
             yield stmt.join(HumanTask, HumanTask.id == TaskCandidate.task_id).where(*joined) if joined else stmt
 
     cap = PAGE_CAP * query.per_page
