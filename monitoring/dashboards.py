@@ -1,8 +1,10 @@
 """Manager dashboards (流程监控): every number a manager sees, read from the projections.
 
 All queries read ``process_instances``, ``human_tasks``, ``task_candidates``,
-``case_departments`` and ``step_statistics`` only — never the workflow state — and each is
-served by an index (migrations ``0003_dashboard``, ``17_statistics``). Times are stored in UTC and bucketed by the bureau's
+``case_departments``, ``step_statistics`` and ``activity_statistics`` only — never the workflow
+state — and each is served by an index (migrations ``0003_dashboard``, ``17_statistics``,
+``18_dashboards``): what grows with the cases is pre-aggregated, and what depends on the clock
+(overdue, due soon) is counted from an index alone. Times are stored in UTC and bucketed by the bureau's
 day (Asia/Shanghai). "Overdue" means a ready, not suspended task whose due time has
 passed; "due soon" means not yet overdue and due on or before the 3rd working day
 after today (workdays/calendar.py). Days overdue are counted in working days.

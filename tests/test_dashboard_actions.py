@@ -180,3 +180,45 @@ def test_the_actions_are_refused_without_permission_or_csrf(app, db, user):
     chief = logged_in(app, "leadership_chief")
     assert chief.client.post(f"{page}/terminate", data={"reason": "无令牌"}).status_code == 400
     assert status(db, case.id) == "running" and events(db, case.id) == []
+
+
+def test_deadline_counts_equal_the_task_rows_after_claims_suspensions_and_completions(db, flow, user):
+    """超期督办 counts from the candidate rows and 流程概况 from the task index: both equal a count
+    over the task rows themselves after a mix of actions (a suspended case's tasks count nowhere)."""
+    from collections import Counter
+    from datetime import timedelta
+
+    from monitoring import dashboards
+    inspector, chief = user("supervision_investigate1"), user("leadership_chief")
+    cases = [start(db, inspector) for _ in range(5)]
+    with db.transaction() as session:
+        first = tasks.ready_tasks(session, cases[0].id)[0]
+        tasks.claim(session, first.id, inspector)
+        tasks.complete(session, tasks.ready_tasks(session, cases[1].id)[0].id, inspector, INSPECTION)
+    do(db, "suspend", cases[2].id, chief)
+    do(db, "terminate", cases[3].id, chief)
+    do(db, "suspend", cases[4].id, chief)
+    do(db, "resume", cases[4].id, chief)
+    with db.reading() as session:
+        latest = max(t.due_at for t in session.scalars(select(HumanTask).where(HumanTask.due_at.is_not(None))))
+    for now in (latest - timedelta(days=1), latest + timedelta(days=1)):  # due soon, then overdue
+        h = dashboards.horizon(now)
+        with db.reading() as session:
+            board = dashboards.overdue_board(session, chief, now=now)
+            overview = dashboards.overview(session, chief, now=now)
+            rows = session.scalars(select(HumanTask).where(HumanTask.state == "ready")).all()
+        truth = Counter()
+        for t in rows:
+            if not t.suspended and t.due_at is not None and t.due_at < h.soon_limit:
+                for post in t.candidate_groups.split(","):
+                    truth[(post, t.due_at < h.now)] += 1
+        got = Counter()
+        for d in board.departments:
+            for p in d.posts:
+                got[(p.code, True)] += p.overdue
+                got[(p.code, False)] += p.due_soon
+        assert +got == +truth and sum(truth.values()) == 2  # cases 0 (claimed) and 4 (resumed); 审查 has no due date
+        totals = overview.totals()
+        assert (totals.overdue, totals.due_soon) == (sum(n for (_, o), n in truth.items() if o),
+                                                     sum(n for (_, o), n in truth.items() if not o))
+        assert board.total == sum(truth.values())
