@@ -609,13 +609,11 @@ class Board:
 NO_POST = "（未指定岗位）"
 
 
-def _board_scope(session: Session, department: str | None, post: str | None):
+def _board_scope(department: str | None, post: str | None):
+    """The tasks of the chosen department, or of no post (``post == "-"``); a single post pages by its index range."""
     if post == "-":
         return ~select(TaskCandidate.task_id).where(TaskCandidate.task_id == HumanTask.id,
                                                     TaskCandidate.kind == "group").exists()
-    if post:
-        return HumanTask.id.in_(select(TaskCandidate.task_id).where(TaskCandidate.kind == "group",
-                                                                     TaskCandidate.value == post))
     if department:
         return HumanTask.id.in_(select(TaskCandidate.task_id).join(Group, Group.code == TaskCandidate.value)
                                 .where(TaskCandidate.kind == "group", Group.department_code == department))
@@ -666,11 +664,6 @@ def overdue_board(session: Session, user: User, *, department: str | None = None
         d.posts.sort(key=lambda p: (-p.overdue, -p.due_soon, p.name))
     ordered = sorted(result.values(), key=lambda d: (d.code is None, -d.overdue, -d.due_soon, d.name))
 
-    conditions = [_open_deadline_clause(h), _board_scope(session, department, post)]
-    if kind == "overdue":
-        conditions.append(HumanTask.due_at < h.now)
-    elif kind == "soon":
-        conditions.append(HumanTask.due_at >= h.now)
     if post:  # the chosen scope's total is one of the counts above
         shown = unposted if post == "-" else next(((o, s) for c, o, s in by_post if c == post), (0, 0))
     else:
@@ -678,8 +671,19 @@ def overdue_board(session: Session, user: User, *, department: str | None = None
     total = {"all": int(shown[0]) + int(shown[1]), "overdue": int(shown[0]), "soon": int(shown[1])}[kind]
     pages = max(1, math.ceil(total / per_page))
     page = min(max(1, page), pages)
-    raw = session.execute(select(HumanTask).where(*conditions).order_by(HumanTask.due_at, HumanTask.id)
-                          .limit(per_page).offset((page - 1) * per_page)).scalars().all()
+    if post and post != "-":  # one post: its page read from ix_candidates_deadline in due order
+        due = {"overdue": [TaskCandidate.due_key < h.now], "soon": [TaskCandidate.due_key >= h.now]}.get(kind, [])
+        shown_rows = select(HumanTask).where(HumanTask.id.in_(
+            select(TaskCandidate.task_id).where(posted, TaskCandidate.value == post, *due)
+            .order_by(TaskCandidate.due_key, TaskCandidate.task_id).limit(per_page).offset((page - 1) * per_page)))
+    else:
+        conditions = [_open_deadline_clause(h), _board_scope(department, post)]
+        if kind == "overdue":
+            conditions.append(HumanTask.due_at < h.now)
+        elif kind == "soon":
+            conditions.append(HumanTask.due_at >= h.now)
+        shown_rows = select(HumanTask).where(*conditions).limit(per_page).offset((page - 1) * per_page)
+    raw = session.execute(shown_rows.order_by(HumanTask.due_at, HumanTask.id)).scalars().all()
     names = dict(session.execute(select(User.username, User.full_name).where(
         User.username.in_({t.assignee for t in raw if t.assignee}))).all()) if raw else {}
     tasks = []

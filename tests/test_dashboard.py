@@ -273,6 +273,13 @@ def test_the_overdue_board_equals_the_ground_truth(db, seeded, user):
     with db.reading() as session:
         one = dashboards.overdue_board(session, user("leadership_chief"), post=post, kind="overdue", per_page=100_000, now=NOW)
     assert {t.id for t in one.tasks} == {t["id"] for t in tasks if post in groups[t["id"]] and is_overdue(t)}
+    with db.reading() as session:  # one post's pages follow each other in due order, nothing skipped
+        whole = dashboards.overdue_board(session, user("leadership_chief"), post=post, per_page=100_000, now=NOW)
+        pages = [dashboards.overdue_board(session, user("leadership_chief"), post=post, per_page=7, page=n, now=NOW)
+                 for n in (1, 2, 3)]
+    assert whole.total == len(whole.tasks) == pages[0].total > 21
+    assert [t.id for p in pages for t in p.tasks] == [t.id for t in whole.tasks][:21]
+    assert [t.due_at for t in whole.tasks] == sorted(t.due_at for t in whole.tasks)
 
 
 def test_throughput_tables_equal_the_ground_truth(db, seeded, user):
