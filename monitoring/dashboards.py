@@ -865,8 +865,8 @@ def throughput(session: Session, user: User, since: date | None = None, until: d
     by_step: dict[tuple[str, str], list] = {}
     for key, element_id, b, n, total in session.execute(stmt):
         by_step.setdefault((key, element_id), []).append((b, int(n), float(total)))
-    names = _step_names(session, list(by_step))
-    steps = [StepStat(k, e, names[(k, e)], sum(n for _, n, _ in rows),
+    step_names = _step_names(session, list(by_step))
+    steps = [StepStat(k, e, step_names[(k, e)], sum(n for _, n, _ in rows),
                       sum(t for _, _, t in rows) / sum(n for _, n, _ in rows),
                       statistics.percentile([(b, n) for b, n, _ in rows], 90))
              for (k, e), rows in by_step.items()]

@@ -321,6 +321,10 @@ def test_throughput_tables_equal_the_ground_truth(db, seeded, user):
                 reviews[(f"{shanghai_day(t['completed_at']):%Y-%m}", json.loads(t["submitted"])["legal_review_outcome"])] += 1
     got = {(s.process_key, s.element_id): s for s in data.steps}
     assert set(got) == set(durations)
+    names = {t["element_id"]: t["name"] for t in seeded["human_tasks"]}
+    assert {s.element_id: s.name for s in data.steps} == {e: names[e] for _, e in durations}  # names, not ids
+    shown = {d["key"]: d["name"] for d in seeded["process_definitions"] if d["key"] in {k for k, _ in data.processes}}
+    assert dict(data.processes) == shown and all(k != n for k, n in shown.items())
     for key, values in durations.items():
         values.sort()
         assert got[key].count == len(values)
