@@ -175,3 +175,16 @@ def test_the_inbox_page_past_the_counted_pages(db, seeded, tmp_path):
     last = re.search(r'href="([^"]+)">末页', html)[1].replace("&amp;", "&")
     html = browser.get(last).get_data(as_text=True)
     assert "，末页" in html and 'rel="next"' not in html and 'rel="prev"' in html
+
+
+def test_the_deadline_dashboards_read_index_ranges_without_statistics(db, seeded, user):
+    """流程概况's and 超期督办's overdue and due-soon counts (issue #17, 18_dashboards): index ranges of the
+    open deadlines, never a scan of the task tables."""
+    from monitoring import dashboards
+    now, chief = datetime(2026, 3, 8, tzinfo=timezone.utc), user("leadership_chief")
+    pages = {"overview": lambda s: dashboards.overview(s, chief, now=now),
+             "overdue board": lambda s: dashboards.overdue_board(s, chief, now=now),
+             "overdue board, one post": lambda s: dashboards.overdue_board(s, chief, post=POST, page=3, now=now)}
+    for name, work in pages.items():
+        for statement, plan in _plans(db, work):
+            assert not _full_scans(db, plan), f"{name}: full scan\n{statement}\n{plan}"
