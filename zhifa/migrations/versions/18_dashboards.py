@@ -2,7 +2,7 @@
 open deadlines read from an index alone (per case, and per post from task_candidates)
 
 Revision ID: 18_dashboards
-Revises: 17_statistics
+Revises: 18_notes
 """
 import sqlalchemy as sa
 from alembic import op
@@ -10,7 +10,7 @@ from alembic import op
 from engine.execution import case_statistics
 
 revision = "18_dashboards"
-down_revision = "17_statistics"
+down_revision = "18_notes"
 branch_labels = None
 depends_on = None
 
