@@ -284,10 +284,12 @@ class _Restored:
 
 _restored = _Restored()
 _SAVED = "zhifa_saved_workflows"
+_READ = "zhifa_read_workflows"  # restored for reading, by instance id, with their state text
 
 
 @event.listens_for(Session, "after_commit")
 def _keep_saved(session: Session) -> None:
+    session.info.pop(_READ, None)
     for key, (state, workflow) in session.info.pop(_SAVED, {}).items():
         _restored.put(key, state, workflow)
 
@@ -295,6 +297,7 @@ def _keep_saved(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _drop_saved(session: Session) -> None:
     session.info.pop(_SAVED, None)
+    session.info.pop(_READ, None)
 
 
 def _cache_key(session: Session, instance: ProcessInstance) -> tuple[str, int]:
@@ -311,8 +314,17 @@ def load(session: Session, instance: ProcessInstance, user: User | None, depth: 
         workflow = _restored.take(_cache_key(session, instance), state, spec)
     else:  # deferred, or a row from another session that may be out of date
         state = session.scalar(select(ProcessInstance.state).where(ProcessInstance.id == instance.id))
+        # A page reads the case several times (task, summary, 文书, 笔录): restore it once per
+        # session and state. Never shared between sessions: each Action attaches its own engine.
+        read = session.info.setdefault(_READ, {})
+        if instance.id in read and read[instance.id][0] == state and read[instance.id][1].spec is spec:
+            workflow = read[instance.id][1]
+        else:
+            workflow = read[instance.id] = None
     if workflow is None:
         workflow = instance_from_json(state, spec, subprocess_specs)
+        if found.session is not session or "state" in found.unloaded:
+            session.info[_READ][instance.id] = (state, workflow)
     action = Action(session, instance, workflow, user, depth=depth,
                     ready_rows={str(t.id) for t in projection.ready_human_tasks(workflow)})
     action.attach_engine()
