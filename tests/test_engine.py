@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select, update
 
 from engine.deploy import repository
@@ -307,3 +308,37 @@ def test_two_submissions_of_one_start_form_at_once_start_one_case(db, flow, user
     assert sorted(outcomes) == ["refused", "started"]
     with db.reading() as session:
         assert session.scalar(select(func.count()).select_from(ProcessInstance)) == 1
+
+
+def _state_reads(db):
+    """A list that collects the statements reading a case's stored state."""
+    from sqlalchemy import event
+    reads = []
+
+    def seen(conn, cursor, statement, *args):
+        if statement.lstrip().startswith("SELECT process_instances.state "):
+            reads.append(statement)
+    event.listen(db.engine, "before_cursor_execute", seen)
+    return reads
+
+
+def test_a_page_restores_its_case_once_and_a_write_session_sees_each_new_state(db, flow, user):
+    inspector = user("supervision_investigate1")
+    case = start(db, "case_flow", inspector)
+    task = only_task(db, case)
+    reads = _state_reads(db)
+    with db.reading() as session:  # a page: task view, summary, 文书 and 笔录 all load the case
+        row = session.get(ProcessInstance, case.id)
+        first, second = (runtime.load(session, row, inspector) for _ in range(2))
+        assert second.workflow is first.workflow and second is not first
+        assert len(reads) == 1  # read once: the page shows one state of the case
+    with db.reading() as session:  # another session restores its own, never shares one
+        assert runtime.load(session, session.get(ProcessInstance, case.id), inspector).workflow is not first.workflow
+    with db.transaction() as session:  # a write session checks the stored state on every load
+        detached = instance_row(db, case.id)  # a row from another session: its state is read here
+        before = runtime.load(session, detached, inspector).workflow
+        tasks.complete(session, task.id, inspector, INSPECTION)  # this session's own write
+        after = runtime.load(session, detached, inspector).workflow
+        assert after is not before
+        assert [t.task_spec.bpmn_id for t in before.get_tasks(state=TaskState.READY)] == ["Task_inspect"]
+        assert "Task_inspect" not in [t.task_spec.bpmn_id for t in after.get_tasks(state=TaskState.READY)]

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session as web_session, url_for
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 from sqlalchemy import update
+from sqlalchemy.orm import joinedload
 
 from engine.access import identity, login_guard
 from engine.store import history
@@ -46,7 +47,7 @@ def load_user(user_id: str):
     if not (user_id.isascii() and user_id.isdigit()) or len(user_id) > 9:
         return None
     with get_db().reading() as session:
-        user = session.get(User, int(user_id))
+        user = session.get(User, int(user_id), options=[joinedload(User.groups)])  # one statement, every request
         if user is None or not user.active or web_session.get(_GEN) != user.session_generation or _expired():
             web_session.clear()
             return None

@@ -35,7 +35,7 @@ from engine.sandbox.scripting import format_text, make_script_engine, today
 from engine.spec import forms
 from engine.spec.serialization import instance_from_json, instance_to_json
 from engine.store import history
-from engine.store.db import JOBS_ANNOUNCE_WITHIN, announce_jobs
+from engine.store.db import JOBS_ANNOUNCE_WITHIN, READ_ONLY, announce_jobs
 from engine.store.models import (Group, HumanTask, InstanceLink, Job, MessageSubscription, ProcessDefinition,
                                  ProcessInstance, User, utcnow)
 
@@ -308,22 +308,25 @@ def load(session: Session, instance: ProcessInstance, user: User | None, depth: 
     definition = session.get(ProcessDefinition, instance.definition_id)
     spec, subprocess_specs = repository.specs_of(session, definition)
     found = inspect(instance)
-    workflow = None
     if found.session is session and "state" not in found.unloaded:
         state = instance.state  # read with the lock (lock_instance undefers it)
         workflow = _restored.take(_cache_key(session, instance), state, spec)
+        if workflow is None:
+            workflow = instance_from_json(state, spec, subprocess_specs)
     else:  # deferred, or a row from another session that may be out of date
-        state = session.scalar(select(ProcessInstance.state).where(ProcessInstance.id == instance.id))
         # A page reads the case several times (task, summary, 文书, 笔录): restore it once per
-        # session and state. Never shared between sessions: each Action attaches its own engine.
-        read = session.info.setdefault(_READ, {})
-        if instance.id in read and read[instance.id][0] == state and read[instance.id][1].spec is spec:
-            workflow = read[instance.id][1]
-        else:
-            workflow = read[instance.id] = None
-    if workflow is None:
-        workflow = instance_from_json(state, spec, subprocess_specs)
-        if found.session is not session or "state" in found.unloaded:
+        # session, and in a read-only session read it once (the page shows one state of the case).
+        # Never shared between sessions: each Action attaches its own engine.
+        state, workflow = session.info.setdefault(_READ, {}).get(instance.id, (None, None))
+        if workflow is not None and workflow.spec is not spec:
+            workflow = None
+        if workflow is None or not session.info.get(READ_ONLY):
+            fresh = session.scalar(select(ProcessInstance.state).where(ProcessInstance.id == instance.id))
+            if fresh != state:
+                workflow = None
+            state = fresh
+        if workflow is None:
+            workflow = instance_from_json(state, spec, subprocess_specs)
             session.info[_READ][instance.id] = (state, workflow)
     action = Action(session, instance, workflow, user, depth=depth,
                     ready_rows={str(t.id) for t in projection.ready_human_tasks(workflow)})

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Index, String, exists, func, select
+from sqlalchemy import Index, String, exists, func, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.access.identity import group_codes
@@ -56,30 +56,33 @@ def for_user(session: Session, user: User, limit: int = 30, now: datetime | None
     items = [Item("message", n.text, n.created_at, n.instance_id, unread=seen is None or n.created_at > seen)
              for n in session.scalars(select(Notification).where(Notification.recipient.in_(recipients))
                                       .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit))]
-    for t in session.scalars(_assigned(user, seen).order_by(HumanTask.created_at.desc()).limit(limit)):
+    newer = [HumanTask.created_at > seen] if seen is not None else []
+    for t in session.scalars(select(HumanTask).where(*_assigned(user, *newer))
+                             .order_by(HumanTask.created_at.desc()).limit(limit)):
         items.append(Item("assigned", f"新分配给您的任务：{t.name}（{t.business_key} {t.title}）", t.created_at,
                           t.instance_id, t.id, unread=True))
     items.sort(key=lambda i: i.at, reverse=True)
     return Notices(tasks.counts(session, user, now), items[:limit])
 
 
-def _assigned(user: User, seen: datetime | None):
-    """Ready tasks the model assigned to the user (not those they claimed; 转办 writes a message)."""
+def _assigned(user: User, *newer):
+    """Conditions for ready tasks the model assigned to the user (not those they claimed; 转办
+    writes a message), with ``newer`` ones added."""
     claimed = exists().where(AuditEvent.task_id == HumanTask.id, AuditEvent.action.in_(("claim", "delegate")))
-    query = select(HumanTask).where(HumanTask.state == "ready", HumanTask.assignee == user.username,
-                                    HumanTask.suspended.is_(False), ~claimed)
-    return query.where(HumanTask.created_at > seen) if seen is not None else query
+    return (HumanTask.state == "ready", HumanTask.assignee == user.username, HumanTask.suspended.is_(False), ~claimed,
+            *newer)
 
 
 def unread_count(session: Session, user: User) -> int:
-    """Unread messages and new assignments: two indexed counts."""
-    seen = _seen_at(session, user)
+    """Unread messages and new assignments: two indexed counts, in one statement (every page runs it)."""
     recipients = sorted(group_codes(user) | {user.username})
-    messages = select(func.count()).select_from(Notification).where(Notification.recipient.in_(recipients))
-    if seen is not None:
-        messages = messages.where(Notification.created_at > seen)
-    assigned = select(func.count()).select_from(_assigned(user, seen).subquery())
-    return (session.scalar(messages) or 0) + (session.scalar(assigned) or 0)
+    seen = (select(NotificationRead.seen_at).where(NotificationRead.username == user.username)
+            .scalar_subquery())
+    after_seen = or_(seen.is_(None), Notification.created_at > seen)
+    messages = select(func.count()).select_from(Notification).where(Notification.recipient.in_(recipients), after_seen)
+    assigned = (select(func.count()).select_from(HumanTask)
+                .where(*_assigned(user, or_(seen.is_(None), HumanTask.created_at > seen))))
+    return session.scalar(select(messages.scalar_subquery() + assigned.scalar_subquery())) or 0  # one round trip
 
 
 def mark_seen(session: Session, user: User, now: datetime | None = None) -> None:

@@ -26,6 +26,7 @@ LOCK_SECONDS = 15
 STATEMENT_SECONDS = 120  # the 100,000-case throughput page takes ~2 s; reports stay well below
 
 
+READ_ONLY = "zhifa_read_only"  # session.info key of the sessions Database.reading() hands out
 JOBS_CHANNEL = "zhifa_jobs"  # PostgreSQL NOTIFY channel: a job was added or moved (engine/execution/jobs.py)
 JOBS_ANNOUNCE_WITHIN = 5.0  # seconds: workers never sleep longer, so only a job due sooner is announced
 
@@ -130,6 +131,7 @@ class Database:
     @contextmanager
     def reading(self) -> Iterator[Session]:
         session = self._reader()
+        session.info[READ_ONLY] = True  # never committed: what it loads cannot be changed by it
         try:
             yield session
         finally:
