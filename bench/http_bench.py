@@ -52,6 +52,7 @@ from bench.engine_bench import DEFAULT_PG, _percentile, pg_reachable  # noqa: E4
 from engine.access import identity  # noqa: E402
 from engine.deploy import repository  # noqa: E402
 from engine.execution import runtime  # noqa: E402
+from engine.store import search_index  # noqa: E402
 from engine.store.db import Database  # noqa: E402
 from engine.store.models import NO_DUE, HumanTask, TaskCandidate  # noqa: E402
 from organisation import demo  # noqa: E402
@@ -96,6 +97,7 @@ def seed(url: str, open_tasks: int, clients: int) -> list[str]:
         with db.transaction() as session:
             session.execute(insert(HumanTask), rows)
             session.execute(insert(TaskCandidate), candidates)
+            search_index.add(session, [(r["id"], r["business_key"], r["title"]) for r in rows if r["state"] == "ready"])
     db.dispose()
     return names
 

@@ -14,7 +14,8 @@ from engine.access.identity import NotPermitted
 from engine.deploy import repository
 from engine.execution import runtime
 from engine.inbox import attachments, case_view, notices, tasks
-from engine.store.models import Attachment, AuditEvent, HumanTask, Notification, TaskCandidate
+from engine.store import search_index
+from engine.store.models import Attachment, AuditEvent, HumanTask, Notification, TaskCandidate, TaskSearchGram
 from tests.conftest import FIXTURES
 from tests.webclient import Browser, csrf_token, make_app
 
@@ -427,3 +428,37 @@ def test_web_comments_and_notifications_page(app, db, user):
     response = browser.post_form(f"/cases/{instance.id}", {"text": "  "}, action=f"/cases/{instance.id}/comment",
                                  follow_redirects=True)
     assert "意见内容不能为空" in response.get_data(as_text=True)
+
+
+def _grams_of(db, task_id):
+    with db.reading() as session:
+        return set(session.scalars(select(TaskSearchGram.gram).where(TaskSearchGram.task_id == task_id)))
+
+
+def test_search_finds_terms_of_one_two_and_more_characters_from_the_grams_of_ready_tasks(db, user, flow):
+    by = "supervision_investigate1"
+    made = [start(db, user, title=name) for name in ("鲁山县甲化工厂", "乙造纸厂", "Xyz砖厂")]
+    with db.reading() as session:  # a rare term: its tasks come from the grams, not from walking the post
+        assert sorted(tasks._matching_ready(session, "甲化工")) == [made[0][1].id]
+    for term, expected in (("甲", [0]), ("纸", [1]), ("化工", [0]), ("鲁山县甲", [0]), ("xYZ", [2]), ("厂", [0, 1, 2]),
+                           ("鲁山乙", []), (made[1][0].business_key.lower(), [1])):
+        assert sorted(keys(tab(db, user, by, "group", q=term))) == sorted(made[i][0].business_key for i in expected), term
+    instance, task = made[0]
+    assert _grams_of(db, task.id) == search_index.grams(instance.business_key, "鲁山县甲化工厂")
+    complete_prepare(db, user, task.id)  # the task ends: its grams go; the next task's are its own
+    assert _grams_of(db, task.id) == set()
+    assert keys(tab(db, user, by, "group", q="甲化工")) == []
+    assert keys(tab(db, user, "supervision_review1", "group", q="某化工")) == [instance.business_key]
+
+
+def test_a_renamed_case_is_searched_by_its_new_name_in_every_ready_task(db, user, org):
+    with db.transaction() as session:
+        repository.deploy(session, repository.read_paths([FIXTURES / "search"]), source="cli")
+        instance = runtime.start(session, "parallel_title", user("supervision_investigate1"), {"case_title": "旧名称厂"})
+        ready = {t.element_id: t for t in tasks.ready_tasks(session, instance.id)}
+    with db.transaction() as session:
+        tasks.complete(session, ready["Task_name"].id, user("supervision_investigate1"), {"party_name": "新名称公司"})
+    assert _grams_of(db, ready["Task_other"].id) == search_index.grams(instance.business_key, "新名称公司")
+    by = "supervision_investigate2"
+    assert keys(tab(db, user, by, "group", q="新名称")) == [instance.business_key]
+    assert keys(tab(db, user, by, "group", q="旧名称")) == []

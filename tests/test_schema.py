@@ -2,13 +2,12 @@
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from zhifa.schema import include_object
 from zhifa.tables import Base
 
 
 def test_migrations_match_the_models(db):
     with db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"include_object": include_object})
+        context = MigrationContext.configure(connection)
         diff = compare_metadata(context, Base.metadata)
     assert diff == []
 

@@ -18,15 +18,6 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-# Indexes a migration creates on PostgreSQL only, in a form the models cannot state for both databases
-# (18_dashboards: the trigram index of 岗位待办 search); comparisons with the models leave them out.
-POSTGRESQL_ONLY_INDEXES = {"ix_tasks_search"}
-
-
-def include_object(obj, name, type_, reflected, compare_to) -> bool:
-    return not (type_ == "index" and reflected and name in POSTGRESQL_ONLY_INDEXES)
-
-
 def upgrade(db: Database) -> None:
     """Bring the schema to the newest revision (a no-op when it is already there).
     The history is linear: a new migration names the current head as its parent."""

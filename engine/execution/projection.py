@@ -21,6 +21,7 @@ from engine.execution import separation
 from engine.execution.errors import EngineStepFailed
 from engine.sandbox.expressions import due_value
 from engine.spec import forms
+from engine.store import search_index
 from engine.store.models import NO_DUE, CaseDepartment, Group, HumanTask, Notification, TaskCandidate, TaskExclusion
 
 if TYPE_CHECKING:
@@ -104,8 +105,10 @@ def sync(action: Action, now: datetime, title_changed: bool = False) -> None:
 
     def labels():  # only a rule naming an officers field needs the field labels (they cost a pass over every form)
         return forms.variable_labels([action.workflow.spec, *action.workflow.subprocess_specs.values()])
+    added = []
     for task_id in fresh:
         row, groups, users = _row(action, ready[task_id], now)
+        added.append((row.id, row.business_key, row.title))
         barred = separation.excluded(session, instance.id, row.name, ready[task_id].task_spec, ready[task_id].data,
                                      labels, recusals)
         if row.assignee in barred:  # an assignee expression naming someone the rules exclude: offer it to the post
@@ -118,9 +121,16 @@ def sync(action: Action, now: datetime, title_changed: bool = False) -> None:
             _tell_previous_handler(session, instance, row)
     if new_groups or action.is_new:
         _involve_departments(session, instance, new_groups, action.is_new)
+    search_index.add(session, added)
     if title_changed and instance.title:
-        session.execute(update(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.title != instance.title)
-                        .values(title=instance.title))
+        retitled = session.execute(update(HumanTask).where(HumanTask.instance_id == instance.id,
+                                                           HumanTask.title != instance.title)
+                                   .values(title=instance.title)
+                                   .returning(HumanTask.id, HumanTask.business_key, HumanTask.state)).all()
+        ready_again = [(i, key, instance.title) for i, key, state in retitled if state == "ready"]
+        if ready_again:  # searched by the new title
+            search_index.remove(session, [i for i, _, _ in ready_again])
+            search_index.add(session, ready_again)
     session.add_all(Notification(recipient=r, text=t, instance_id=instance.id) for r, t in action.notifications)
     action.notifications.clear()
     action.ready_rows, action.finished = set(ready), set()  # what the rows are now, should it be saved again
@@ -145,8 +155,10 @@ def candidates(row: HumanTask, groups: list[str], users: list[str]) -> list[Task
 
 
 def ended(session: Session, task_ids) -> None:
-    """A task completed or cancelled leaves the 岗位待办 index (its row keeps its candidates for display)."""
+    """A task completed or cancelled leaves the 岗位待办 index and its search (its row keeps its
+    candidates for display)."""
     session.execute(delete(TaskCandidate).where(TaskCandidate.task_id.in_(task_ids)))
+    search_index.remove(session, task_ids)
 
 
 def set_claimable(session: Session, task_id: str, claimable: bool) -> None:

@@ -13,7 +13,7 @@ from datetime import datetime, time, timedelta
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, bindparam, exists, func, literal, literal_column, or_, select, true, tuple_, update
+from sqlalchemy import and_, bindparam, exists, func, literal, or_, select, true, tuple_, update
 from sqlalchemy.orm import Session, undefer
 
 from engine import hooks
@@ -23,10 +23,10 @@ from engine.execution import projection, runtime
 from engine.inbox import statistics
 from engine.sandbox import scripting
 from engine.spec import forms
-from engine.store import history
+from engine.store import history, search_index
 from engine.store.history import data_to_json
 from engine.store.models import (NO_DUE, Attachment, Comment, HumanTask, Membership, Notification, ProcessDefinition,
-                                 ProcessInstance, Recusal, TaskCandidate, TaskExclusion, User, utcnow)
+                                 ProcessInstance, Recusal, TaskCandidate, TaskExclusion, TaskSearchGram, User, utcnow)
 
 
 class TaskNotFound(LookupError):
@@ -476,21 +476,33 @@ def _search(q: str):
     return or_(HumanTask.business_key.ilike(_pattern(q), escape="\\"), HumanTask.title.ilike(_pattern(q), escape="\\"))
 
 
-# PostgreSQL: the case number and title of every ready task in one trigram index (migration 18_dashboards),
-# a line break between them so that no match spans both
-SEARCH_TEXT = HumanTask.business_key + literal_column("chr(10)") + HumanTask.title
 SEARCH_CAP = 50  # more matches than this: walking the post in page order meets a page soon enough
+GRAM_CAP = 500  # more tasks than this hold the term's rarest gram: the same
+MAX_GRAMS = 16  # of a long term, its first grams select well enough
 
 
 def _matching_ready(session: Session, q: str) -> list[str] | None:
-    """The ids of the ready tasks whose number or title contains ``q``, read from the trigram index,
-    when there are at most SEARCH_CAP of them; None where the index cannot help (SQLite, a term of
-    fewer than three characters: no trigram) or the term is so common that the post's own range,
-    walked in page order, meets a page of matches sooner."""
-    if session.get_bind().dialect.name != "postgresql" or len(q) < 3:
-        return None
-    ids = list(session.scalars(select(HumanTask.id).where(HumanTask.completed_at.is_(None),  # the index's rows
-                                                         SEARCH_TEXT.ilike(_pattern(q), escape="\\"))
+    """The ids of the ready tasks whose number or title contains ``q``, when at most SEARCH_CAP do,
+    read through its rarest gram (engine/store/search_index.py) when at most GRAM_CAP tasks hold
+    it; None when the term is so common that the post's own range, walked in page order, meets a
+    page of matches sooner."""
+    if len(q) == 1:
+        low, high = search_index.prefix_range(q)
+        held = [TaskSearchGram.gram >= low, TaskSearchGram.gram < high]
+    else:
+        grams = search_index.term_grams(q)[:MAX_GRAMS]
+        counts = session.execute(select(*[
+            select(func.count()).select_from(select(TaskSearchGram.task_id).where(TaskSearchGram.gram == g)
+                                             .limit(GRAM_CAP + 1).subquery()).scalar_subquery()
+            for g in grams])).one()
+        fewest, rarest = min(zip(counts, grams))
+        if fewest > GRAM_CAP:
+            return None
+        held = [TaskSearchGram.gram == rarest]
+    # the term is checked per gram row, by primary key: a correlated scalar subquery is never turned
+    # into a join, so no plan can start from the task rows and filter them all by the term
+    contains = select(_search(q)).where(HumanTask.id == TaskSearchGram.task_id).scalar_subquery()
+    ids = list(session.scalars(select(TaskSearchGram.task_id).where(*held, contains).distinct()
                                .limit(SEARCH_CAP + 1)))
     return ids if len(ids) <= SEARCH_CAP else None
 

@@ -2,7 +2,6 @@
 from alembic import context
 from sqlalchemy import create_engine
 
-from zhifa.schema import include_object
 from zhifa.tables import Base
 
 config = context.config
@@ -10,8 +9,7 @@ url = config.get_main_option("sqlalchemy.url")
 
 
 def run_migrations_offline() -> None:
-    context.configure(url=url, target_metadata=Base.metadata, literal_binds=True, render_as_batch=True,
-                      include_object=include_object)
+    context.configure(url=url, target_metadata=Base.metadata, literal_binds=True, render_as_batch=True)
     with context.begin_transaction():
         context.run_migrations()
 
@@ -27,8 +25,7 @@ def run_migrations_online() -> None:
 
 def _run(connection) -> None:
     # Batch mode lets later migrations alter SQLite tables (copy-and-move).
-    context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True,
-                      include_object=include_object)
+    context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
     with context.begin_transaction():
         context.run_migrations()
 
