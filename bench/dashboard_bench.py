@@ -41,10 +41,11 @@ from lxml import etree  # noqa: E402
 from sqlalchemy import func, insert, select, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from engine.execution import case_statistics  # noqa: E402
+from engine.execution import case_counts, case_statistics  # noqa: E402
 from engine.inbox import statistics as step_statistics  # noqa: E402
 from engine.store.models import (NO_DUE, CaseDepartment, Group, HumanTask, Membership, ProcessDefinition,  # noqa: E402
                                  ProcessInstance, Resource, TaskCandidate, User)
+from monitoring import reviews  # noqa: E402
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
@@ -171,6 +172,8 @@ def seed(session: Session, instances: int, *, now: datetime, seed_value: int = 1
     session.flush()
     step_statistics.rebuild(session)  # what the migrations backfill; the engine keeps them current after that
     case_statistics.rebuild(session)
+    case_counts.rebuild(session)
+    reviews.rebuild(session)
     if session.get_bind().dialect.name == "postgresql":  # explicit ids: move the serial past them
         session.execute(text("SELECT setval(pg_get_serial_sequence('process_instances', 'id'), "
                              "(SELECT max(id) FROM process_instances))"))

@@ -7,6 +7,8 @@ The application (``zhifa.bureau.install``) registers, once per process:
 - ``completion_checks``: run before a task completes, once its form is valid, with the
   values, raising to refuse it (e.g. missing recordings); ``engine_values``: variables the engine fills in on completion, whatever
   was typed (e.g. document numbers), shown read-only on the form;
+- ``task_completed``: run in the transaction that completes a task, once its row says so, with
+  the submitted values (e.g. counting 法制审核 outcomes for the dashboard);
 - ``property_checks``: deploy-time checks of ``camunda:property`` values by name;
 - ``periodic``: work the job worker does on every pass (e.g. the monthly purge);
 - ``deadline_variables``: case variables that hold a deadline, with their labels (task pages
@@ -37,6 +39,7 @@ def _default_business_key(session, process_key: str) -> str:
 script_helpers: list[Callable[[Any], dict[str, Callable[..., Any]]]] = []
 business_key: Callable[[Any, str], str] = _default_business_key
 completion_checks: list[Callable[[Any, Any, Any, Mapping[str, Any]], None]] = []  # (session, task, spiff, values)
+task_completed: list[Callable[[Any, Any, Mapping[str, Any]], None]] = []  # (session, task, values)
 engine_values: list[EngineValues] = []
 property_checks: dict[str, Callable[[str], list[str]]] = {}
 periodic: list[Callable[[Any], None]] = []

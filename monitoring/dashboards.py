@@ -1,9 +1,9 @@
 """Manager dashboards (流程监控): every number a manager sees, read from the projections.
 
 All queries read ``process_instances``, ``human_tasks``, ``task_candidates``,
-``case_departments``, ``step_statistics`` and ``activity_statistics`` only — never the workflow
-state — and each is served by an index (migrations ``0003_dashboard``, ``17_statistics``,
-``18_dashboards``): what grows with the cases is pre-aggregated, and what depends on the clock
+``case_departments`` and the statistics (``step_statistics``, ``activity_statistics``, ``case_counts``,
+``review_counts``) only — never the workflow state — and each is served by an index (migrations
+``0003_dashboard``, ``17_statistics``, ``18_dashboards``, ``19_throughput``): what grows with the cases is pre-aggregated, and what depends on the clock
 (overdue, due soon) is counted from an index alone. Times are stored in UTC and bucketed by the bureau's
 day (Asia/Shanghai). "Overdue" means a ready, not suspended task whose due time has
 passed; "due soon" means not yet overdue and due on or before the 3rd working day
@@ -26,9 +26,10 @@ from sqlalchemy.orm import Session
 
 from engine.access.identity import require_viewer
 from engine.inbox import statistics
-from engine.store.models import (ActivityStatistic, CaseDepartment, Department, Group, HumanTask, ProcessDefinition, ProcessInstance,
-                                 Resource, StepStatistic, TaskCandidate, User, utcnow)
+from engine.store.models import (ActivityStatistic, CaseCount, CaseDepartment, Department, Group, HumanTask,
+                                 ProcessDefinition, ProcessInstance, Resource, StepStatistic, TaskCandidate, User, utcnow)
 from disclosure import publications
+from monitoring.reviews import ReviewCount
 from paperwork.issuing import DECISION
 from paperwork.models import CaseDocument
 from recording import evidence
@@ -38,9 +39,6 @@ from workdays.calendar import TZ, CalendarUnknown
 SOON_WORKING_DAYS = 3
 PAGE_SIZE = 50
 STATUS_LABELS = {"running": "办理中", "suspended": "已挂起", "completed": "已办结", "terminated": "已终止"}
-# The user task of bpmn/legal_review.bpmn and the values of its ``legal_review_outcome`` field.
-LEGAL_REVIEW_ELEMENT = "UserTask_legal_review"
-LEGAL_REVIEW_OUTCOMES = {"approved": "通过", "reinvestigate": "退回补充调查", "revise": "退回修改"}
 RETURNED = ("reinvestigate", "revise")
 
 
@@ -126,21 +124,6 @@ def working_days_overdue(due_at: datetime, today: date) -> int:
 def working_days_left(due_at: datetime, today: date) -> int:
     """Working days from today up to and including the due day."""
     return -working_days_overdue(due_at, today)
-
-
-def _is_sqlite(session: Session) -> bool:
-    return session.get_bind().dialect.name == "sqlite"
-
-
-def _day(session: Session, column):
-    """The Beijing calendar day of a UTC timestamp column, in SQL."""
-    if _is_sqlite(session):
-        return func.date(column, "+8 hours")
-    return func.date(func.timezone("Asia/Shanghai", column))
-
-
-def _as_date(value: Any) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
 # --- overview (流程监控) ------------------------------------------------------------
@@ -830,29 +813,23 @@ def throughput(session: Session, user: User, since: date | None = None, until: d
         raise FilterInvalid("起始日期不能晚于截止日期")
     if (until - since).days > 3 * 366:
         raise FilterInvalid("统计区间最长三年")
-    lo, hi = day_start(since), day_start(until + timedelta(days=1))
     weeks, months = _periods(since, until)
     week_of = {w.start: w for w in weeks}
     month_of = {m.label: m for m in months}
     names = dict(session.execute(select(ProcessDefinition.key, func.max(ProcessDefinition.name))
                                  .group_by(ProcessDefinition.key)).all())
     keys: set[str] = set()
-
-    def count_into(column, attribute: str, *extra) -> None:
-        day = _day(session, column)
-        stmt = (select(ProcessInstance.process_key, day, func.count())
-                .where(column >= lo, column < hi, *extra).group_by(ProcessInstance.process_key, day))
-        if process:
-            stmt = stmt.where(ProcessInstance.process_key == process)
-        for key, d, n in session.execute(stmt):
-            d = _as_date(d)
-            keys.add(key)
-            for bucket in (week_of[week_start(d)], month_of[month_label(d)]):
-                counts = getattr(bucket, attribute)
-                counts[key] = counts.get(key, 0) + n
-
-    count_into(ProcessInstance.started_at, "started")
-    count_into(ProcessInstance.ended_at, "finished", ProcessInstance.status == "completed")
+    # per day from the pre-aggregated counts: a row per day and process, whatever the number of cases
+    stmt = (select(CaseCount.process_key, CaseCount.day, CaseCount.started, CaseCount.completed)
+            .where(CaseCount.day >= since, CaseCount.day <= until))
+    if process:
+        stmt = stmt.where(CaseCount.process_key == process)
+    for key, d, started, completed in session.execute(stmt):
+        keys.add(key)
+        for bucket in (week_of[week_start(d)], month_of[month_label(d)]):
+            for counts, n in ((bucket.started, started), (bucket.finished, completed)):
+                if n:
+                    counts[key] = counts.get(key, 0) + n
 
     # whole months from the pre-aggregated statistics: cost independent of the number of tasks
     stmt = (select(StepStatistic.process_key, StepStatistic.element_id, StepStatistic.bucket,
@@ -872,22 +849,14 @@ def throughput(session: Session, user: User, since: date | None = None, until: d
              for (k, e), rows in by_step.items()]
     steps.sort(key=lambda s: (s.process_key, -s.mean_seconds))
 
-    if _is_sqlite(session):
-        outcome = func.json_extract(HumanTask.submitted, "$.legal_review_outcome")
-    else:
-        from sqlalchemy.dialects.postgresql import JSONB
-        outcome = cast(HumanTask.submitted, JSONB)["legal_review_outcome"].astext
-    day = _day(session, HumanTask.completed_at)
-    stmt = (select(day, outcome, func.count())
-            .where(HumanTask.state == "completed", HumanTask.element_id == LEGAL_REVIEW_ELEMENT,
-                   HumanTask.completed_at >= lo, HumanTask.completed_at < hi).group_by(day, outcome))
+    stmt = (select(ReviewCount.day, ReviewCount.outcome, ReviewCount.count)
+            .where(ReviewCount.day >= since, ReviewCount.day <= until))
     if process:
-        stmt = stmt.where(HumanTask.process_key == process)
+        stmt = stmt.where(ReviewCount.process_key == process)
     reviews = {m.label: ReviewMonth(m.label) for m in months}
-    for d, value, n in session.execute(stmt):
-        if value in LEGAL_REVIEW_OUTCOMES:
-            month = reviews[month_label(_as_date(d))]
-            setattr(month, value, getattr(month, value) + n)
+    for d, outcome, n in session.execute(stmt):
+        month = reviews[month_label(d)]
+        setattr(month, outcome, getattr(month, outcome) + n)
     shown = sorted(keys | ({process} if process else set()))
     return Throughput(since, until, process, [(k, names.get(k, k)) for k in shown], weeks, months, steps,
                       list(reviews.values()))

@@ -1,22 +1,29 @@
 """The step statistics behind 办理效率 stay equal to the completed tasks, and those behind the
 diagram heatmap to the completed tasks of completed cases: a completion adds its task (and a
 case that ends, its tasks), a completion that fails adds nothing, migrating or terminating a
-case changes nothing, and the migrations' backfills rebuild exactly what the completions wrote."""
+case changes nothing, and the migrations' backfills rebuild exactly what the completions wrote.
+So do 办理效率's cases started and completed per day and its 法制审核 outcomes per day."""
 from __future__ import annotations
 
+import json
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from zoneinfo import ZoneInfo
 
 import pytest
+from alembic import command
 from sqlalchemy import select
 
 from engine.admin import instance_migration, management
 from engine.deploy import repository
 from engine.execution import case_statistics, runtime
 from engine.inbox import statistics, tasks
-from engine.store.models import ActivityStatistic, HumanTask, ProcessInstance, StepStatistic
+from engine.store.models import ActivityStatistic, CaseCount, HumanTask, ProcessInstance, StepStatistic
+from monitoring.reviews import ReviewCount
 from tests.conftest import FIXTURES
+from zhifa import schema
+
+TZ = ZoneInfo("Asia/Shanghai")
 
 INSPECTION = {"party_name": "鲁山县某化工有限公司", "party_type": "organization", "fine_amount": "60000",
               "violation": "true", "inspected_on": "2026-11-20"}
@@ -122,3 +129,82 @@ def test_statistics_follow_completion_rollback_migration_and_termination(db, org
         statistics.rebuild(session)  # the migrations' backfills
         case_statistics.rebuild(session)
     assert stored(db) == incremental and stored_activities(db) == activities
+
+
+# --- cases started and completed per day, 法制审核 outcomes per day ------------------------------
+
+def counted(db) -> tuple[dict, dict]:
+    with db.reading() as session:
+        cases = {(c.day, c.process_key): (c.started, c.completed) for c in session.scalars(select(CaseCount))}
+        reviews = {(r.day, r.process_key, r.outcome): r.count for r in session.scalars(select(ReviewCount))}
+    return cases, reviews
+
+
+def counted_truth(db) -> tuple[dict, dict]:
+    """What the page used to count from the rows: every case by its start day, completed cases
+    (not terminated ones) by their end day, 法制审核 tasks by completion day and known outcome."""
+    started, completed, reviews = Counter(), Counter(), Counter()
+    with db.reading() as session:
+        for i in session.scalars(select(ProcessInstance)):
+            started[(i.started_at.astimezone(TZ).date(), i.process_key)] += 1
+            if i.status == "completed":
+                completed[(i.ended_at.astimezone(TZ).date(), i.process_key)] += 1
+        for t in session.scalars(select(HumanTask).where(HumanTask.state == "completed",
+                                                         HumanTask.element_id == "UserTask_legal_review")):
+            outcome = json.loads(t.submitted).get("legal_review_outcome")
+            if outcome in ("approved", "reinvestigate", "revise"):
+                reviews[(t.completed_at.astimezone(TZ).date(), t.process_key, outcome)] += 1
+    return {k: (started[k], completed[k]) for k in started | completed}, dict(reviews)
+
+
+def review(db, case_id, who, outcome, amount="5000"):
+    complete(db, ready(db, case_id).id, who, {"legal_review_outcome": outcome, "fine_amount": amount})
+
+
+def test_case_and_review_counts_follow_start_completion_rollback_migration_and_termination(db, org, user):
+    with db.transaction() as session:
+        repository.deploy(session, repository.read_paths([FIXTURES / "review_flow", FIXTURES / "no_branch"]),
+                          source="cli")
+    officer, lawyer, chief = user("supervision_investigate1"), user("legal_review1"), user("leadership_chief")
+    with pytest.raises(RuntimeError), db.transaction() as session:
+        runtime.start(session, "review_flow", officer, {})
+        raise RuntimeError("the request fails after the start")
+    assert counted(db) == ({}, {})
+    with db.transaction() as session:
+        moved, ended, done = (runtime.start(session, "review_flow", officer, {}).id for _ in range(3))
+        runtime.start(session, "no_branch", officer, {})
+    cases, reviews = counted(db)
+    assert (cases, reviews) == counted_truth(db) and sum(s for s, _ in cases.values()) == 4 and reviews == {}
+
+    review(db, done, lawyer, "revise")
+    review(db, done, lawyer, "reinvestigate")
+    before = counted(db)
+    with pytest.raises(runtime.EngineStepFailed):
+        review(db, done, lawyer, "approved", "500")  # no flow matches: rolled back, case and outcome uncounted
+    assert counted(db) == before
+    review(db, done, lawyer, "approved")
+    cases, reviews = counted(db)
+    assert (cases, reviews) == counted_truth(db)
+    assert sum(c for _, c in cases.values()) == 1 and sorted(reviews.values()) == [1, 1, 1]
+
+    review(db, moved, lawyer, "revise")
+    v2 = (FIXTURES / "review_flow" / "review_flow.bpmn").read_bytes().replace("审核计数测试".encode(), "审核计数测试（修订）".encode())
+    with db.transaction() as session:
+        repository.deploy(session, [repository.Source("review_flow.bpmn", v2)], source="cli")
+    with db.transaction() as session:
+        assert instance_migration.migrate(session, "review_flow", 2, chief).moved
+    with db.transaction() as session:
+        management.terminate(session, ended, chief, "经局务会研究")
+    settled = counted(db)
+    assert settled == counted_truth(db) and sum(c for _, c in settled[0].values()) == 1  # terminated: not completed
+    review(db, moved, lawyer, "approved")  # the migrated case counts on, under its process key
+    cases, reviews = counted(db)
+    assert (cases, reviews) == counted_truth(db) and sum(c for _, c in cases.values()) == 2
+    assert {k for _, k, _ in reviews} == {"review_flow"} and sum(reviews.values()) == 5
+
+    config = schema.alembic_config(db.url)  # the migration's backfill rebuilds what the actions wrote
+    with db.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "18_dashboards")
+        command.upgrade(config, "19_throughput")
+    assert counted(db) == (cases, reviews)

@@ -6,6 +6,7 @@ from disclosure import annual
 from disclosure import helpers as disclosure_helpers
 from engine import hooks
 from engine.store import chain
+from monitoring import reviews
 from paperwork import case_file, document_numbers, issuing, note_forms, numbering
 from recording import access, evidence, retention
 from workdays import calendar
@@ -38,4 +39,5 @@ def install() -> None:
     hooks.periodic.append(chain.anchor_daily)  # the audit chain's head into the write-once store
     hooks.periodic.append(annual.publish_when_due)  # 年度行政执法数据 by 31 January
     hooks.set_working_day(calendar.is_workday_provisional)  # the workingDay form rule
+    hooks.task_completed.append(reviews.record)  # 法制审核 outcomes per day, for 办理效率
     _installed = True

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, undefer
 from engine import hooks
 from engine.access.identity import NotPermitted, group_codes, officer_problems
 from engine.deploy import repository
-from engine.execution import case_statistics, projection
+from engine.execution import case_counts, case_statistics, projection
 from engine.execution.errors import EngineStepFailed
 from engine.execution.helpers import helpers_for
 from engine.sandbox.scripting import format_text, make_script_engine, today
@@ -168,6 +168,7 @@ def start(session: Session, process_key: str, user: User | None, data: dict[str,
         "message": message.event_definition.name if message else None,
         "source": source.business_key if source else None})
     save(action)
+    case_counts.started(session, instance)  # last: concurrent starts wait on the day's row as briefly as may be
     if source is None:
         _set_handling_department(session, instance)
     return instance
@@ -376,6 +377,7 @@ def save(action: Action) -> None:
     session.flush()
     if completing:
         case_statistics.record_case(session, instance)
+        case_counts.completed(session, instance)
     for thrown in events:
         route(action, thrown)
 

@@ -245,6 +245,8 @@ def _finish(session: Session, task: HumanTask, instance: ProcessInstance, action
     statistics.record(session, task)
     task.submitted = data_to_json(values)
     task.draft = None
+    for counted in hooks.task_completed:
+        counted(session, task, values)
     before = runtime.completed_ids(action.workflow)
     action.finished.add(task.id)
     projection.ended(session, [task.id])

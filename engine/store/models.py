@@ -214,6 +214,15 @@ class StepStatistic(Base):
     seconds: Mapped[float] = mapped_column(Float)  # sum of the durations
 
 
+class CaseCount(Base):
+    """Cases started and completed per Beijing calendar day and process (engine/execution/case_counts.py)."""
+    __tablename__ = "case_counts"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)  # first: pages read a range
+    process_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    started: Mapped[int] = mapped_column(Integer)
+    completed: Mapped[int] = mapped_column(Integer)
+
+
 class ActivityStatistic(Base):
     """Time per step in the completed cases of a process version (engine/execution/case_statistics.py)."""
     __tablename__ = "activity_statistics"
