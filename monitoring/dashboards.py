@@ -1,12 +1,12 @@
 """Manager dashboards (流程监控): every number a manager sees, read from the projections.
 
-All queries read ``process_instances``, ``human_tasks``, ``task_candidates``,
-``case_departments`` and the statistics (``step_statistics``, ``activity_statistics``, ``case_counts``,
-``review_counts``) only — never the workflow state — and each is served by an index (migrations
-``0003_dashboard``, ``17_statistics``, ``18_dashboards``, ``19_throughput``): what grows with the cases is pre-aggregated, and what depends on the clock
-(overdue, due soon) is counted from an index alone. Times are stored in UTC and bucketed by the bureau's
-day (Asia/Shanghai). "Overdue" means a ready, not suspended task whose due time has
-passed; "due soon" means not yet overdue and due on or before the 3rd working day
+All queries read ``process_instances``, ``human_tasks``, ``task_candidates``, ``case_departments``
+and the statistics (``step_statistics``, ``activity_statistics``, ``case_counts``, ``review_counts``)
+only — never the workflow state — and each is served by an index (migrations ``0003_dashboard``,
+``17_statistics``, ``18_dashboards``, ``19_throughput``): what grows with the cases is pre-aggregated,
+and what depends on the clock (overdue, due soon) is counted from an index alone. Times are stored
+in UTC and bucketed by the bureau's day (Asia/Shanghai). "Overdue" means a ready, not suspended task
+whose due time has passed; "due soon" means not yet overdue and due on or before the 3rd working day
 after today (workdays/calendar.py). Days overdue are counted in working days.
 
 Every function takes ``now`` so that a test can pin the clock; views pass nothing.
@@ -27,7 +27,8 @@ from sqlalchemy.orm import Session
 from engine.access.identity import require_viewer
 from engine.inbox import statistics
 from engine.store.models import (ActivityStatistic, CaseCount, CaseDepartment, Department, Group, HumanTask,
-                                 ProcessDefinition, ProcessInstance, Resource, StepStatistic, TaskCandidate, User, utcnow)
+                                 ProcessDefinition, ProcessInstance, Resource, StepStatistic, TaskCandidate, User,
+                                 utcnow)
 from disclosure import publications
 from monitoring.reviews import ReviewCount
 from paperwork.issuing import DECISION
@@ -470,11 +471,16 @@ def open_steps(session: Session) -> list[tuple[str, str]]:
         select(steps.c.element_id, name.scalar_subquery()).where(steps.c.element_id > ""))]
 
 
-def filter_choices(session: Session) -> dict[str, list[tuple[str, str]]]:
-    """Values for the filter drop-downs: processes, versions, departments, steps."""
-    processes = [(k, n) for k, n in session.execute(
+def process_choices(session: Session) -> list[tuple[str, str]]:
+    """(key, name) of every deployed process, for the process drop-down."""
+    return [(k, n) for k, n in session.execute(
         select(ProcessDefinition.key, func.max(ProcessDefinition.name)).group_by(ProcessDefinition.key)
         .order_by(ProcessDefinition.key))]
+
+
+def filter_choices(session: Session) -> dict[str, list[tuple[str, str]]]:
+    """Values for the filter drop-downs: processes, versions, departments, steps."""
+    processes = process_choices(session)
     versions = [(str(i), f"{n} 第 {v} 版") for i, n, v in session.execute(
         select(ProcessDefinition.id, ProcessDefinition.name, ProcessDefinition.version)
         .order_by(ProcessDefinition.key, ProcessDefinition.version.desc()))]
@@ -785,20 +791,11 @@ def _periods(since: date, until: date) -> tuple[list[Period], list[Period]]:
     return weeks, months
 
 
-def _step_names(session: Session, steps: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
-    """The names of (process key, element id) steps that completed a task, in one statement of one index
-    probe per step (kept out of the statistics queries so that they read only an index)."""
-    if not steps:
-        return {}
-    parts = [select(literal(i), select(HumanTask.name).where(
-        HumanTask.state == "completed", HumanTask.element_id == e, HumanTask.process_key == k).limit(1).scalar_subquery())
-        for i, (k, e) in enumerate(steps)]
-    names = dict(session.execute(parts[0].union_all(*parts[1:]) if len(parts) > 1 else parts[0]).all())
-    return {step: names.get(i) or step[1] for i, step in enumerate(steps)}
-
-
 def _step_name(session: Session, process_key: str, element_id: str) -> str:
-    return _step_names(session, [(process_key, element_id)])[(process_key, element_id)]
+    """The name of a step that completed a task (one index probe)."""
+    return session.scalar(select(HumanTask.name).where(
+        HumanTask.state == "completed", HumanTask.element_id == element_id, HumanTask.process_key == process_key)
+        .limit(1)) or element_id
 
 
 def throughput(session: Session, user: User, since: date | None = None, until: date | None = None,
@@ -816,8 +813,9 @@ def throughput(session: Session, user: User, since: date | None = None, until: d
     weeks, months = _periods(since, until)
     week_of = {w.start: w for w in weeks}
     month_of = {m.label: m for m in months}
-    names = dict(session.execute(select(ProcessDefinition.key, func.max(ProcessDefinition.name))
-                                 .group_by(ProcessDefinition.key)).all())
+    days = (since + timedelta(days=i) for i in range((until - since).days + 1))
+    periods_of = {d: (week_of[week_start(d)], month_of[month_label(d)]) for d in days}  # once per day, not per row
+    names = dict(process_choices(session))
     keys: set[str] = set()
     # per day from the pre-aggregated counts: a row per day and process, whatever the number of cases
     stmt = (select(CaseCount.process_key, CaseCount.day, CaseCount.started, CaseCount.completed)
@@ -826,36 +824,36 @@ def throughput(session: Session, user: User, since: date | None = None, until: d
         stmt = stmt.where(CaseCount.process_key == process)
     for key, d, started, completed in session.execute(stmt):
         keys.add(key)
-        for bucket in (week_of[week_start(d)], month_of[month_label(d)]):
+        for bucket in periods_of[d]:
             for counts, n in ((bucket.started, started), (bucket.finished, completed)):
                 if n:
                     counts[key] = counts.get(key, 0) + n
 
-    # whole months from the pre-aggregated statistics: cost independent of the number of tasks
-    stmt = (select(StepStatistic.process_key, StepStatistic.element_id, StepStatistic.bucket,
-                   func.sum(StepStatistic.count), func.sum(StepStatistic.seconds))
+    # whole months from the pre-aggregated statistics: a row per step and month, whatever the number of tasks
+    stmt = (select(StepStatistic.process_key, StepStatistic.element_id, StepStatistic.name, StepStatistic.count,
+                   StepStatistic.seconds, StepStatistic.buckets)
             .where(StepStatistic.month >= month_label(since), StepStatistic.month <= month_label(until))
-            .group_by(StepStatistic.process_key, StepStatistic.element_id, StepStatistic.bucket)
-            .order_by(StepStatistic.process_key, StepStatistic.element_id, StepStatistic.bucket))
+            .order_by(StepStatistic.month))
     if process:
         stmt = stmt.where(StepStatistic.process_key == process)
     by_step: dict[tuple[str, str], list] = {}
-    for key, element_id, b, n, total in session.execute(stmt):
-        by_step.setdefault((key, element_id), []).append((b, int(n), float(total)))
-    step_names = _step_names(session, list(by_step))
-    steps = [StepStat(k, e, step_names[(k, e)], sum(n for _, n, _ in rows),
-                      sum(t for _, _, t in rows) / sum(n for _, n, _ in rows),
-                      statistics.percentile([(b, n) for b, n, _ in rows], 90))
-             for (k, e), rows in by_step.items()]
-    steps.sort(key=lambda s: (s.process_key, -s.mean_seconds))
+    for key, element_id, name, n, total, buckets in session.execute(stmt):
+        step = by_step.setdefault((key, element_id), [name, 0, 0.0, []])
+        step[0] = name  # in month order: the name the step has last had
+        step[1] += n
+        step[2] += total
+        step[3].append(buckets)
+    steps = [StepStat(k, e, name, n, total / n, statistics.percentile(statistics.merged(histograms), 90))
+             for (k, e), (name, n, total, histograms) in by_step.items()]
+    steps.sort(key=lambda s: (s.process_key, -s.mean_seconds, s.element_id))
 
-    stmt = (select(ReviewCount.day, ReviewCount.outcome, ReviewCount.count)
-            .where(ReviewCount.day >= since, ReviewCount.day <= until))
+    stmt = (select(ReviewCount.day, ReviewCount.outcome, func.sum(ReviewCount.count))
+            .where(ReviewCount.day >= since, ReviewCount.day <= until).group_by(ReviewCount.day, ReviewCount.outcome))
     if process:
         stmt = stmt.where(ReviewCount.process_key == process)
     reviews = {m.label: ReviewMonth(m.label) for m in months}
     for d, outcome, n in session.execute(stmt):
-        month = reviews[month_label(d)]
+        month = reviews[periods_of[d][1].label]
         setattr(month, outcome, getattr(month, outcome) + n)
     shown = sorted(keys | ({process} if process else set()))
     return Throughput(since, until, process, [(k, names.get(k, k)) for k in shown], weeks, months, steps,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter, defaultdict
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -31,21 +32,25 @@ INSPECTION = {"party_name": "鲁山县某化工有限公司", "party_type": "org
 
 def stored(db) -> dict:
     with db.reading() as session:
-        return {(s.month, s.process_key, s.element_id, s.bucket): (s.count, pytest.approx(s.seconds, abs=1e-3))
+        return {(s.month, s.process_key, s.element_id): (s.name, s.count, pytest.approx(s.seconds, abs=1e-3),
+                                                         {int(b): n for b, n in json.loads(s.buckets).items()})
                 for s in session.scalars(select(StepStatistic))}
 
 
 def truth(db) -> dict:
-    """From the completed task rows, with the bucket rule written out: 8 buckets per doubling."""
-    out: dict = defaultdict(lambda: [0, 0.0])
+    """From the completed task rows, with the bucket rule written out: 8 buckets per doubling; the name
+    of the latest completion."""
+    out: dict = defaultdict(lambda: ["", 0, 0.0, Counter()])
     with db.reading() as session:
-        for t in session.scalars(select(HumanTask).where(HumanTask.state == "completed")):
+        for t in session.scalars(select(HumanTask).where(HumanTask.state == "completed")
+                                 .order_by(HumanTask.completed_at)):
             seconds = (t.completed_at - t.created_at).total_seconds()
-            month = t.completed_at.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
-            b = math.floor(8 * math.log2(seconds)) if seconds >= 1 else 0
-            out[(month, t.process_key, t.element_id, b)][0] += 1
-            out[(month, t.process_key, t.element_id, b)][1] += seconds
-    return {k: (n, pytest.approx(s, abs=1e-3)) for k, (n, s) in out.items()}
+            step = out[(t.completed_at.astimezone(TZ).strftime("%Y-%m"), t.process_key, t.element_id)]
+            step[0] = t.name
+            step[1] += 1
+            step[2] += seconds
+            step[3][math.floor(8 * math.log2(seconds)) if seconds >= 1 else 0] += 1
+    return {k: (name, n, pytest.approx(s, abs=1e-3), dict(h)) for k, (name, n, s, h) in out.items()}
 
 
 def stored_activities(db) -> dict:
@@ -92,7 +97,7 @@ def test_statistics_follow_completion_rollback_migration_and_termination(db, org
 
     complete(db, ready(db, moved).id, inspector, INSPECTION)
     first = stored(db)
-    assert first == truth(db) and sum(n for n, _ in first.values()) == 1
+    assert first == truth(db) and sum(n for _, n, _, _ in first.values()) == 1
 
     failing = ready(db, gateway)
     with pytest.raises(runtime.EngineStepFailed):
@@ -115,7 +120,7 @@ def test_statistics_follow_completion_rollback_migration_and_termination(db, org
     both_exact(db)
 
     complete(db, ready(db, moved).id, user("legal_review1"), {"opinion": "同意移送"})  # the migrated case counts on
-    assert stored(db) == truth(db) and sum(n for n, _ in stored(db).values()) == 3
+    assert stored(db) == truth(db) and sum(n for _, n, _, _ in stored(db).values()) == 3
     with db.reading() as session:
         version_2 = session.get(ProcessInstance, moved)
         assert version_2.status == "completed"
@@ -157,8 +162,17 @@ def counted_truth(db) -> tuple[dict, dict]:
     return {k: (started[k], completed[k]) for k in started | completed}, dict(reviews)
 
 
-def review(db, case_id, who, outcome, amount="5000"):
-    complete(db, ready(db, case_id).id, who, {"legal_review_outcome": outcome, "fine_amount": amount})
+def review(db, case_id, who, outcome, amount="5000", waited_hours=0):
+    """Complete the case's 法制审核, its task created ``waited_hours`` earlier (another duration bucket)."""
+    task_id = ready(db, case_id).id
+    with db.transaction() as session:
+        task = session.get(HumanTask, task_id)
+        task.created_at -= timedelta(hours=waited_hours)
+    complete(db, task_id, who, {"legal_review_outcome": outcome, "fine_amount": amount})
+
+
+def all_counts(db) -> tuple:
+    return (*counted(db), stored(db))
 
 
 def test_case_and_review_counts_follow_start_completion_rollback_migration_and_termination(db, org, user):
@@ -177,18 +191,20 @@ def test_case_and_review_counts_follow_start_completion_rollback_migration_and_t
     assert (cases, reviews) == counted_truth(db) and sum(s for s, _ in cases.values()) == 4 and reviews == {}
 
     review(db, done, lawyer, "revise")
-    review(db, done, lawyer, "reinvestigate")
-    before = counted(db)
-    with pytest.raises(runtime.EngineStepFailed):
-        review(db, done, lawyer, "approved", "500")  # no flow matches: rolled back, case and outcome uncounted
-    assert counted(db) == before
-    review(db, done, lawyer, "approved")
+    review(db, done, lawyer, "reinvestigate", waited_hours=30)
+    before = all_counts(db)
+    with pytest.raises(runtime.EngineStepFailed):  # no flow matches: rolled back, nothing counted
+        review(db, done, lawyer, "approved", "500", waited_hours=30)
+    assert all_counts(db) == before
+    review(db, done, lawyer, "approved")  # the task has waited 30 hours since the failed attempt
     cases, reviews = counted(db)
-    assert (cases, reviews) == counted_truth(db)
+    assert (cases, reviews) == counted_truth(db) and stored(db) == truth(db)
     assert sum(c for _, c in cases.values()) == 1 and sorted(reviews.values()) == [1, 1, 1]
+    assert [(n, len(buckets)) for _, n, _, buckets in stored(db).values()] == [(3, 2)]  # one row; 30 hours twice
 
-    review(db, moved, lawyer, "revise")
-    v2 = (FIXTURES / "review_flow" / "review_flow.bpmn").read_bytes().replace("审核计数测试".encode(), "审核计数测试（修订）".encode())
+    review(db, moved, lawyer, "revise", waited_hours=2)
+    v2 = (FIXTURES / "review_flow" / "review_flow.bpmn").read_text(encoding="utf-8").replace(
+        'name="法制审核"', 'name="法制审核（修订）"').encode()  # the step renamed: its statistics take the new name
     with db.transaction() as session:
         repository.deploy(session, [repository.Source("review_flow.bpmn", v2)], source="cli")
     with db.transaction() as session:
@@ -199,12 +215,17 @@ def test_case_and_review_counts_follow_start_completion_rollback_migration_and_t
     assert settled == counted_truth(db) and sum(c for _, c in settled[0].values()) == 1  # terminated: not completed
     review(db, moved, lawyer, "approved")  # the migrated case counts on, under its process key
     cases, reviews = counted(db)
-    assert (cases, reviews) == counted_truth(db) and sum(c for _, c in cases.values()) == 2
+    assert (cases, reviews) == counted_truth(db) and stored(db) == truth(db) and sum(c for _, c in cases.values()) == 2
     assert {k for _, k, _ in reviews} == {"review_flow"} and sum(reviews.values()) == 5
+    assert {name for name, *_ in stored(db).values()} == {"法制审核（修订）"}
 
-    config = schema.alembic_config(db.url)  # the migration's backfill rebuilds what the actions wrote
+    counts = all_counts(db)  # the migration's backfill rebuilds what the actions wrote; its downgrade 18's rows
+    config = schema.alembic_config(db.url)
     with db.engine.begin() as connection:
         config.attributes["connection"] = connection
         command.downgrade(config, "18_dashboards")
+        by_bucket = {(m, k, e, b): n for m, k, e, b, n in connection.exec_driver_sql(
+            "SELECT month, process_key, element_id, bucket, count FROM step_statistics")}
         command.upgrade(config, "19_throughput")
-    assert counted(db) == (cases, reviews)
+    assert by_bucket == {(*step, b): n for step, (_, _, _, buckets) in counts[2].items() for b, n in buckets.items()}
+    assert all_counts(db) == counts

@@ -145,7 +145,7 @@ def throughput():
         except dashboards.FilterInvalid as e:
             errors.append(str(e))
             data = dashboards.throughput(session, current_user.user, None, None, process)
-        choices = dashboards.filter_choices(session)["process"]
+        choices = dashboards.process_choices(session)
     return render_template("dashboard_throughput.html", data=data, errors=errors, choices=choices,
                            ), 400 if errors else 200
 

@@ -1,9 +1,11 @@
 """Step durations pre-aggregated for the throughput dashboard (办理效率).
 
-One row per process key, step (element id), Beijing calendar month of completion and
-duration bucket: how many tasks were completed and the sum of their durations. The row
-is written in the transaction that completes the task (a completion that fails leaves it
-unchanged), so the dashboard reads a few hundred rows instead of every completed task.
+One row per process key, step (element id) and Beijing calendar month of completion: the
+step's name, how many tasks were completed, the sum of their durations and how many fell in
+each duration bucket (a JSON object). The row is written in the transaction that completes the task (a
+completion that fails leaves it unchanged; one statement, so concurrent completions of a
+step add up under the row's lock), so the dashboard reads one row per step and month
+instead of every completed task.
 
 Buckets are logarithmic, ``PER_DOUBLING`` to each doubling of the duration (≈ 9 % wide):
 counts and means are exact, a percentile read from them is the bucket's geometric middle,
@@ -12,13 +14,14 @@ terminating a case changes ready and cancelled rows only, never these.
 """
 from __future__ import annotations
 
+import json
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import datetime
-from typing import Iterable
+from typing import Iterable, Mapping
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Integer, Text, cast, delete, func, insert, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from engine.store.models import HumanTask, StepStatistic
@@ -46,35 +49,64 @@ def _seconds(task: HumanTask) -> float:
     return max(0.0, (task.completed_at - task.created_at).total_seconds())
 
 
+def _encode(histogram: Mapping[int, int]) -> str:
+    return json.dumps({str(b): n for b, n in sorted(histogram.items())}, separators=(",", ":"))
+
+
+def _counted_once_more(dialect: str, buckets, b: int):
+    """The histogram ``buckets`` with one more task in bucket ``b``, as SQL."""
+    if dialect == "sqlite":
+        path = f'$."{b}"'
+        return func.json_set(buckets, path, func.coalesce(func.json_extract(buckets, path), 0) + 1)
+    histogram, key = cast(buckets, postgresql.JSONB), cast(literal(str(b)), Text)
+    return cast(histogram.op("||")(func.jsonb_build_object(key, func.coalesce(
+        cast(histogram.op("->>")(key), Integer), 0) + 1)), Text)
+
+
 def record(session, task: HumanTask) -> None:
     """Count a task completed now (call in the completing transaction)."""
     seconds = _seconds(task)
-    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
-    stmt = dialect.insert(StepStatistic).values(process_key=task.process_key, element_id=task.element_id,
-                                                month=month(task.completed_at), bucket=bucket(seconds),
-                                                count=1, seconds=seconds)
+    b = bucket(seconds)
+    dialect = session.get_bind().dialect.name
+    stmt = (sqlite if dialect == "sqlite" else postgresql).insert(StepStatistic).values(
+        process_key=task.process_key, element_id=task.element_id, month=month(task.completed_at), name=task.name,
+        count=1, seconds=seconds, buckets=_encode({b: 1}))
     table = StepStatistic.__table__
     session.execute(stmt.on_conflict_do_update(
-        index_elements=[table.c.month, table.c.process_key, table.c.element_id, table.c.bucket],
-        set_={"count": table.c.count + 1, "seconds": table.c.seconds + stmt.excluded.seconds}))
+        index_elements=[table.c.month, table.c.process_key, table.c.element_id],
+        set_={"name": stmt.excluded.name, "count": table.c.count + 1,
+              "seconds": table.c.seconds + stmt.excluded.seconds,
+              "buckets": _counted_once_more(dialect, table.c.buckets, b)}))
 
 
 def rebuild(connection, chunk: int = 10_000) -> None:
     """Recompute every row from the completed tasks (the migration's backfill; a bulk seed)."""
-    totals: dict[tuple[str, str, str, int], list] = defaultdict(lambda: [0, 0.0])
-    rows = connection.execute(select(HumanTask.process_key, HumanTask.element_id, HumanTask.created_at,
+    totals: dict[tuple[str, str, str], list] = defaultdict(lambda: [None, "", 0, 0.0, Counter()])
+    rows = connection.execute(select(HumanTask.process_key, HumanTask.element_id, HumanTask.name, HumanTask.created_at,
                                      HumanTask.completed_at).where(HumanTask.state == "completed")
                               .execution_options(yield_per=chunk))
     for task in rows:
         seconds = _seconds(task)
-        total = totals[(task.process_key, task.element_id, month(task.completed_at), bucket(seconds))]
-        total[0] += 1
-        total[1] += seconds
+        total = totals[(task.process_key, task.element_id, month(task.completed_at))]
+        if total[0] is None or task.completed_at >= total[0]:  # the name at the latest completion
+            total[0], total[1] = task.completed_at, task.name
+        total[2] += 1
+        total[3] += seconds
+        total[4][bucket(seconds)] += 1
     connection.execute(delete(StepStatistic))
-    values = [dict(process_key=k, element_id=e, month=m, bucket=b, count=n, seconds=s)
-              for (k, e, m, b), (n, s) in totals.items()]
+    values = [dict(process_key=k, element_id=e, month=m, name=name, count=n, seconds=s, buckets=_encode(h))
+              for (k, e, m), (_, name, n, s, h) in totals.items()]
     for i in range(0, len(values), chunk):
         connection.execute(insert(StepStatistic), values[i:i + chunk])
+
+
+def merged(histograms: list[str]) -> list[tuple[int, int]]:
+    """Rows' ``buckets`` added up: (bucket, tasks) in bucket order, as ``percentile`` takes them."""
+    total: dict[str, int] = {}
+    for pairs in json.loads(f"[{','.join(histograms)}]", object_pairs_hook=list):  # one parse; pairs, not dicts
+        for b, n in pairs:
+            total[b] = total.get(b, 0) + n
+    return sorted((int(b), n) for b, n in total.items())
 
 
 def percentile(buckets: Iterable[tuple[int, int]], p: int) -> float:

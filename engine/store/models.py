@@ -204,14 +204,16 @@ class MessageSubscription(Base):
 
 
 class StepStatistic(Base):
-    """Completed tasks per process, step, month of completion and duration bucket (engine/inbox/statistics.py)."""
+    """Completed tasks per process, step and month of completion: the step's name, how many, their
+    durations' sum and histogram (engine/inbox/statistics.py)."""
     __tablename__ = "step_statistics"
     month: Mapped[str] = mapped_column(String(7), primary_key=True)  # YYYY-MM, Beijing time; first: pages read a range
     process_key: Mapped[str] = mapped_column(String(200), primary_key=True)
     element_id: Mapped[str] = mapped_column(String(200), primary_key=True)
-    bucket: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(300))  # the step's name at its latest completion
     count: Mapped[int] = mapped_column(Integer)
     seconds: Mapped[float] = mapped_column(Float)  # sum of the durations
+    buckets: Mapped[str] = mapped_column(Text)  # JSON object, duration bucket → tasks: {"140": 3, "152": 1}
 
 
 class CaseCount(Base):

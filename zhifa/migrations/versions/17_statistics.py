@@ -1,12 +1,11 @@
-"""Step statistics for the throughput dashboard, backfilled from the completed tasks
+"""Step statistics for the throughput dashboard (filled by 19_throughput, which rebuilds them in their
+later form from the completed tasks)
 
 Revision ID: 17_statistics
 Revises: 13_documents
 """
 from alembic import op
 import sqlalchemy as sa
-
-from engine.inbox import statistics
 
 revision = "17_statistics"
 down_revision = "14_working_day"
@@ -24,7 +23,6 @@ def upgrade() -> None:
         sa.Column("seconds", sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint("month", "process_key", "element_id", "bucket"),
     )
-    statistics.rebuild(op.get_bind())
 
 
 def downgrade() -> None:
