@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Iterator, Mapping
 
-from sqlalchemy import String, and_, case, cast, distinct, func, literal, select
+from sqlalchemy import Date, DateTime, String, and_, case, cast, distinct, func, literal, select, type_coerce
 from sqlalchemy.orm import Session
 
 from engine.access.identity import require_viewer
@@ -791,6 +791,13 @@ def _periods(since: date, until: date) -> tuple[list[Period], list[Period]]:
     return weeks, months
 
 
+def _week_and_month(session: Session, day) -> tuple:
+    """The Monday on or before a date column, and its month as YYYY-MM, in SQL."""
+    if session.get_bind().dialect.name == "sqlite":
+        return type_coerce(func.date(day, "-6 days", "weekday 1"), Date), func.strftime("%Y-%m", day)
+    return cast(func.date_trunc("week", cast(day, DateTime)), Date), func.to_char(day, "YYYY-MM")
+
+
 def _step_name(session: Session, process_key: str, element_id: str) -> str:
     """The name of a step that completed a task (one index probe)."""
     return session.scalar(select(HumanTask.name).where(
@@ -813,21 +820,20 @@ def throughput(session: Session, user: User, since: date | None = None, until: d
     weeks, months = _periods(since, until)
     week_of = {w.start: w for w in weeks}
     month_of = {m.label: m for m in months}
-    days = (since + timedelta(days=i) for i in range((until - since).days + 1))
-    periods_of = {d: (week_of[week_start(d)], month_of[month_label(d)]) for d in days}  # once per day, not per row
     names = dict(process_choices(session))
     keys: set[str] = set()
-    # per day from the pre-aggregated counts: a row per day and process, whatever the number of cases
-    stmt = (select(CaseCount.process_key, CaseCount.day, CaseCount.started, CaseCount.completed)
-            .where(CaseCount.day >= since, CaseCount.day <= until))
-    if process:
-        stmt = stmt.where(CaseCount.process_key == process)
-    for key, d, started, completed in session.execute(stmt):
-        keys.add(key)
-        for bucket in periods_of[d]:
+    # from the pre-aggregated counts per day and process (whatever the number of cases), summed per week and month
+    in_range = [CaseCount.day >= since, CaseCount.day <= until] + ([CaseCount.process_key == process] if process else [])
+    week, month = _week_and_month(session, CaseCount.day)
+    for period, bucket_of in ((week, week_of), (month, month_of)):
+        for key, value, started, completed in session.execute(
+                select(CaseCount.process_key, period, func.sum(CaseCount.started), func.sum(CaseCount.completed))
+                .where(*in_range).group_by(CaseCount.process_key, period)):
+            keys.add(key)
+            bucket = bucket_of[value]
             for counts, n in ((bucket.started, started), (bucket.finished, completed)):
                 if n:
-                    counts[key] = counts.get(key, 0) + n
+                    counts[key] = int(n)
 
     # whole months from the pre-aggregated statistics: a row per step and month, whatever the number of tasks
     stmt = (select(StepStatistic.process_key, StepStatistic.element_id, StepStatistic.name, StepStatistic.count,
@@ -847,14 +853,14 @@ def throughput(session: Session, user: User, since: date | None = None, until: d
              for (k, e), (name, n, total, histograms) in by_step.items()]
     steps.sort(key=lambda s: (s.process_key, -s.mean_seconds, s.element_id))
 
-    stmt = (select(ReviewCount.day, ReviewCount.outcome, func.sum(ReviewCount.count))
-            .where(ReviewCount.day >= since, ReviewCount.day <= until).group_by(ReviewCount.day, ReviewCount.outcome))
+    _, month = _week_and_month(session, ReviewCount.day)
+    stmt = (select(month, ReviewCount.outcome, func.sum(ReviewCount.count))
+            .where(ReviewCount.day >= since, ReviewCount.day <= until).group_by(month, ReviewCount.outcome))
     if process:
         stmt = stmt.where(ReviewCount.process_key == process)
     reviews = {m.label: ReviewMonth(m.label) for m in months}
-    for d, outcome, n in session.execute(stmt):
-        month = reviews[periods_of[d][1].label]
-        setattr(month, outcome, getattr(month, outcome) + n)
+    for label, outcome, n in session.execute(stmt):
+        setattr(reviews[label], outcome, int(n))
     shown = sorted(keys | ({process} if process else set()))
     return Throughput(since, until, process, [(k, names.get(k, k)) for k in shown], weeks, months, steps,
                       list(reviews.values()))
