@@ -219,11 +219,11 @@ def test_case_and_review_counts_follow_start_completion_rollback_migration_and_t
     assert {k for _, k, _ in reviews} == {"review_flow"} and sum(reviews.values()) == 5
     assert {name for name, *_ in stored(db).values()} == {"法制审核（修订）"}
 
-    counts = all_counts(db)  # the migration's backfill rebuilds what the actions wrote; its downgrade 18's rows
+    counts = all_counts(db)  # the migration's backfill rebuilds what the actions wrote; its downgrade the bucket rows
     config = schema.alembic_config(db.url)
     with db.engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.downgrade(config, "18_dashboards")
+        command.downgrade(config, "19_search")
         by_bucket = {(m, k, e, b): n for m, k, e, b, n in connection.exec_driver_sql(
             "SELECT month, process_key, element_id, bucket, count FROM step_statistics")}
         command.upgrade(config, "19_throughput")

@@ -3,7 +3,7 @@ per day pre-aggregated; step statistics in one row per step and month (with the 
 duration histogram as JSON) instead of one per duration bucket; all rebuilt from the cases and tasks
 
 Revision ID: 19_throughput
-Revises: 18_dashboards
+Revises: 19_search
 """
 from collections import defaultdict
 
@@ -16,7 +16,7 @@ from engine.store.models import HumanTask
 from monitoring import reviews
 
 revision = "19_throughput"
-down_revision = "18_dashboards"
+down_revision = "19_search"
 branch_labels = None
 depends_on = None
 
@@ -58,7 +58,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Back to 18's step statistics, a row per duration bucket with its durations' sum."""
+    """Back to the step statistics of 17_statistics, a row per duration bucket with its durations' sum."""
     op.drop_table("step_statistics")
     table = _step_statistics(sa.Column("bucket", sa.Integer(), autoincrement=False, nullable=False),
                              key=("month", "process_key", "element_id", "bucket"))
