@@ -2,10 +2,10 @@
 
 One row per process key, step (element id) and Beijing calendar month of completion: the
 step's name, how many tasks were completed, the sum of their durations and how many fell in
-each duration bucket (a JSON object). The row is written in the transaction that completes the task (a
-completion that fails leaves it unchanged; one statement, so concurrent completions of a
-step add up under the row's lock), so the dashboard reads one row per step and month
-instead of every completed task.
+each duration bucket (a JSON object). The row is written in the transaction that completes
+the task (a completion that fails leaves it unchanged; one statement, so concurrent
+completions of a step add up under the row's lock), so the dashboard reads one row per step
+and month instead of every completed task.
 
 Buckets are logarithmic, ``PER_DOUBLING`` to each doubling of the duration (≈ 9 % wide):
 counts and means are exact, a percentile read from them is the bucket's geometric middle,
