@@ -641,6 +641,44 @@ def test_concurrent_writers_keep_one_chain(db, org, user):
     assert finding is None and seqs == list(range(seqs[0], seqs[0] + 36))
 
 
+def test_a_comment_on_a_case_another_action_holds_does_not_wait_for_it_holding_the_chain(db, org, user, tmp_path):
+    """A comment's audit row is written holding the chain's head and refers to its case: had it to
+    wait for the case's lock (FOR UPDATE), the action holding the case would wait for the head in
+    turn — a deadlock on PostgreSQL. SQLite runs them one after the other."""
+    deploy_runaway(db, tmp_path)
+    case_id, _ = start(db, user)
+    officer = user("supervision_investigate1")
+    locked, failures = threading.Event(), []
+
+    def holding():
+        try:
+            with db.transaction() as session:
+                runtime.lock_instance(session, case_id)
+                locked.set()
+                threading.Event().wait(0.5)  # the comment meanwhile takes the head and refers to the case
+                history.record(session, "suspend_note", officer, instance=session.get(ProcessInstance, case_id))
+                session.flush()  # now this action wants the head
+        except Exception as e:  # noqa: BLE001 - reported below
+            failures.append(e)
+
+    def commenting():
+        locked.wait()
+        try:
+            with db.transaction() as session:
+                tasks.add_comment(session, case_id, officer, "请尽快办理")
+        except Exception as e:  # noqa: BLE001
+            failures.append(e)
+    threads = [threading.Thread(target=holding), threading.Thread(target=commenting)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    with db.reading() as session:
+        assert {"comment", "suspend_note"} <= {e.action for e in history.events_of(session, case_id)}
+        assert chain.verify(session)[1] is None
+
+
 def test_the_daily_head_is_in_the_evidence_store_the_report_and_the_cli(app, db, user, tmp_path):
     _events(db, user, 2)
     settings = app.config["ZHIFA_SETTINGS"]

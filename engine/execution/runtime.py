@@ -246,10 +246,16 @@ def _starts_on(task_spec, message_name: str | None) -> bool:
 
 # --- load and save ------------------------------------------------------------------
 
+# A case is locked FOR NO KEY UPDATE, not FOR UPDATE: rows of other transactions that refer to it (an
+# audit row, a comment) need not wait for it. An audit row is written holding the chain's head
+# (engine/store/chain.py): waiting there would hold up every writer, or deadlock with the case's holder.
+CASE_LOCK = {"of": ProcessInstance, "key_share": True}
+
+
 def lock_instance(session: Session, instance_id: int) -> ProcessInstance:
     """The instance row, locked until the transaction ends (SQLite: the write transaction is)."""
     instance = session.scalar(select(ProcessInstance).where(ProcessInstance.id == instance_id)
-                              .with_for_update(of=ProcessInstance).options(undefer(ProcessInstance.state))
+                              .with_for_update(**CASE_LOCK).options(undefer(ProcessInstance.state))
                               .execution_options(populate_existing=True))
     if instance is None:
         raise InstanceNotFound(f"案件 {instance_id} 不存在")

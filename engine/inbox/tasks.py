@@ -186,7 +186,7 @@ def _locked_task(session: Session, task_id: str) -> tuple[HumanTask, ProcessInst
     read under the lock, it shows whether the other click has already won."""
     instance = session.scalar(
         select(ProcessInstance).join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
-        .where(HumanTask.id == task_id).with_for_update(of=ProcessInstance)
+        .where(HumanTask.id == task_id).with_for_update(**runtime.CASE_LOCK)
         .options(undefer(ProcessInstance.state)).execution_options(populate_existing=True))
     if instance is None:
         raise TaskNotFound(task_id)
@@ -242,11 +242,8 @@ def _finish(session: Session, task: HumanTask, instance: ProcessInstance, action
     If the case went back (a flow with a ``returnReason``, or 退回 with a typed reason), the
     reasons are returned on ``task.explanations`` and shown on the tasks it came back to."""
     task.state, task.assignee, task.completed_by, task.completed_at = "completed", user.username, user.username, utcnow()
-    statistics.record(session, task)
     task.submitted = data_to_json(values)
     task.draft = None
-    for counted in hooks.task_completed:
-        counted(session, task, values)
     before = runtime.completed_ids(action.workflow)
     action.finished.add(task.id)
     projection.ended(session, [task.id])
@@ -261,6 +258,10 @@ def _finish(session: Session, task: HumanTask, instance: ProcessInstance, action
                    details={"task": task.name, "values": values, **details,
                             **({"explanation": action.explanation} if explanations else {})})
     runtime.save(action)
+    # Last: every completion of this step this month updates the same rows, locked until the commit
+    statistics.record(session, task)
+    for counted in hooks.task_completed:
+        counted(session, task, values)
     task.explanations = tuple(explanations)
     return task
 
