@@ -480,33 +480,34 @@ def _search(q: str):
 
 
 SEARCH_CAP = 50  # more matches than this: walking the post in page order meets a page soon enough
-GRAM_CAP = 500  # more tasks than this hold the term's rarest gram: the same
+GRAM_CAP = 500  # more rows than this hold the term's rarest gram: the same
 MAX_GRAMS = 16  # of a long term, its first grams select well enough
 
 
 def _matching_ready(session: Session, q: str) -> list[str] | None:
     """The ids of the ready tasks whose number or title contains ``q``, when at most SEARCH_CAP do,
-    read through its rarest gram (engine/store/search_index.py) when at most GRAM_CAP tasks hold
+    read through its rarest gram (engine/store/search_index.py) when at most GRAM_CAP rows hold
     it; None when the term is so common that the post's own range, walked in page order, meets a
     page of matches sooner."""
-    if len(q) == 1:
+    if len(q) == 1:  # the grams it starts
         low, high = search_index.prefix_range(q)
-        held = [TaskSearchGram.gram >= low, TaskSearchGram.gram < high]
+        choices = [(TaskSearchGram.gram >= low, TaskSearchGram.gram < high)]
     else:
-        grams = search_index.term_grams(q)[:MAX_GRAMS]
-        counts = session.execute(select(*[
-            select(func.count()).select_from(select(TaskSearchGram.task_id).where(TaskSearchGram.gram == g)
-                                             .limit(GRAM_CAP + 1).subquery()).scalar_subquery()
-            for g in grams])).one()
-        fewest, rarest = min(zip(counts, grams))
-        if fewest > GRAM_CAP:
-            return None
-        held = [TaskSearchGram.gram == rarest]
+        choices = [(TaskSearchGram.gram == g,) for g in search_index.term_grams(q)[:MAX_GRAMS]]
+
+    def held(where):  # in index order, so that every plan stops reading at the limit
+        return (select(TaskSearchGram.task_id).where(*where).order_by(TaskSearchGram.gram, TaskSearchGram.task_id)
+                .limit(GRAM_CAP + 1).subquery())
+    counts = session.execute(select(*[select(func.count()).select_from(held(w)).scalar_subquery()
+                                      for w in choices])).one()
+    fewest, rarest = min((n, i) for i, n in enumerate(counts))
+    if fewest > GRAM_CAP:
+        return None
+    rows = held(choices[rarest])
     # the term is checked per gram row, by primary key: a correlated scalar subquery is never turned
     # into a join, so no plan can start from the task rows and filter them all by the term
-    contains = select(_search(q)).where(HumanTask.id == TaskSearchGram.task_id).scalar_subquery()
-    ids = list(session.scalars(select(TaskSearchGram.task_id).where(*held, contains).distinct()
-                               .limit(SEARCH_CAP + 1)))
+    contains = select(_search(q)).where(HumanTask.id == rows.c.task_id).scalar_subquery()
+    ids = list(session.scalars(select(rows.c.task_id).where(contains).distinct().limit(SEARCH_CAP + 1)))
     return ids if len(ids) <= SEARCH_CAP else None
 
 
