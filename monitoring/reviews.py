@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Date, Integer, String, delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from engine.store import db
 from engine.store.models import Base, HumanTask
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -52,7 +53,7 @@ def record(session: Session, task: HumanTask, values: Mapping[str, Any]) -> None
     stmt = dialect.insert(ReviewCount).values(day=_day(task.completed_at), process_key=task.process_key,
                                               outcome=found, count=1)
     table = ReviewCount.__table__
-    session.execute(stmt.on_conflict_do_update(index_elements=[table.c.day, table.c.process_key, table.c.outcome],
+    db.write(session, stmt.on_conflict_do_update(index_elements=[table.c.day, table.c.process_key, table.c.outcome],
                                                set_={"count": table.c.count + 1}))
 
 

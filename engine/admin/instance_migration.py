@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from engine.access import identity
@@ -27,7 +27,7 @@ from engine.admin import catalog
 from engine.deploy import repository
 from engine.execution import projection, runtime
 from engine.spec.serialization import instance_from_json, serializer
-from engine.store import history
+from engine.store import db, history
 from engine.store.models import HumanTask, ProcessDefinition, ProcessInstance, TaskCandidate, User, utcnow
 
 _PRUNABLE = TaskState.PREDICTED_MASK | TaskState.FUTURE
@@ -188,4 +188,4 @@ def _refresh_ready_rows(action: runtime.Action) -> None:
         row.candidate_groups, row.candidate_users = fresh.candidate_groups, fresh.candidate_users
         session.execute(delete(TaskCandidate).where(TaskCandidate.task_id == row.id))
         session.flush()
-        session.add_all(projection.candidates(row, groups, users))
+        db.write(session, insert(TaskCandidate), projection.candidates(row, groups, users))

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from engine.store import db
 from engine.store.models import CaseCount, ProcessInstance
 
 TZ = ZoneInfo("Asia/Shanghai")  # days are the bureau's calendar days
@@ -30,7 +31,7 @@ def _add(session: Session, instance: ProcessInstance, when: datetime, column: st
     stmt = dialect.insert(CaseCount).values(day=day(when), process_key=instance.process_key,
                                             started=int(column == "started"), completed=int(column == "completed"))
     table = CaseCount.__table__
-    session.execute(stmt.on_conflict_do_update(index_elements=[table.c.day, table.c.process_key],
+    db.write(session, stmt.on_conflict_do_update(index_elements=[table.c.day, table.c.process_key],
                                                set_={column: table.c[column] + 1}))
 
 

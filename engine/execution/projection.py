@@ -7,12 +7,13 @@ marked cancelled. Completed rows are written by ``tasks.complete``.
 """
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, literal, select, update
+from sqlalchemy import Integer, bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -21,13 +22,17 @@ from engine.execution import separation
 from engine.execution.errors import EngineStepFailed
 from engine.sandbox.expressions import due_value
 from engine.spec import forms
-from engine.store import search_index
+from engine.store import db, search_index
 from engine.store.models import NO_DUE, CaseDepartment, Group, HumanTask, Notification, TaskCandidate, TaskExclusion
 
 if TYPE_CHECKING:
     from engine.execution.runtime import Action
 
 log = logging.getLogger(__name__)
+_TASK_COLUMNS = HumanTask.__table__.columns
+# Built once: building a statement cost more than running it
+_INSERT_TASKS, _INSERT_CANDIDATES, _INSERT_EXCLUSIONS = insert(HumanTask), insert(TaskCandidate), insert(TaskExclusion)
+_DELETE_CANDIDATES = delete(TaskCandidate).where(TaskCandidate.task_id.in_(bindparam("ids", expanding=True)))
 
 
 def ready_human_tasks(workflow):
@@ -101,24 +106,28 @@ def sync(action: Action, now: datetime, title_changed: bool = False) -> None:
         ended(session, vanished)
     new_groups: set[str] = set()
     fresh = ready.keys() - known
-    recusals = separation.recusals(session, instance.id) if fresh else {}
+    if fresh and action.recusals is None:
+        action.recusals = separation.recusals(session, instance.id)
 
     def labels():  # only a rule naming an officers field needs the field labels (they cost a pass over every form)
         return forms.variable_labels([action.workflow.spec, *action.workflow.subprocess_specs.values()])
-    added = []
+    added, rows, indexed, exclusions = [], [], [], []
     for task_id in fresh:
         row, groups, users = _row(action, ready[task_id], now)
         added.append((row.id, row.business_key, row.title))
         barred = separation.excluded(session, instance.id, row.name, ready[task_id].task_spec, ready[task_id].data,
-                                     labels, recusals)
+                                     labels, action.recusals)
         if row.assignee in barred:  # an assignee expression naming someone the rules exclude: offer it to the post
             row.assignee = None
-        session.add(row)  # ids are ours, so the candidates need no flush in between
-        session.add_all(candidates(row, groups, users)
-                        + [TaskExclusion(task_id=row.id, username=u, reason=r[:500]) for u, r in barred.items()])
+        rows.append({c.key: getattr(row, c.key) for c in _TASK_COLUMNS})
+        indexed += candidates(row, groups, users)
+        exclusions += [{"task_id": row.id, "username": u, "reason": r[:500]} for u, r in barred.items()]
         new_groups.update(groups)
         if row.return_reason:
             _tell_previous_handler(session, instance, row)
+    db.write(session, _INSERT_TASKS, rows)  # in this order: the index rows refer to the task's
+    db.write(session, _INSERT_CANDIDATES, indexed)
+    db.write(session, _INSERT_EXCLUSIONS, exclusions)
     if new_groups or action.is_new:
         _involve_departments(session, instance, new_groups, action.is_new)
     search_index.add(session, added)
@@ -146,18 +155,18 @@ def _tell_previous_handler(session: Session, instance, row: HumanTask) -> None:
                                  text=f"“{row.name}”（{row.business_key}）被退回：{row.return_reason}"))
 
 
-def candidates(row: HumanTask, groups: list[str], users: list[str]) -> list[TaskCandidate]:
+def candidates(row: HumanTask, groups: list[str], users: list[str]) -> list[dict]:
     """The 岗位待办 index rows of a ready task, carrying its sort keys."""
-    keys = {"claimable": row.assignee is None and not row.suspended, "due_key": row.due_at or NO_DUE,
-            "created_at": row.created_at, "suspended": row.suspended}
-    return ([TaskCandidate(task_id=row.id, kind="group", value=g, **keys) for g in dict.fromkeys(groups)]
-            + [TaskCandidate(task_id=row.id, kind="user", value=u, **keys) for u in dict.fromkeys(users)])
+    keys = {"task_id": row.id, "claimable": row.assignee is None and not row.suspended,
+            "due_key": row.due_at or NO_DUE, "created_at": row.created_at, "suspended": row.suspended}
+    return ([{**keys, "kind": "group", "value": g} for g in dict.fromkeys(groups)]
+            + [{**keys, "kind": "user", "value": u} for u in dict.fromkeys(users)])
 
 
 def ended(session: Session, task_ids) -> None:
     """A task completed or cancelled leaves the 岗位待办 index and its search (its row keeps its
     candidates for display)."""
-    session.execute(delete(TaskCandidate).where(TaskCandidate.task_id.in_(task_ids)))
+    db.write(session, _DELETE_CANDIDATES, [{"ids": list(task_ids)}])
     search_index.remove(session, task_ids)
 
 
@@ -169,14 +178,20 @@ def set_claimable(session: Session, task_id: str, claimable: bool) -> None:
 def _involve_departments(session: Session, instance, groups: set[str], is_new: bool) -> None:
     """The departments of the task's posts (and the starter's) may see the case: added if not there, in
     one statement per kind without reading what is there."""
-    upsert = (postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(CaseDepartment)
+    by_posts, starters = _department_upserts(session.get_bind().dialect.name)
     if groups:
-        session.execute(upsert.from_select(["instance_id", "department_code"], select(
-            literal(instance.id), Group.department_code).where(Group.code.in_(groups)).distinct())
-            .on_conflict_do_nothing())
+        db.write(session, by_posts, [{"instance_id": instance.id, "groups": sorted(groups)}])
     if is_new and instance.department_code:
-        session.execute(upsert.values(instance_id=instance.id, department_code=instance.department_code)
-                        .on_conflict_do_nothing())
+        db.write(session, starters, [{"instance_id": instance.id, "department_code": instance.department_code}])
+
+
+@functools.cache
+def _department_upserts(dialect: str):
+    upsert = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(CaseDepartment)
+    return (upsert.from_select(["instance_id", "department_code"], select(
+                bindparam("instance_id", type_=Integer), Group.department_code)
+                .where(Group.code.in_(bindparam("groups", expanding=True))).distinct()).on_conflict_do_nothing(),
+            upsert.on_conflict_do_nothing())
 
 
 def set_suspended(session: Session, instance_id: int, suspended: bool) -> None:

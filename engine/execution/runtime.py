@@ -34,7 +34,7 @@ from engine.execution.helpers import helpers_for
 from engine.sandbox.scripting import format_text, make_script_engine, today
 from engine.spec import forms
 from engine.spec.serialization import instance_from_json, instance_to_json
-from engine.store import history
+from engine.store import db, history
 from engine.store.db import JOBS_ANNOUNCE_WITHIN, READ_ONLY, announce_jobs
 from engine.store.models import (Group, HumanTask, InstanceLink, Job, MessageSubscription, ProcessDefinition,
                                  ProcessInstance, User, utcnow)
@@ -81,6 +81,7 @@ class Action:
     explanation: str | None = None  # why the case went back (a flow's returnReason, a typed 退回 reason)
     ready_rows: set[str] | None = None  # ids of the ready inbox rows: as loaded, then as saved (None: read them)
     finished: set[str] = field(default_factory=set)  # human tasks this action completed (their rows are written)
+    recusals: dict[str, str] | None = None  # the case's 回避 (separation.recusals), once read or known to be none
 
     def attach_engine(self) -> None:
         self.workflow.script_engine = make_script_engine(helpers_for(self))
@@ -407,13 +408,13 @@ def _sync_timer(session: Session, instance: ProcessInstance, previous: datetime 
         return
     this_case = (Job.kind == "timer", Job.instance_id == instance.id)
     if due is None:
-        session.execute(delete(Job).where(*this_case))
+        db.write(session, delete(Job).where(*this_case))
         return
     if previous is None:
-        session.execute(insert(Job).values(kind="timer", instance_id=instance.id, due_at=due, status="pending",
+        db.write(session, insert(Job).values(kind="timer", instance_id=instance.id, due_at=due, status="pending",
                                            attempts=0))
     else:  # moved, or fired by a worker (its lease ends), or failed before: pending again
-        session.execute(update(Job).where(*this_case, or_(Job.due_at != due, Job.status != "pending",
+        db.write(session, update(Job).where(*this_case, or_(Job.due_at != due, Job.status != "pending",
                                                           Job.locked_by.is_not(None)))
                         .values(due_at=due, status="pending", locked_by=None, locked_until=None))
     if due != previous and (due - now).total_seconds() <= JOBS_ANNOUNCE_WITHIN:

@@ -14,6 +14,7 @@ terminating a case changes ready and cancelled rows only, never these.
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections import Counter, defaultdict
@@ -21,9 +22,10 @@ from datetime import datetime
 from typing import Iterable, Mapping
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, Text, cast, delete, func, insert, literal, select
+from sqlalchemy import Integer, Text, bindparam, cast, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from engine.store import db
 from engine.store.models import HumanTask, StepStatistic
 
 TZ = ZoneInfo("Asia/Shanghai")  # months are the bureau's calendar months
@@ -53,14 +55,33 @@ def _encode(histogram: Mapping[int, int]) -> str:
     return json.dumps({str(b): n for b, n in sorted(histogram.items())}, separators=(",", ":"))
 
 
-def _counted_once_more(dialect: str, buckets, b: int):
-    """The histogram ``buckets`` with one more task in bucket ``b``, as SQL."""
+def _counted_once_more(dialect: str, buckets):
+    """The histogram ``buckets`` with one more task in the bucket named by the parameter ``bucket``
+    (its JSON path on SQLite, its key on PostgreSQL: ``_bucket_param``), as SQL."""
     if dialect == "sqlite":
-        path = f'$."{b}"'
+        path = bindparam("bucket", type_=Text)
         return func.json_set(buckets, path, func.coalesce(func.json_extract(buckets, path), 0) + 1)
-    histogram, key = cast(buckets, postgresql.JSONB), cast(literal(str(b)), Text)
+    histogram, key = cast(buckets, postgresql.JSONB), bindparam("bucket", type_=Text)
     return cast(histogram.op("||")(func.jsonb_build_object(key, func.coalesce(
         cast(histogram.op("->>")(key), Integer), 0) + 1)), Text)
+
+
+def _bucket_param(dialect: str, b: int) -> str:
+    return f'$."{b}"' if dialect == "sqlite" else str(b)
+
+
+@functools.cache
+def _upsert(dialect: str):
+    """Built once per dialect: building the statement cost more than running it."""
+    columns = ("process_key", "element_id", "month", "name", "count", "seconds", "buckets")
+    stmt = (sqlite if dialect == "sqlite" else postgresql).insert(StepStatistic).values(
+        {c: bindparam(c) for c in columns})
+    table = StepStatistic.__table__
+    return stmt.on_conflict_do_update(
+        index_elements=[table.c.month, table.c.process_key, table.c.element_id],
+        set_={"name": stmt.excluded.name, "count": table.c.count + 1,
+              "seconds": table.c.seconds + stmt.excluded.seconds,
+              "buckets": _counted_once_more(dialect, table.c.buckets)})
 
 
 def record(session, task: HumanTask) -> None:
@@ -68,15 +89,9 @@ def record(session, task: HumanTask) -> None:
     seconds = _seconds(task)
     b = bucket(seconds)
     dialect = session.get_bind().dialect.name
-    stmt = (sqlite if dialect == "sqlite" else postgresql).insert(StepStatistic).values(
+    db.write(session, _upsert(dialect), [dict(
         process_key=task.process_key, element_id=task.element_id, month=month(task.completed_at), name=task.name,
-        count=1, seconds=seconds, buckets=_encode({b: 1}))
-    table = StepStatistic.__table__
-    session.execute(stmt.on_conflict_do_update(
-        index_elements=[table.c.month, table.c.process_key, table.c.element_id],
-        set_={"name": stmt.excluded.name, "count": table.c.count + 1,
-              "seconds": table.c.seconds + stmt.excluded.seconds,
-              "buckets": _counted_once_more(dialect, table.c.buckets, b)}))
+        count=1, seconds=seconds, buckets=_encode({b: 1}), bucket=_bucket_param(dialect, b))])
 
 
 def rebuild(connection, chunk: int = 10_000) -> None:

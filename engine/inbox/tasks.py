@@ -101,7 +101,11 @@ def exclusion_of(session: Session, task: HumanTask, username: str) -> str | None
     return found.reason if found else None
 
 
-def require_actor(session: Session, task: HumanTask, user: User) -> None:
+_LOOK_UP = object()
+
+
+def require_actor(session: Session, task: HumanTask, user: User, barred: str | None | object = _LOOK_UP) -> None:
+    """``barred``: the user's exclusion from the task, if already read (``_locked_task`` reads it)."""
     if task.state != "ready":
         raise TaskAlreadyCompleted(task.completed_by, task.completed_at, cancelled=task.state == "cancelled",
                                    by_name=full_name(session, task.completed_by))
@@ -109,7 +113,8 @@ def require_actor(session: Session, task: HumanTask, user: User) -> None:
         raise TaskClaimed(task.assignee, full_name(session, task.assignee))
     if not may_act(session, task, user):
         raise NotPermitted("此任务不属于您的岗位")
-    barred = exclusion_of(session, task, user.username)
+    if barred is _LOOK_UP:
+        barred = exclusion_of(session, task, user.username)
     if barred:
         raise NotPermitted(barred)
 
@@ -181,16 +186,33 @@ def spec_by_element(workflow, element_id: str):
     return None
 
 
-def _locked_task(session: Session, task_id: str) -> tuple[HumanTask, ProcessInstance]:
-    """Lock the case first (whatever changes a task locks its case), then read the task:
-    read under the lock, it shows whether the other click has already won."""
-    instance = session.scalar(
-        select(ProcessInstance).join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
-        .where(HumanTask.id == task_id).with_for_update(**runtime.CASE_LOCK)
-        .options(undefer(ProcessInstance.state)).execution_options(populate_existing=True))
+@lru_cache(maxsize=None)
+def _lock_statements():
+    """Built once: building them cost more than running them."""
+    lock = (select(ProcessInstance).join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
+            .where(HumanTask.id == bindparam("task_id")).with_for_update(**runtime.CASE_LOCK)
+            .options(undefer(ProcessInstance.state)).execution_options(populate_existing=True))
+    barred = select(TaskExclusion.reason).where(TaskExclusion.task_id == HumanTask.id,
+                                                TaskExclusion.username == bindparam("username")).scalar_subquery()
+    recused = select(Recusal.id).where(Recusal.instance_id == HumanTask.instance_id).exists()
+    read = (select(HumanTask, barred, recused).where(HumanTask.id == bindparam("task_id"))
+            .execution_options(populate_existing=True))
+    return lock, read
+
+
+def _locked_task(session: Session, task_id: str, user: User) -> tuple[HumanTask, ProcessInstance, bool]:
+    """Lock the case first (whatever changes a task locks its case), then read the task and check
+    that ``user`` may act on it: read after the lock (on PostgreSQL, not in the locking statement,
+    whose other rows are as they were when it began waiting), it shows whether the other click has
+    already won. Read with it: the user's exclusion, and whether anyone recused themselves from the
+    case (True: the projection reads the 回避 when new tasks become ready)."""
+    lock, read = _lock_statements()
+    instance = session.scalar(lock, {"task_id": task_id})
     if instance is None:
         raise TaskNotFound(task_id)
-    return session.get(HumanTask, task_id, populate_existing=True), instance
+    task, reason, recused = session.execute(read, {"task_id": task_id, "username": user.username}).one()
+    require_actor(session, task, user, reason)
+    return task, instance, recused
 
 
 def claim(session: Session, task_id: str, user: User) -> HumanTask:
@@ -227,11 +249,12 @@ def unclaim(session: Session, task_id: str, user: User) -> HumanTask:
 
 def open_for_action(session: Session, task_id: str, user: User):
     """Lock the case, check the user may act on the ready task, load the workflow."""
-    task, instance = _locked_task(session, task_id)
-    require_actor(session, task, user)
+    task, instance, recused = _locked_task(session, task_id, user)
     if instance.status != "running" or task.suspended:
         raise runtime.InstanceNotActive(instance)
     action = runtime.load(session, instance, user)
+    if not recused:
+        action.recusals = {}
     return task, instance, action, runtime.spiff_task(action, task.id)
 
 
@@ -292,8 +315,7 @@ def complete(session: Session, task_id: str, user: User, submitted: Mapping[str,
 
 def save_draft(session: Session, task_id: str, user: User, submitted: Mapping[str, Any]) -> HumanTask:
     """暂存: keep what the holder typed (unchecked) on the task, claiming it; the next visit shows it again."""
-    task, instance = _locked_task(session, task_id)
-    require_actor(session, task, user)
+    task, instance, _ = _locked_task(session, task_id, user)
     task.assignee = user.username
     task.draft = json.dumps({k: v for k, v in submitted.items() if k != "csrf_token"}, ensure_ascii=False, default=str)
     history.record(session, "draft", user, instance=instance, task_id=task.id, element_id=task.element_id,
@@ -657,8 +679,7 @@ def colleagues(session: Session, task: HumanTask, user: User) -> list[User]:
 
 def delegate(session: Session, task_id: str, user: User, to_username: str, reason: str | None) -> HumanTask:
     """转办: hand a ready task to a colleague holding the same post, with a reason."""
-    task, instance = _locked_task(session, task_id)
-    require_actor(session, task, user)
+    task, instance, _ = _locked_task(session, task_id, user)
     text = _reason(reason, "转办")
     target = next((u for u in colleagues(session, task, user) if u.username == (to_username or "").strip()), None)
     if target is None:

@@ -6,6 +6,7 @@ checked here, with messages in Chinese, before it reaches task data.
 from __future__ import annotations
 
 import re
+import weakref
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -276,13 +277,21 @@ def _holds(condition: str, case: Mapping[str, Any]) -> bool:
         return False
 
 
+_labels_of: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # spec → its labels (specs never change)
+
+
 def variable_labels(specs) -> dict[str, str]:
     """Field id → label over every form of the given process specs (first label wins)."""
     labels: dict[str, str] = {}
     for spec in specs:
-        for ts in spec.task_specs.values():
-            for f in form_of(ts).fields:
-                labels.setdefault(f.id, f.label)
+        if spec not in _labels_of:
+            own: dict[str, str] = {}
+            for ts in spec.task_specs.values():
+                for f in form_of(ts).fields:
+                    own.setdefault(f.id, f.label)
+            _labels_of[spec] = own
+        for fid, label in _labels_of[spec].items():
+            labels.setdefault(fid, label)
     return labels
 
 

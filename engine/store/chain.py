@@ -67,14 +67,17 @@ def _fill_defaults(row) -> None:
             setattr(row, column.key, arg(None) if callable(arg) else arg)
 
 
+_LOCK_HEAD = (select(ChainHead).where(ChainHead.id == 1).with_for_update()  # built once: it runs on every action
+              .execution_options(populate_existing=True))
+
+
 def chain_new_rows(session: Session, _context, _instances) -> None:
     """before_flush: give every new chained row its place in the chain."""
     rows = [obj for obj in session.new if isinstance(obj, Chained) and obj.chain_seq is None]
     if not rows:
         return
     with session.no_autoflush:
-        head = session.execute(select(ChainHead).where(ChainHead.id == 1).with_for_update()
-                               .execution_options(populate_existing=True)).scalar_one_or_none()
+        head = session.execute(_LOCK_HEAD).scalar_one_or_none()
         if head is None:
             head = ChainHead(id=1, seq=0, hash=GENESIS)
             session.add(head)

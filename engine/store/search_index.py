@@ -12,12 +12,15 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from sqlalchemy import delete, insert
+from sqlalchemy import bindparam, delete, insert
 from sqlalchemy.orm import Session
 
+from engine.store import db
 from engine.store.models import TaskSearchGram
 
 END = "\x1f"
+_INSERT = insert(TaskSearchGram)  # built once: building a statement cost more than running it
+_DELETE = delete(TaskSearchGram).where(TaskSearchGram.task_id.in_(bindparam("ids", expanding=True)))
 
 
 def _fold(text: str | None) -> str:
@@ -53,10 +56,8 @@ def rows(task_id: str, business_key: str | None, title: str | None) -> list[dict
 
 def add(session: Session, tasks: Iterable[tuple[str, str | None, str | None]]) -> None:
     """Index ready tasks: (id, case number, title) each."""
-    values = [r for task in tasks for r in rows(*task)]
-    if values:
-        session.execute(insert(TaskSearchGram), values)
+    db.write(session, _INSERT, [r for task in tasks for r in rows(*task)])
 
 
 def remove(session: Session, task_ids: Iterable[str]) -> None:
-    session.execute(delete(TaskSearchGram).where(TaskSearchGram.task_id.in_(list(task_ids))))
+    db.write(session, _DELETE, [{"ids": list(task_ids)}])
