@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from engine.execution import separation
 from engine.execution.errors import EngineStepFailed
+from engine.execution.task_scan import tasks_in
 from engine.sandbox.expressions import due_value
 from engine.spec import forms
 from engine.store import db, search_index
@@ -35,8 +36,8 @@ _INSERT_TASKS, _INSERT_CANDIDATES, _INSERT_EXCLUSIONS = insert(HumanTask), inser
 _DELETE_CANDIDATES = delete(TaskCandidate).where(TaskCandidate.task_id.in_(bindparam("ids", expanding=True)))
 
 
-def ready_human_tasks(workflow):
-    return workflow.get_tasks(state=TaskState.READY, manual=True)
+def ready_human_tasks(workflow) -> list:
+    return list(tasks_in(workflow, TaskState.READY, manual=True))
 
 
 def attribute(action: Action, task, name: str) -> Any:

@@ -31,6 +31,7 @@ from engine.deploy import repository
 from engine.execution import case_counts, case_statistics, projection
 from engine.execution.errors import EngineStepFailed
 from engine.execution.helpers import helpers_for
+from engine.execution.task_scan import tasks_in
 from engine.sandbox.scripting import format_text, make_script_engine, today
 from engine.spec import forms
 from engine.spec.serialization import instance_from_json, instance_to_json
@@ -107,7 +108,7 @@ def run_engine(action: Action, step=None) -> None:
         # do_engine_steps refreshes timers last, so a timer already due (e.g. a deadline
         # in the past) is READY but not yet run: run until only people have work left.
         for _ in range(_MAX_ENGINE_ROUNDS):
-            if not action.workflow.get_tasks(state=TaskState.READY, manual=False):
+            if next(tasks_in(action.workflow, TaskState.READY, manual=False), None) is None:
                 break
             action.workflow.do_engine_steps()
     except EngineStepFailed:
@@ -510,15 +511,16 @@ def linked_instances(session: Session, instance_id: int) -> list[tuple[str, Inst
 
 
 def completed_ids(workflow: BpmnWorkflow) -> set[UUID]:
-    return {t.id for t in workflow.get_tasks(state=TaskState.COMPLETED)}
+    return {t.id for t in tasks_in(workflow, TaskState.COMPLETED)}
 
 
 def flow_reasons(workflow: BpmnWorkflow, before: set[UUID]) -> list[str]:
     """The ``returnReason`` of every flow taken since ``before`` (the completed task ids), filled with case data."""
     out = []
-    for task in workflow.get_tasks(state=TaskState.COMPLETED):
+    taken = (t for t in tasks_in(workflow, TaskState.COMPLETED) if t.id not in before)
+    for task in sorted(taken, key=lambda t: t.last_state_change):  # in the order they were taken
         reasons = (getattr(task.task_spec, "extensions", None) or {}).get("flowReasons")
-        if task.id in before or not reasons:
+        if not reasons:
             continue
         for child in task.children:
             # a task with boundary events is entered through its "<id>.BoundaryEventSplit"
