@@ -2,10 +2,11 @@
 packages add: the 查阅登记簿, the purge log), so that an edit made directly in the database
 is detectable afterwards.
 
-Every new row of a ``Chained`` table gets, at flush, the next sequence number of one
-chain shared by all those tables and ``sha256(previous hash | table | seq | its values)``.
-Appends are serialized by a lock on the single ``audit_chain`` row (SELECT … FOR UPDATE on
-PostgreSQL; SQLite write transactions already run one at a time), so concurrent writers —
+Every new row of a ``Chained`` table gets the next sequence number of one chain shared by
+all those tables and ``sha256(previous hash | table | seq | its values)``: rows added through
+the ORM at flush, audit events as they are recorded (``append``, through Core). Appends are
+serialized by a lock on the single ``audit_chain`` row (taken by SELECT … FOR UPDATE or by
+the UPDATE of it; SQLite write transactions already run one at a time), so concurrent writers —
 several server workers and job workers — build one chain. ``verify()`` recomputes it and
 names the first altered, deleted or inserted entry; ``anchor()`` writes the chain head into
 the write-once file store once a day, so rewriting the whole chain is detectable too.
