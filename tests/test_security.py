@@ -5,6 +5,7 @@ private data files. Runs on SQLite and on PostgreSQL like the rest of the suite.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import re
@@ -619,6 +620,27 @@ def test_a_deleted_or_inserted_entry_is_named(db, org, user):
     with db.reading() as session:
         _, finding = chain.verify(session)
     assert finding.kind == "inserted" and "不在链中" in finding.message
+
+
+def test_an_audit_row_is_hashed_as_rows_written_before_were(db, org, user):
+    """PostgreSQL computes an audit row's hash in SQL: over text with quotes, backslashes, line
+    breaks and characters outside the BMP it is still sha256 of json.dumps([previous, table, seq,
+    values]), the formula of the rows already in the bureau's database."""
+    tricky = {"理由": '当事人称"未收到"\\通知\n第二行', "emoji": "\U0001f600", "n": 3, "none": None}
+    with db.transaction() as session:
+        history.record(session, "comment", user("supervision_investigate1"), details=tricky)
+        history.record(session, "comment", "张三", element_id="Task_引号\"", details={})
+    with db.reading() as session:
+        rows = list(session.scalars(select(AuditEvent).order_by(AuditEvent.chain_seq)))
+        assert chain.verify(session)[1] is None
+    previous = chain.GENESIS
+    for row in rows:
+        values = {c.key: chain._plain(getattr(row, c.key)) for c in AuditEvent.__table__.columns
+                  if c.key not in ("id", "chain_seq", "chain_hash")}
+        text_ = json.dumps([previous, "audit_events", row.chain_seq, values], ensure_ascii=False, sort_keys=True)
+        assert row.chain_hash == hashlib.sha256(text_.encode("utf-8")).hexdigest()
+        previous = row.chain_hash
+    assert json.loads(rows[-2].details) == tricky
 
 
 def test_concurrent_writers_keep_one_chain(db, org, user):

@@ -82,9 +82,9 @@ def append(session: Session, table, values: dict) -> None:
     """Insert one row of a chained table now, in its place in the chain, through Core: the audit
     row of every action, where an ORM flush cost more than the statements. On PostgreSQL one
     statement takes the head, computes the hash and inserts the row."""
-    values = {c.key: values[c.key] if values.get(c.key) is not None or c.default is None
+    values = {c.key: values.get(c.key) if values.get(c.key) is not None or c.default is None
               else (c.default.arg(None) if callable(c.default.arg) else c.default.arg)
-              for c in table.columns if c.key not in _EXCLUDED}
+              for c in table.columns if c.key not in _EXCLUDED}  # defaults now: the hash covers them
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         if connection.execute(_append_statement(table), {**values, "values_json": _values_json(values)}).rowcount:
