@@ -15,6 +15,7 @@ from sqlalchemy import create_engine, text
 
 from engine.access import identity
 from engine.deploy import repository
+from engine.spec import state_writer
 from engine.store import files
 from engine.store.db import Database
 from engine.store.models import User
@@ -23,6 +24,7 @@ from workdays import calendar
 from zhifa import bureau, schema
 
 bureau.install()  # the bureau's behaviour (case numbers, recordings, working days) in every test
+state_writer.verify = True  # every save compared with converting all its tasks anew
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

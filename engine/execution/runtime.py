@@ -28,13 +28,13 @@ from sqlalchemy.orm import Session, undefer
 from engine import hooks
 from engine.access.identity import NotPermitted, group_codes, officer_problems
 from engine.deploy import repository
-from engine.execution import case_counts, case_statistics, projection
+from engine.execution import case_counts, case_statistics, projection, task_scan
 from engine.execution.errors import EngineStepFailed
 from engine.execution.helpers import helpers_for
-from engine.execution.task_scan import tasks_in
 from engine.sandbox.scripting import format_text, make_script_engine, today
 from engine.spec import forms
-from engine.spec.serialization import instance_from_json, instance_to_json
+from engine.spec.serialization import instance_from_json
+from engine.spec.state_writer import instance_to_json
 from engine.store import db, history
 from engine.store.db import JOBS_ANNOUNCE_WITHIN, READ_ONLY, announce_jobs
 from engine.store.models import (Group, HumanTask, InstanceLink, Job, MessageSubscription, ProcessDefinition,
@@ -108,7 +108,7 @@ def run_engine(action: Action, step=None) -> None:
         # do_engine_steps refreshes timers last, so a timer already due (e.g. a deadline
         # in the past) is READY but not yet run: run until only people have work left.
         for _ in range(_MAX_ENGINE_ROUNDS):
-            if next(tasks_in(action.workflow, TaskState.READY, manual=False), None) is None:
+            if next(task_scan.tasks_in(action.workflow, TaskState.READY, manual=False), None) is None:
                 break
             action.workflow.do_engine_steps()
     except EngineStepFailed:
@@ -511,13 +511,13 @@ def linked_instances(session: Session, instance_id: int) -> list[tuple[str, Inst
 
 
 def completed_ids(workflow: BpmnWorkflow) -> set[UUID]:
-    return {t.id for t in tasks_in(workflow, TaskState.COMPLETED)}
+    return {t.id for t in task_scan.tasks_in(workflow, TaskState.COMPLETED)}
 
 
 def flow_reasons(workflow: BpmnWorkflow, before: set[UUID]) -> list[str]:
     """The ``returnReason`` of every flow taken since ``before`` (the completed task ids), filled with case data."""
     out = []
-    taken = (t for t in tasks_in(workflow, TaskState.COMPLETED) if t.id not in before)
+    taken = (t for t in task_scan.tasks_in(workflow, TaskState.COMPLETED) if t.id not in before)
     for task in sorted(taken, key=lambda t: t.last_state_change):  # in the order they were taken
         reasons = (getattr(task.task_spec, "extensions", None) or {}).get("flowReasons")
         if not reasons:

@@ -16,7 +16,6 @@ from decimal import Decimal
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter
-from SpiffWorkflow.bpmn.serializer.default.workflow import WorkflowConverter
 from SpiffWorkflow.bpmn.specs.defaults import ServiceTask
 from SpiffWorkflow.camunda.serializer import DEFAULT_CONFIG
 
@@ -50,23 +49,6 @@ def specs_from_json(text: str):
     dct = json.loads(text)
     return (serializer.from_dict(dct["spec"]),
             {k: serializer.from_dict(v) for k, v in dct["subprocess_specs"].items()})
-
-
-_WORKFLOW_TYPE = registry.typenames[BpmnWorkflow]
-_workflow_converter = registry.convert_to_dict[_WORKFLOW_TYPE].args[1].__self__  # partial(_obj_to_dict, type, to_dict)
-
-
-def instance_to_json(workflow: BpmnWorkflow) -> str:
-    """The instance's own part: what ``serializer.to_dict`` writes, key for key, without the
-    spec and subprocess specs (stored once per version; converting them on every save
-    cost more than the task tree)."""
-    converter = _workflow_converter
-    dct = WorkflowConverter.to_dict(converter, workflow)
-    dct["subprocesses"] = converter.mapping_to_dict(workflow.subprocesses)
-    dct["bpmn_events"] = registry.convert(workflow.bpmn_events)
-    dct["typename"] = _WORKFLOW_TYPE
-    dct[serializer.VERSION_KEY] = serializer.VERSION
-    return _dumps(dct)
 
 
 def instance_from_json(text: str, spec, subprocess_specs: dict) -> BpmnWorkflow:
