@@ -356,7 +356,10 @@ def case_data(workflow: BpmnWorkflow) -> dict[str, Any]:
     data: dict[str, Any] = {}
     if workflow.last_task is not None:
         data.update(workflow.last_task.data)
-    for task in workflow.get_tasks(state=TaskState.READY):
+    ready = list(task_scan.tasks_in(workflow, TaskState.READY))
+    if len(ready) > 1:  # the tree's order decides which branch's value is shown
+        ready = workflow.get_tasks(state=TaskState.READY)
+    for task in ready:
         data.update(task.data)
     return data
 
@@ -367,7 +370,7 @@ def save(action: Action) -> None:
     now = utcnow()
     data = case_data(workflow)
     old_title, old_timer = instance.title, instance.next_timer_at
-    completing = workflow.is_completed() and instance.status == "running"
+    completing = task_scan.is_completed(workflow) and instance.status == "running"
     instance.title = str(data.get("party_name") or data.get("case_title") or instance.title or "")[:300]
     if completing:
         instance.status, instance.ended_at = "completed", now

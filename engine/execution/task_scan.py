@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
 
 
 def tasks_in(workflow: BpmnWorkflow, state: int, manual: bool | None = None) -> Iterator:
@@ -20,3 +21,11 @@ def tasks_in(workflow: BpmnWorkflow, state: int, manual: bool | None = None) -> 
         for task in owner.tasks.values():
             if task.state & state and (manual is None or task.task_spec.manual == manual):
                 yield task
+
+
+def is_completed(workflow: BpmnWorkflow) -> bool:
+    """``workflow.is_completed()``, setting ``completed`` as it does, without its walk from the root
+    (which passes every finished task before it reaches the unfinished ones at the bottom)."""
+    if not workflow.completed and not any(t.state & TaskState.NOT_FINISHED_MASK for t in workflow.tasks.values()):
+        workflow.completed = True
+    return workflow.completed
