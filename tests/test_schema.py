@@ -51,3 +51,30 @@ def test_every_earlier_revision_upgrades_to_the_models(db_url):
             test_migrations_match_the_models(database)
         finally:
             database.dispose()
+
+
+def test_a_cases_state_is_compressed_with_lz4_on_postgresql(db):
+    """Migration 20_state_compression: pglz cost as much as the rest of a completion's UPDATE and commit."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from zhifa import schema
+
+    def compression() -> str | None:
+        with db.engine.connect() as connection:
+            if connection.dialect.name != "postgresql":
+                return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            return connection.execute(text("SELECT attcompression FROM pg_attribute WHERE attname = 'state' "
+                                           "AND attrelid = 'process_instances'::regclass")).scalar()
+
+    upgraded = compression()
+    with db.engine.begin() as connection:
+        config = schema.alembic_config(db.url)
+        config.attributes["connection"] = connection
+        command.downgrade(config, "19_throughput")
+    downgraded = compression()
+    schema.upgrade(db)
+    if db.engine.dialect.name == "postgresql":
+        assert (upgraded, downgraded, compression()) == ("l", "", "l")
+    else:  # nothing to do on SQLite but to pass through the revision
+        assert (upgraded, downgraded, compression()) == ("20_state_compression", "19_throughput", "20_state_compression")
