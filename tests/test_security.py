@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -13,6 +14,7 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 import urllib.parse
 import urllib.request
 from http.cookiejar import CookieJar
@@ -731,3 +733,17 @@ def test_the_public_site_is_hardened_the_same_way(db, org):
     assert client.get("/diagrams/a%00b").status_code == 400
     page = client.get("/")
     assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+
+
+def test_the_budget_counts_the_models_own_cpu_time_not_a_busy_machines_wall_time(monkeypatch):
+    """Wall time passing while the code waits for the CPU (a loaded server, a garbage collection,
+    another request holding the GIL) does not fail it; its own running does."""
+    env = RestrictedEnvironment({})
+    wall = itertools.count(start=time.monotonic(), step=10)  # ten seconds pass between any two looks
+    with limits.configured(seconds=0.2):
+        monkeypatch.setattr(limits.time, "monotonic", lambda: next(wall))
+        context = {}
+        env.execute("total = 0\nfor i in range(1000):\n    total += i", context)
+        assert context["total"] == 499500
+        with pytest.raises(limits.BudgetExceeded, match="0.2 秒"):
+            env.execute("while True: pass", {})

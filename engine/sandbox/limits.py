@@ -18,7 +18,9 @@ that can run long or allocate much passes a guard:
 
 So no single C operation can hold the GIL for long (``9**(9**9)`` is refused before it is
 computed) and Python-level work always reaches a check. The budget is per evaluation: the
-deadline (``ZHIFA_SCRIPT_TIMEOUT``, default 1 s), the largest single value
+deadline (``ZHIFA_SCRIPT_TIMEOUT``, default 1 s, of the thread's CPU time: a check looks at
+it once that much wall time has passed, so a loaded machine or another request holding the
+GIL does not fail a model's code, and a loop still ends), the largest single value
 (``ZHIFA_SCRIPT_MAX_MB``, default 16 MB) and the total produced (16 × that). A budget
 error is sticky: code that catches it cannot continue past the next check, and the
 evaluation fails afterwards even if it returned normally.
@@ -72,10 +74,11 @@ def configured(**overrides: Any) -> Iterator[Limits]:
 
 
 class _Budget:
-    __slots__ = ("deadline", "produced", "failure")
+    __slots__ = ("deadline", "cpu_deadline", "produced", "failure")
 
     def __init__(self) -> None:
         self.deadline = time.monotonic() + LIMITS.seconds
+        self.cpu_deadline = time.thread_time() + LIMITS.seconds  # read only once the wall deadline passed
         self.produced = 0
         self.failure: str | None = None
 
@@ -127,7 +130,8 @@ def _size_message(what: str) -> str:
 
 def tick(*_: Any) -> bool:
     current = _current()
-    if current is not None and (current.failure or time.monotonic() > current.deadline):
+    if current is not None and (current.failure or (time.monotonic() > current.deadline
+                                                     and time.thread_time() > current.cpu_deadline)):
         current.fail(current.failure or _timeout_message())
     return True
 
