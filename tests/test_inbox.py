@@ -435,6 +435,11 @@ def _grams_of(db, task_id):
         return set(session.scalars(select(TaskSearchGram.gram).where(TaskSearchGram.task_id == task_id)))
 
 
+def _candidates_of(db, task_id):
+    with db.reading() as session:
+        return set(session.execute(select(TaskCandidate.kind, TaskCandidate.value).where(TaskCandidate.task_id == task_id)))
+
+
 def test_search_finds_terms_of_one_two_and_more_characters_from_the_grams_of_ready_tasks(db, user, flow):
     by = "supervision_investigate1"
     made = [start(db, user, title=name) for name in ("鲁山县甲化工厂", "乙造纸厂", "Xyz砖厂")]
@@ -445,8 +450,9 @@ def test_search_finds_terms_of_one_two_and_more_characters_from_the_grams_of_rea
         assert sorted(keys(tab(db, user, by, "group", q=term))) == sorted(made[i][0].business_key for i in expected), term
     instance, task = made[0]
     assert _grams_of(db, task.id) == search_index.grams(instance.business_key, "鲁山县甲化工厂")
-    complete_prepare(db, user, task.id)  # the task ends: its grams go; the next task's are its own
-    assert _grams_of(db, task.id) == set()
+    assert _candidates_of(db, task.id) == {("group", "supervision.investigate")}
+    complete_prepare(db, user, task.id)  # the task ends: its grams and 岗位待办 rows go; the next task's are its own
+    assert _grams_of(db, task.id) == set() and _candidates_of(db, task.id) == set()
     assert keys(tab(db, user, by, "group", q="甲化工")) == []
     assert keys(tab(db, user, "supervision_review1", "group", q="某化工")) == [instance.business_key]
 

@@ -167,8 +167,15 @@ def candidates(row: HumanTask, groups: list[str], users: list[str]) -> list[dict
 def ended(session: Session, task_ids) -> None:
     """A task completed or cancelled leaves the 岗位待办 index and its search (its row keeps its
     candidates for display)."""
-    db.write(session, _DELETE_CANDIDATES, [{"ids": list(task_ids)}])
-    search_index.remove(session, task_ids)
+    for statement in _end_statements(session.get_bind().dialect.name):
+        db.write(session, statement, [{"ids": list(task_ids)}])
+
+
+@functools.cache
+def _end_statements(dialect: str) -> tuple:
+    if dialect == "postgresql":  # one round trip: the candidates' DELETE rides along as a CTE
+        return (search_index.DELETE.add_cte(_DELETE_CANDIDATES.cte("candidates")),)
+    return _DELETE_CANDIDATES, search_index.DELETE
 
 
 def set_claimable(session: Session, task_id: str, claimable: bool) -> None:

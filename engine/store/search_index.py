@@ -20,7 +20,7 @@ from engine.store.models import TaskSearchGram
 
 END = "\x1f"
 _INSERT = insert(TaskSearchGram)  # built once: building a statement cost more than running it
-_DELETE = delete(TaskSearchGram).where(TaskSearchGram.task_id.in_(bindparam("ids", expanding=True)))
+DELETE = delete(TaskSearchGram).where(TaskSearchGram.task_id.in_(bindparam("ids", expanding=True)))
 
 
 def _fold(text: str | None) -> str:
@@ -60,4 +60,4 @@ def add(session: Session, tasks: Iterable[tuple[str, str | None, str | None]]) -
 
 
 def remove(session: Session, task_ids: Iterable[str]) -> None:
-    db.write(session, _DELETE, [{"ids": list(task_ids)}])
+    db.write(session, DELETE, [{"ids": list(task_ids)}])
