@@ -99,3 +99,22 @@ def test_a_value_changed_in_place_after_its_task_finished_is_written_and_restore
         state = session.scalar(select(ProcessInstance.state).where(ProcessInstance.id == case.id))
     assert json.loads(state) == _stock(action.workflow)
     assert case.data()["items"] == [{"n": 2}] and case.data()["tags"] == ["甲"]
+
+
+def test_a_finished_tasks_internal_data_changed_in_place_is_written(db, deployed, user, timer_clock, monkeypatch):
+    monkeypatch.setattr(state_writer, "verify", False)
+    case = start_case(db, user, CITIZEN)
+    with db.transaction() as session:
+        action = runtime.act(session, case.id, None)
+        next(iter(action.workflow.get_tasks(state=TaskState.READY))).internal_data["mark"] = "甲"
+        runtime.save(action)
+    case.do("UserTask_investigate", "supervision_investigate1", INVESTIGATE, group="supervision.investigate")
+    with db.transaction() as session:
+        action = runtime.act(session, case.id, None)
+        finished = next(t for t in action.workflow.get_tasks() if t.task_spec.name == "UserTask_investigate")
+        assert state_writer._memo(action.workflow).texts.get(finished.id)  # kept at the completion's save
+        finished.internal_data["mark"] = "乙"
+        runtime.save(action)
+    with db.reading() as session:
+        state = json.loads(session.scalar(select(ProcessInstance.state).where(ProcessInstance.id == case.id)))
+    assert state["tasks"][str(finished.id)]["internal_data"] == {"mark": "乙"}

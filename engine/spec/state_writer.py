@@ -7,10 +7,10 @@ kept with the workflow between saves and reused while nothing it was made from c
 
 - the task and its parent are finished (their data dicts are no longer written: a task's data is
   written while it runs, and a child gets copies of its parent's values when it becomes ready);
-- state, last state change, triggered, parent, children, the very same data, parent data and
-  internal-data dicts, with the same number of keys;
-- every value the text takes from them (the task's changes to its parent's data, its internal
-  data) is a scalar, or a list/tuple/dict of scalars that only this task holds. A nested
+- state, last state change, triggered, parent, children, the internal data's items, and the
+  very same data and parent data dicts, with the same number of keys;
+- every value the text takes from them is a scalar (internal data), or a scalar or a
+  list/tuple/dict of scalars that only this task holds (its changes to its parent's data). A nested
   container is shared along the chain of tasks (SpiffWorkflow copies values one level deep),
   and a later task's script may change it in place: such a task's text is made again each save.
 
@@ -102,8 +102,9 @@ def _task_dict(task: Task, parent: Task | None, memo: _Memo) -> dict:
 
 
 def _signature(task: Task, parent: Task) -> tuple:
+    # internal data is small (a timer's value, whether an event fired) and compared by value
     return (task.state, task.last_state_change, task.triggered, task._parent, tuple(task._children),
-            len(task.data), len(parent.data), len(task.internal_data))
+            len(task.data), len(parent.data), tuple(task.internal_data.items()))
 
 
 def _tasks_json(workflow, encode) -> str:
@@ -123,7 +124,8 @@ def _tasks_json(workflow, encode) -> str:
         text = f'"{memo.id(uid)}": {encode(dct)}'
         parts.append(text)
         if (parent is not None and task.state & _FINISHED and parent.state & _FINISHED
-                and _flat(dct["delta"]["updates"].values()) and _flat(task.internal_data.values())):
+                and _flat(dct["delta"]["updates"].values())
+                and all(type(v) in _SCALARS for v in task.internal_data.values())):
             kept[uid] = (task.data, parent.data, task.internal_data, _signature(task, parent), text)
         else:
             kept.pop(uid, None)
