@@ -378,7 +378,8 @@ def save(action: Action) -> None:
     events = workflow.get_events()  # taken out before the state is written, so never routed twice
     instance.updated_at = now
     instance.next_timer_at = _next_timer(instance, workflow)
-    instance.state = instance_to_json(workflow)  # all set before any query flushes: one UPDATE
+    instance.state = instance_to_json(workflow)
+    db.write_changes(session, instance)  # sent with the action's other writes
     session.info.setdefault(_SAVED, {})[_cache_key(session, instance)] = (instance.state, workflow)
     projection.sync(action, now, title_changed=instance.title != old_title)
     if action.warnings:
@@ -415,8 +416,8 @@ def _sync_timer(session: Session, instance: ProcessInstance, previous: datetime 
         db.write(session, delete(Job).where(*this_case))
         return
     if previous is None:
-        db.write(session, insert(Job).values(kind="timer", instance_id=instance.id, due_at=due, status="pending",
-                                           attempts=0))
+        db.write(session, insert(Job).inline().values(kind="timer", instance_id=instance.id, due_at=due,
+                                                    status="pending", attempts=0))
     else:  # moved, or fired by a worker (its lease ends), or failed before: pending again
         db.write(session, update(Job).where(*this_case, or_(Job.due_at != due, Job.status != "pending",
                                                           Job.locked_by.is_not(None)))

@@ -23,7 +23,7 @@ from engine.execution import projection, runtime
 from engine.inbox import statistics
 from engine.sandbox import scripting
 from engine.spec import forms
-from engine.store import history, search_index
+from engine.store import db, history, search_index
 from engine.store.history import data_to_json
 from engine.store.models import (NO_DUE, Attachment, Comment, HumanTask, Membership, Notification, ProcessDefinition,
                                  ProcessInstance, Recusal, TaskCandidate, TaskExclusion, TaskSearchGram, User, utcnow)
@@ -267,6 +267,7 @@ def _finish(session: Session, task: HumanTask, instance: ProcessInstance, action
     task.state, task.assignee, task.completed_by, task.completed_at = "completed", user.username, user.username, utcnow()
     task.submitted = data_to_json(values)
     task.draft = None
+    db.write_changes(session, task)
     before = runtime.completed_ids(action.workflow)
     action.finished.add(task.id)
     projection.ended(session, [task.id])

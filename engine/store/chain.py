@@ -25,6 +25,7 @@ from decimal import Decimal
 from sqlalchemy import BigInteger, Integer, String, Text, bindparam, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from engine.store import pending
 from engine.store.models import Attachment, Base, Chained, utcnow
 
 GENESIS = "0" * 64
@@ -79,16 +80,17 @@ def _fill_defaults(row) -> None:
 
 
 def append(session: Session, table, values: dict) -> None:
-    """Insert one row of a chained table now, in its place in the chain, through Core: the audit
+    """Insert one row of a chained table, in its place in the chain, through Core: the audit
     row of every action, where an ORM flush cost more than the statements. On PostgreSQL one
-    statement takes the head, computes the hash and inserts the row."""
+    statement takes the head, computes the hash and inserts the row, sent with the action's
+    other writes (engine/store/pending.py)."""
     values = {c.key: values.get(c.key) if values.get(c.key) is not None or c.default is None
               else (c.default.arg(None) if callable(c.default.arg) else c.default.arg)
               for c in table.columns if c.key not in _EXCLUDED}  # defaults now: the hash covers them
     connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        if connection.execute(_append_statement(table), {**values, "values_json": _values_json(values)}).rowcount:
-            return
+    if connection.dialect.name == "postgresql":  # sent with the action's other writes
+        pending.write(connection, _append_statement(table), [{**values, "values_json": _values_json(values)}])
+        return
     head = connection.execute(_HEAD_ROW).first()  # (none yet on a fresh database: the first row makes it)
     if head is None:
         connection.execute(_HEAD.insert().values(id=1, seq=0, hash=GENESIS))
@@ -101,7 +103,10 @@ def append(session: Session, table, values: dict) -> None:
 @functools.lru_cache(maxsize=None)
 def _append_statement(table):
     """WITH head AS (UPDATE audit_chain SET seq = seq + 1, hash = <sha256 of the entry> RETURNING seq, hash)
-    INSERT INTO <table> (…, chain_seq, chain_hash) SELECT :…, head.seq, head.hash FROM head."""
+    INSERT INTO <table> (…, chain_seq, chain_hash) SELECT :…, (SELECT seq FROM head), (SELECT hash FROM head).
+
+    The head row exists from migration 10_hardening on; were it deleted, the row would still be
+    written, outside the chain, and ``verify()`` would name it."""
     entry = func.concat('["', _HEAD.c.hash, f'", {json.dumps(table.name)}, ', _HEAD.c.seq + 1, ", ",
                         bindparam("values_json", type_=Text), "]")
     head = (_HEAD.update().where(_HEAD.c.id == 1)
@@ -110,7 +115,8 @@ def _append_statement(table):
     columns = [c for c in table.columns if c.key not in _EXCLUDED]
     return table.insert().from_select(
         [c.key for c in columns] + ["chain_seq", "chain_hash"],
-        select(*[bindparam(c.key, type_=c.type) for c in columns], head.c.seq, head.c.hash))
+        select(*[bindparam(c.key, type_=c.type) for c in columns], select(head.c.seq).scalar_subquery(),
+               select(head.c.hash).scalar_subquery()))
 
 
 _HEAD = ChainHead.__table__

@@ -4,6 +4,9 @@ One action = one write transaction. On PostgreSQL the instance row is locked wit
 SELECT ... FOR UPDATE; SQLite has no row locks, so write transactions start with
 BEGIN IMMEDIATE and hold the database write lock for their duration.
 
+On PostgreSQL the statements of ``write()`` are sent together with the next statement or the
+commit (engine/store/pending.py).
+
 No action may keep the database locked for long (model code is bounded to about a second,
 engine/sandbox/limits.py): SQLite waits at most ``BUSY_SECONDS`` for the write lock, and on
 PostgreSQL a statement waits at most ``LOCK_SECONDS`` for a row lock and runs at most
@@ -11,14 +14,15 @@ PostgreSQL a statement waits at most ``LOCK_SECONDS`` for a row lock and runs at
 """
 from __future__ import annotations
 
+import functools
 from contextlib import contextmanager
 from typing import Iterator
 
-from sqlalchemy import create_engine, event, make_url, text
+from sqlalchemy import bindparam, create_engine, event, inspect, make_url, text, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, attributes, sessionmaker
 
-from engine.store import chain
+from engine.store import chain, pending
 
 
 BUSY_SECONDS = 15
@@ -43,8 +47,10 @@ def _make_engine(url: str, immediate: bool) -> Engine:
         parsed = make_url(url)
         options = " ".join(filter(None, [parsed.query.get("options"), f"-c lock_timeout={LOCK_SECONDS * 1000}",
                                          f"-c statement_timeout={STATEMENT_SECONDS * 1000}"]))
-        return create_engine(parsed.difference_update_query(["options"]), pool_pre_ping=True, pool_size=10,
-                             max_overflow=20, connect_args={"options": options})
+        engine = create_engine(parsed.difference_update_query(["options"]), pool_pre_ping=True, pool_size=10,
+                               max_overflow=20, connect_args={"options": options})
+        pending.install(engine)
+        return engine
     engine = create_engine(url, connect_args={"timeout": BUSY_SECONDS})
 
     @event.listens_for(engine, "connect")
@@ -103,20 +109,48 @@ def _check_strings(session: Session, _context, _instances) -> None:
                 check_value(column, obj.__dict__.get(column.key))
 
 
-def write(session: Session, statement, rows: list[dict] | None = None):
+def write(session: Session, statement, rows: list[dict] | None = None) -> None:
     """Run an INSERT, UPDATE or DELETE through Core on the session's connection, rows checked as a
     flush checks them. For the statements of every completion on tables whose rows the session
-    holds no objects of: the ORM's bulk path costs several times what the statement does."""
-    if rows is None:
-        return session.connection().execute(statement)
-    if not rows:
-        return None
-    columns = statement.table.columns
-    for row in rows:
-        for key, value in row.items():
-            if key in columns:  # else a parameter of the statement's own, e.g. a JSON path
-                check_value(columns[key], value)
-    return session.connection().execute(statement, rows)
+    holds no objects of: the ORM's bulk path costs several times what the statement does.
+
+    Nothing is returned: on PostgreSQL the statement is sent with the connection's next one
+    (engine/store/pending.py)."""
+    if rows is not None:
+        if not rows:
+            return
+        columns = statement.table.columns
+        for row in rows:
+            for key, value in row.items():
+                if key in columns:  # else a parameter of the statement's own, e.g. a JSON path
+                    check_value(columns[key], value)
+        rows = list(rows)
+    pending.write(session.connection(), statement, rows)
+
+
+def write_changes(session: Session, obj) -> None:
+    """Write the changed columns of a loaded ORM object as ``write()`` does, and mark them
+    unchanged: the session's next flush leaves them out (an ORM UPDATE is sent on its own and
+    its row count read, so it could not go with the other writes)."""
+    state = inspect(obj)
+    if not state.persistent or not state.committed_state:
+        return  # a new row is the flush's
+    columns = state.mapper.columns
+    changed = {key: state.dict.get(key) for key, before in state.committed_state.items()
+               if key in columns and state.dict.get(key) != before}
+    if not changed:
+        return
+    table = state.mapper.local_table
+    write(session, _update_of(table, tuple(sorted(changed))), [{**changed, "_key": state.identity[0]}])
+    for key, value in changed.items():
+        attributes.set_committed_value(obj, key, value)
+
+
+@functools.cache
+def _update_of(table, keys: tuple[str, ...]):
+    """UPDATE <table> SET <keys> WHERE <its one-column primary key> = :_key, built once."""
+    (key_column,) = table.primary_key.columns
+    return update(table).where(key_column == bindparam("_key")).values({k: bindparam(k) for k in keys})
 
 
 class Database:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from sqlalchemy import bindparam, delete, insert
+from sqlalchemy import String, bindparam, delete, func, insert, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from engine.store import db
@@ -20,6 +21,10 @@ from engine.store.models import TaskSearchGram
 
 END = "\x1f"
 _INSERT = insert(TaskSearchGram)  # built once: building a statement cost more than running it
+# PostgreSQL: all of an action's grams as two arrays in one statement (one row each, psycopg
+# would send one statement per row)
+_INSERT_ARRAYS = insert(TaskSearchGram).from_select(["gram", "task_id"], select(
+    func.unnest(bindparam("grams", type_=ARRAY(String))), func.unnest(bindparam("task_ids", type_=ARRAY(String)))))
 DELETE = delete(TaskSearchGram).where(TaskSearchGram.task_id.in_(bindparam("ids", expanding=True)))
 
 
@@ -56,7 +61,12 @@ def rows(task_id: str, business_key: str | None, title: str | None) -> list[dict
 
 def add(session: Session, tasks: Iterable[tuple[str, str | None, str | None]]) -> None:
     """Index ready tasks: (id, case number, title) each."""
-    db.write(session, _INSERT, [r for task in tasks for r in rows(*task)])
+    indexed = [r for task in tasks for r in rows(*task)]
+    if indexed and session.get_bind().dialect.name == "postgresql":
+        db.write(session, _INSERT_ARRAYS, [{"grams": [r["gram"] for r in indexed],
+                                            "task_ids": [r["task_id"] for r in indexed]}])
+    else:
+        db.write(session, _INSERT, indexed)
 
 
 def remove(session: Session, task_ids: Iterable[str]) -> None:

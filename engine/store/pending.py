@@ -1,0 +1,69 @@
+"""Writes that wait for the connection's next statement (PostgreSQL).
+
+An action writes a dozen rows (its task, their 岗位待办 index and search grams, the audit row,
+the statistics, the case's state); sent one by one, each waits a round trip for the server. On
+PostgreSQL the statements given to ``write`` wait on the connection instead and go to the server
+together, in one round trip (psycopg's pipeline mode), just before the connection's next
+statement or its commit: whatever runs next still sees them, in order. An error among them fails
+that next statement or the commit, as an SQLAlchemy error like any other, and the transaction is
+rolled back. SQLite, in-process, runs them at once.
+
+Only statements whose result nobody reads may wait: no RETURNING, no row count.
+"""
+from __future__ import annotations
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
+
+_PENDING = "zhifa_pending_writes"  # Connection.info: the statements not yet sent
+
+
+def install(engine: Engine) -> None:
+    event.listen(engine, "before_cursor_execute", _send_first)
+    event.listen(engine, "commit", lambda connection: send(connection, commit=True))
+    event.listen(engine, "rollback", _drop)
+    # SAVEPOINT, a statement, sent what waited before it: what waits now is the savepoint's
+    event.listen(engine, "rollback_savepoint", lambda connection, _name, _context: _drop(connection))
+    event.listen(engine.pool, "checkin", lambda _dbapi_connection, record: record.info.pop(_PENDING, None))
+
+
+def write(connection: Connection, statement, rows: list[dict] | None = None) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.info.setdefault(_PENDING, []).append((statement, rows))
+    else:
+        _run(connection, statement, rows)
+
+
+def send(connection: Connection, commit: bool = False) -> None:
+    """Send the waiting statements in one pipeline; their results come back together. Before a
+    commit, the COMMIT goes with them (SQLAlchemy's own then finds no transaction open: psycopg
+    sends nothing)."""
+    waiting = connection.info.pop(_PENDING, None)
+    if not waiting:
+        return
+    driver = connection.connection.driver_connection
+    try:
+        with driver.pipeline():
+            for statement, rows in waiting:
+                _run(connection, statement, rows)
+            if commit:
+                driver.commit()
+    except driver.Error as e:  # raised by the pipeline's sync, outside SQLAlchemy's execute
+        raise DBAPIError.instance(None, None, e, driver.Error) from e
+
+
+def _run(connection: Connection, statement, rows: list[dict] | None) -> None:
+    if rows is None:
+        connection.execute(statement)
+    else:
+        connection.execute(statement, rows)
+
+
+def _send_first(connection: Connection, _cursor, _statement, _parameters, _context, _executemany) -> None:
+    if _PENDING in connection.info:
+        send(connection)
+
+
+def _drop(connection: Connection) -> None:
+    connection.info.pop(_PENDING, None)
