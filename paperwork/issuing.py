@@ -102,10 +102,10 @@ def _context(session: Session, instance: ProcessInstance, template: DocumentTemp
     return context.build(values, fields, case_no=instance.business_key, people=people, **per_document)
 
 
-def _source(session: Session, document: CaseDocument | None, template: DocumentTemplate) -> bytes:
+def _source(session: Session, draft_id: int | None, template: DocumentTemplate) -> bytes:
     """An uploaded edited draft replaces the template (its placeholders are filled again)."""
-    if document is not None and document.draft_id:
-        with files.open_file(session.get(Attachment, document.draft_id)) as f:
+    if draft_id:
+        with files.open_file(session.get(Attachment, draft_id)) as f:
             return f.read()
     return session.scalar(select(DocumentTemplate.content).where(DocumentTemplate.id == template.id))
 
@@ -172,7 +172,7 @@ def draft(session: Session, task_id: str, user: User, submitted: Mapping[str, An
     ctx = _context(session, instance, template, values, issued_on=date.today())
     keep_number = {"doc_no": "{{ doc_no }}"}  # the number is printed at 签发, also into an edited draft
     try:
-        docx = render.render(_source(session, document, template), {**ctx, **keep_number})
+        docx = render.render(_source(session, document and document.draft_id, template), {**ctx, **keep_number})
     except render.TemplateInvalid as e:
         return Draft(key, template.title, document, error=str(e))
     return Draft(key, template.title, document, docx, catalog.missing_elements(key, ctx))
@@ -186,13 +186,7 @@ def upload_draft(session: Session, task_id: str, user: User, submitted: Mapping[
     key = declared(spiff.task_spec, values, action.workflow.script_engine)
     if key is None:
         raise DocumentError("此步骤不制作文书")
-    if not (name or "").lower().endswith(".docx"):
-        raise DocumentError("请上传 Word 文档（.docx）；WPS 请另存为 .docx 格式")
-    content = stream.read()
-    try:
-        render.placeholders(content)
-    except render.TemplateInvalid as e:
-        raise DocumentError(f"上传的文书无法使用：{e}") from None
+    content = edited_docx(stream, name)
     document = _document(session, instance.id, key) or _new_document(session, instance, key, task)
     if document.status != "draft":
         raise DocumentError(f"{document.title}已签发（{document.number or '无文号'}），不能再修改")
@@ -201,6 +195,18 @@ def upload_draft(session: Session, task_id: str, user: User, submitted: Mapping[
     history.record(session, "document_draft", user, instance=instance, task_id=task.id, element_id=task.element_id,
                    details={"document": document.title, "file": attachment.original_name, "sha256": attachment.sha256})
     return document
+
+
+def edited_docx(stream, name: str) -> bytes:
+    """The bytes of an edited Word draft uploaded back, if it is one the renderer can fill."""
+    if not (name or "").lower().endswith(".docx"):
+        raise DocumentError("请上传 Word 文档（.docx）；WPS 请另存为 .docx 格式")
+    content = stream.read()
+    try:
+        render.placeholders(content)
+    except render.TemplateInvalid as e:
+        raise DocumentError(f"上传的文书无法使用：{e}") from None
+    return content
 
 
 def _new_document(session: Session, instance: ProcessInstance, key: str, task: HumanTask) -> CaseDocument:
@@ -239,7 +245,7 @@ def issue(session: Session, task_id: str, user: User, submitted: Mapping[str, An
     number = merged.get(variable) if variable and merged.get(variable) else \
         numbering.next_number(session, scheme) if scheme else None
     ctx["doc_no"] = number or ""
-    docx = render.render(_source(session, document, template), ctx)
+    docx = render.render(_source(session, document.draft_id, template), ctx)
     try:
         pdf_bytes = pdf.to_pdf(docx)
     except pdf.PdfError as e:
@@ -263,7 +269,7 @@ def issue(session: Session, task_id: str, user: User, submitted: Mapping[str, An
 
 
 def _printed(session: Session, document: CaseDocument) -> set[str]:
-    return render.placeholders(_source(session, document, document.template))
+    return render.placeholders(_source(session, document.draft_id, document.template))
 
 
 def check_complete(session: Session, task: HumanTask, spiff, values: Mapping[str, Any]) -> None:

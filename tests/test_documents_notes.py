@@ -3,14 +3,17 @@ engine, two 调查询问笔录 and a 现场检查（勘察）笔录 issued at Us
 back with python-docx and as PDF text, listed with the case's 文书 and bound into the 案卷."""
 from __future__ import annotations
 
+import io
 import json
 
+import docx as python_docx
 import pytest
 
 from engine.deploy import repository
 from engine.spec import forms
 from engine.spec.problems import ModelInvalid
-from engine.store.models import AuditEvent
+from engine.access.identity import NotPermitted
+from engine.store.models import Attachment, AuditEvent
 from paperwork import case_file, issuing, notes
 from tests.conftest import ROOT
 from tests.documentwork import docx_text, pdf_layout, pdf_pages, pdf_text
@@ -139,6 +142,62 @@ def test_a_preview_shows_what_is_typed_so_far(db, documents, user, timer_clock):
                                     "penalty.inquiry", {"interviewee_name": "赵某", "inquiry_record": "问：姓名？\n答：赵某"})
     text = docx_text(data)
     assert title == "调查询问笔录" and "赵某" in text and "问：姓名？" in text and "＿＿" in text  # the rest blank
+
+
+def _edited(word: bytes, *lines: str) -> bytes:
+    edited = python_docx.Document(io.BytesIO(word))
+    for line in lines:
+        edited.add_paragraph(line)
+    out = io.BytesIO()
+    edited.save(out)
+    return out.getvalue()
+
+
+def test_an_edited_word_note_is_issued_once_then_the_form_again(db, documents, user, timer_clock):  # noqa: F811
+    case = at_investigation(db, user)
+    task_id = case.task("UserTask_investigate").id
+    with db.reading() as session:
+        _, word = notes.preview(session, task_id, user(INVESTIGATOR), "penalty.inquiry", {})
+    # typed in Word: the questions and answers, and a placeholder of the form left in on purpose
+    edited = _edited(word, "问：排污口设在何处？", "答：厂区东侧，已于上月封堵。", "被询问人：{{ interviewee_name }}")
+    with db.transaction() as session:
+        draft = notes.upload_draft(session, task_id, user(INVESTIGATOR), "penalty.inquiry", io.BytesIO(edited),
+                                   "询问笔录修改.docx")
+    with db.reading() as session:
+        offered = {o.key: o for o in notes.offers(session, task_id, user(INVESTIGATOR))}
+        assert offered["penalty.inquiry"].draft.id == draft.id and offered["penalty.site_inspection"].draft is None
+        _, previewed = notes.preview(session, task_id, user(INVESTIGATOR), "penalty.inquiry", {})
+    assert "已于上月封堵" in docx_text(previewed)
+
+    first = issue(db, user, case, "penalty.inquiry", inquiry(user, "李某", "经暗管排入河道"))
+    text = pdf_text(case.read(first.pdf_id))
+    assert "问：排污口设在何处？" in text and "答：厂区东侧，已于上月封堵。" in text and "被询问人：李某" in text
+    assert first.draft_id == draft.id
+    with db.reading() as session:  # used: the next note is made from the form again
+        assert notes.pending_draft(session, task_id, "penalty.inquiry") is None
+        events = session.query(AuditEvent).filter_by(instance_id=case.id, action="document_draft").all()
+    assert [json.loads(e.details)["file"] for e in events] == ["询问笔录修改.docx"]
+    second = issue(db, user, case, "penalty.inquiry", inquiry(user, "王某", "不清楚"))
+    assert "已于上月封堵" not in pdf_text(case.read(second.pdf_id)) and second.draft_id is None
+
+
+def test_a_note_draft_must_be_a_word_file_the_renderer_can_fill(db, documents, user, timer_clock):  # noqa: F811
+    case = at_investigation(db, user)
+    task_id = case.task("UserTask_investigate").id
+    with db.reading() as session:
+        _, word = notes.preview(session, task_id, user(INVESTIGATOR), "penalty.inquiry", {})
+    refusals = [(b"%PDF-1.4", "笔录.pdf", "请上传 Word 文档"), (b"not a zip", "笔录.docx", "无法使用"),
+                (_edited(word, "{{ interviewee_name "), "笔录.docx", "无法使用")]
+    for content, name, message in refusals:
+        with db.transaction() as session, pytest.raises(issuing.DocumentError, match=message):
+            notes.upload_draft(session, task_id, user(INVESTIGATOR), "penalty.inquiry", io.BytesIO(content), name)
+    with db.transaction() as session, pytest.raises(issuing.DocumentError, match="此步骤不制作该笔录"):
+        notes.upload_draft(session, task_id, user(INVESTIGATOR), "penalty.decision", io.BytesIO(word), "a.docx")
+    with db.transaction() as session, pytest.raises(NotPermitted):  # not a holder of the step's post
+        notes.upload_draft(session, task_id, user("supervision_file1"), "penalty.inquiry", io.BytesIO(word), "a.docx")
+    with db.reading() as session:
+        assert notes.pending_draft(session, task_id, "penalty.inquiry") is None
+        assert session.query(Attachment).filter_by(task_id=task_id).count() == 0
 
 
 def test_deploy_refuses_an_unknown_note_key(db, org):

@@ -193,6 +193,29 @@ def note_issue(task_id: str, key: str):
     return redirect(url_for("inbox.task", task_id=task_id) + "#note-" + key.replace(".", "-"))
 
 
+@bp.route("/tasks/<task_id>/notes/<key>/draft", methods=["POST"])
+@login_required
+def note_upload_draft(task_id: str, key: str):
+    """An edited Word draft of the 笔录: the next one issued is made from it. The form's values stay."""
+    submitted = _submitted()
+    storage = request.files.get("note_draft")
+    if not storage or not storage.filename:
+        return _render_task(task_id, shown_notes={key: (submitted, {"_note": "请选择修改后的 Word 文档（.docx）"})},
+                            status=400)
+    try:
+        with get_db().transaction() as session:
+            draft = notes.upload_draft(session, task_id, current_user.user, key, storage.stream, storage.filename)
+    except (issuing.DocumentError, files.FileStoreError) as e:
+        return _render_task(task_id, shown_notes={key: (submitted, {"_note": str(e)})}, status=400)
+    except _TASK_ERRORS as e:
+        flash(str(e), "error")
+        return redirect(url_for("inbox.inbox"))
+    except tasks.TaskNotFound:
+        abort(404)
+    flash(f"已上传修改稿“{draft.original_name}”，下一份签发的笔录以此为准", "info")
+    return _render_task(task_id, shown_notes={key: (submitted, {})})
+
+
 @bp.route("/documents/<int:document_id>/issued.pdf")
 @login_required
 def issued_pdf(document_id: int):

@@ -3,7 +3,10 @@ is told what is missing, previews it, issues it, and finds it listed with its PD
 page at 1366×768 and 390×844. Screenshots: test-artifacts/<test>/."""
 from __future__ import annotations
 
+import io
 from urllib.parse import urlencode
+
+import docx as python_docx
 
 from paperwork import library, templates
 from tests.conftest import ROOT
@@ -42,9 +45,11 @@ def test_the_investigator_fills_previews_and_issues_an_inquiry_record(  # noqa: 
     for username in OFFICERS:
         page.check(f"#f_inquiry_officers input[value='{user(username).id}']")
     page.fill("#f_inquiry_record", "问：你单位废水排向何处？\n答：经厂区东侧暗管排入河道。")
+    assert not page.locator("#note-preview-penalty-inquiry").is_visible()  # no room taken before a preview
     with page.expect_response(lambda r: r.url.endswith("/notes/penalty.inquiry/preview")) as shown:
         page.click("#note-preview-button-penalty-inquiry")
     assert shown.value.ok and shown.value.headers["content-type"] == "application/pdf"
+    assert page.locator("#note-preview-penalty-inquiry").is_visible()
     entered = page.evaluate("() => [...new FormData(document.getElementById('note-form-penalty-inquiry'))]")
     again = page.context.request.post(f"{base}/tasks/{task.id}/notes/penalty.inquiry/preview", data=urlencode([tuple(p) for p in entered]),
                                       headers={"Content-Type": "application/x-www-form-urlencoded"})
@@ -77,3 +82,58 @@ def test_the_investigator_fills_previews_and_issues_an_inquiry_record(  # noqa: 
 
     page.goto(f"{base}/cases/{case.id}")
     assert "调查询问笔录（李某）" in page.inner_text("#document-list")
+
+
+def test_the_investigator_types_the_answers_in_word_and_issues_the_edited_record(  # noqa: F811
+        chromium, live_server, db, deployed, org, user, timer_clock, screenshots):
+    base = live_server
+    with db.transaction() as session:
+        library.deploy(session, templates.read_paths([ROOT / "documents"]), user=None)
+    case = at_investigation(db, user)
+    task = case.task("UserTask_investigate")
+    page = open_as(chromium, base, "supervision_investigate1")
+    page.goto(f"{base}/tasks/{task.id}")
+    section = page.locator("#note-penalty-inquiry")
+    section.locator("summary").click()
+    page.fill("#f_interviewee_name", "赵某")
+    page.click("#note-draft-upload-penalty-inquiry")  # no file chosen: told so, what was typed kept
+    page.wait_for_selector("#note-penalty-inquiry .flash-error")
+    assert "请选择修改后的 Word 文档" in section.inner_text() and page.input_value("#f_interviewee_name") == "赵某"
+
+    with page.expect_download() as downloaded:
+        section.get_by_role("button", name="下载 Word", exact=True).click()
+    word = python_docx.Document(downloaded.value.path())
+    word.add_paragraph("问：排污口设在何处？")
+    word.add_paragraph("答：厂区东侧，已于上月封堵。")
+    edited = io.BytesIO()
+    word.save(edited)
+    page.set_input_files("#note-draft-penalty-inquiry", files=[{
+        "name": "询问笔录（赵某）.docx", "buffer": edited.getvalue(),
+        "mimeType": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}])
+    page.click("#note-draft-upload-penalty-inquiry")
+    page.wait_for_selector("#note-draft-current-penalty-inquiry")
+    assert "询问笔录（赵某）.docx" in section.inner_text() and page.input_value("#f_interviewee_name") == "赵某"
+    section.scroll_into_view_if_needed()
+    screenshots(page, "inquiry-draft-uploaded")
+
+    page.fill("#f_inquiry_date", TODAY.isoformat())
+    page.fill("#f_inquiry_time", "09:30至10:40")
+    page.fill("#f_inquiry_place", "本局第二询问室")
+    page.fill("#f_interviewee_relation", "当事人员工")
+    for username in OFFICERS:
+        page.check(f"#f_inquiry_officers input[value='{user(username).id}']")
+    page.fill("#f_inquiry_record", "见下文问答。")
+    page.click("#note-issue-penalty-inquiry")
+    page.wait_for_selector("#note-penalty-inquiry .notes-made")
+    assert "调查询问笔录（赵某）" in section.inner_text()
+    assert page.locator("#note-draft-current-penalty-inquiry").count() == 0  # used by this note
+    with page.expect_download() as printed:
+        section.locator(".notes-made a", has_text="PDF").click()
+    issued = pdf_text(open(printed.value.path(), "rb").read())
+    assert "答：厂区东侧，已于上月封堵。" in issued and "赵某" in issued
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{base}/tasks/{task.id}#note-penalty-inquiry")
+    page.locator("#note-penalty-inquiry summary").click()
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    screenshots(page, "inquiry-draft-phone")
