@@ -322,6 +322,27 @@ def _state_reads(db):
     return reads
 
 
+def test_a_page_borrows_the_workflow_kept_by_the_last_action_and_gives_it_back_unchanged(db, flow, user):
+    inspector = user("supervision_investigate1")
+    case = start(db, "case_flow", inspector)
+    key = (str(db.engine.url), case.id)
+    kept = runtime._restored._items[key][1]  # the start's commit kept its workflow
+    with db.reading() as session:  # a page: no restore, the kept workflow lent to it
+        assert runtime.load(session, session.get(ProcessInstance, case.id), inspector).workflow is kept
+        assert key not in runtime._restored._items  # nobody else gets it meanwhile
+    assert runtime._restored._items[key][1] is kept  # back, unchanged
+    with db.reading() as session:  # a page that changed it: dropped, the next action restores
+        workflow = runtime.load(session, session.get(ProcessInstance, case.id), inspector).workflow
+        workflow.get_tasks(state=TaskState.READY)[0].data["changed_by_a_page"] = True
+    assert key not in runtime._restored._items
+    with db.transaction() as session:
+        task = only_task(db, case)
+        tasks.complete(session, task.id, inspector, INSPECTION)
+    with db.reading() as session:
+        data = runtime.load(session, session.get(ProcessInstance, case.id), inspector).workflow.get_tasks()
+        assert not any("changed_by_a_page" in t.data for t in data)
+
+
 def test_a_page_restores_its_case_once_and_a_write_session_sees_each_new_state(db, flow, user):
     inspector = user("supervision_investigate1")
     case = start(db, "case_flow", inspector)
@@ -332,8 +353,8 @@ def test_a_page_restores_its_case_once_and_a_write_session_sees_each_new_state(d
         first, second = (runtime.load(session, row, inspector) for _ in range(2))
         assert second.workflow is first.workflow and second is not first
         assert len(reads) == 1  # read once: the page shows one state of the case
-    with db.reading() as session:  # another session restores its own, never shares one
-        assert runtime.load(session, session.get(ProcessInstance, case.id), inspector).workflow is not first.workflow
+        with db.reading() as other:  # another session meanwhile restores its own, never shares one
+            assert runtime.load(other, other.get(ProcessInstance, case.id), inspector).workflow is not first.workflow
     with db.transaction() as session:  # a write session checks the stored state on every load
         detached = instance_row(db, case.id)  # a row from another session: its state is read here
         before = runtime.load(session, detached, inspector).workflow

@@ -294,6 +294,7 @@ class _Restored:
 _restored = _Restored()
 _SAVED = "zhifa_saved_workflows"
 _READ = "zhifa_read_workflows"  # restored for reading, by instance id, with their state text
+_LENT = "zhifa_lent_workflows"  # taken from _restored by a read-only session, to go back when it ends
 
 
 @event.listens_for(Session, "after_commit")
@@ -307,6 +308,18 @@ def _keep_saved(session: Session) -> None:
 def _drop_saved(session: Session) -> None:
     session.info.pop(_SAVED, None)
     session.info.pop(_READ, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _return_lent(session: Session, transaction) -> None:
+    """A page read a case's workflow from the kept ones: it goes back for the next action if
+    the page left it as it was saved (written again, the same text; the kept tasks' texts make
+    that cheap), else it is dropped."""
+    if transaction.parent is not None:
+        return
+    for key, (state, workflow) in session.info.pop(_LENT, {}).items():
+        if instance_to_json(workflow) == state:
+            _restored.put(key, state, workflow)
 
 
 def _cache_key(session: Session, instance: ProcessInstance) -> tuple[str, int]:
@@ -334,9 +347,14 @@ def load(session: Session, instance: ProcessInstance, user: User | None, depth: 
             if fresh != state:
                 workflow = None
             state = fresh
+        if workflow is None and session.info.get(READ_ONLY):  # lent while the page is made
+            key = _cache_key(session, instance)
+            workflow = _restored.take(key, state, spec)
+            if workflow is not None:
+                session.info.setdefault(_LENT, {})[key] = (state, workflow)
         if workflow is None:
             workflow = instance_from_json(state, spec, subprocess_specs)
-            session.info[_READ][instance.id] = (state, workflow)
+        session.info[_READ][instance.id] = (state, workflow)
     action = Action(session, instance, workflow, user, depth=depth,
                     ready_rows={str(t.id) for t in projection.ready_human_tasks(workflow)})
     action.attach_engine()
