@@ -12,14 +12,23 @@ Only statements whose result nobody reads may wait: no RETURNING, no row count.
 """
 from __future__ import annotations
 
+import weakref
+
+import psycopg
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 _PENDING = "zhifa_pending_writes"  # Connection.info: the statements not yet sent
+_PIPELINED: weakref.WeakSet = weakref.WeakSet()  # the engines whose writes wait
 
 
 def install(engine: Engine) -> None:
+    """Let ``engine``'s writes wait (PostgreSQL through a libpq with pipeline mode: 14 or later,
+    as psycopg[binary] brings; else they run at once)."""
+    if not psycopg.Pipeline.is_supported():
+        return
+    _PIPELINED.add(engine)
     event.listen(engine, "before_cursor_execute", _send_first)
     event.listen(engine, "commit", lambda connection: send(connection, commit=True))
     event.listen(engine, "rollback", _drop)
@@ -29,7 +38,7 @@ def install(engine: Engine) -> None:
 
 
 def write(connection: Connection, statement, rows: list[dict] | None = None) -> None:
-    if connection.dialect.name == "postgresql":
+    if connection.engine in _PIPELINED:
         connection.info.setdefault(_PENDING, []).append((statement, rows))
     else:
         _run(connection, statement, rows)
