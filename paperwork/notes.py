@@ -57,14 +57,29 @@ def pending_draft(session: Session, task_id: str, key: str) -> Attachment | None
     return latest
 
 
-def _kind(spiff, key: str, task) -> note_forms.Kind:
-    """The kind of note, its officers chosen among the certified members of the step's posts."""
+def _kind(spiff, key: str, task, draft: set[str] | None = None) -> note_forms.Kind:
+    """The kind of note, its officers chosen among the certified members of the step's posts.
+    ``draft``: the placeholders of the pending edited draft; a long text it no longer asks for
+    (the questions and answers typed in Word) need not be typed in the form again."""
     kind = note_forms.kind_of(key)
     if kind is None or key not in note_forms.offered(spiff.task_spec):
         raise DocumentError("此步骤不制作该笔录")
     posts = {"posts": task.candidate_groups} if task.candidate_groups else {}
-    return replace(kind, form=forms.Form([replace(f, properties={**f.properties, **posts}) if f.type == "officers"
-                                          else f for f in kind.form.fields]))
+    fields = []
+    for f in kind.form.fields:
+        if f.type == "officers":
+            f = replace(f, properties={**f.properties, **posts})
+        elif draft is not None and f.type == "textarea" and f.id not in draft:
+            f = replace(f, required=False, label=f"{f.label}（已写在上传的修改稿中，可不填）")
+        fields.append(f)
+    return replace(kind, form=forms.Form(fields))
+
+
+def _draft_placeholders(draft: Attachment | None) -> set[str] | None:
+    if draft is None:
+        return None
+    with files.open_file(draft) as f:
+        return render.placeholders(f.read())
 
 
 def offers(session: Session, task_id: str, user: User, shown: Mapping[str, tuple[dict, dict]] | None = None
@@ -74,12 +89,13 @@ def offers(session: Session, task_id: str, user: User, shown: Mapping[str, tuple
     made = of_case(session, instance.id)
     found = []
     for key in note_forms.offered(spiff.task_spec):
-        kind = _kind(spiff, key, task)
+        draft = pending_draft(session, task.id, key)
+        kind = _kind(spiff, key, task, _draft_placeholders(draft))
         values, errors = (shown or {}).get(key, (None, {}))
         offer = Offer(key, kind.title, kind.form, [d for d in made if d.key == key],
                       forms.initial_values(kind.form, spiff.data) if values is None else values, errors,
                       {f.id: identity.certified(session, f.posts, scripting.today())
-                       for f in kind.form.fields if f.type == "officers"}, draft=pending_draft(session, task.id, key))
+                       for f in kind.form.fields if f.type == "officers"}, draft=draft)
         try:
             offer.title = _template(session, instance, key).title
         except DocumentError as e:
@@ -114,7 +130,8 @@ def upload_draft(session: Session, task_id: str, user: User, key: str, stream, n
 def issue(session: Session, task_id: str, user: User, key: str, submitted: Mapping[str, Any]) -> CaseDocument:
     """签发 one more note of this kind: its form valid, its officers holding a valid 执法证."""
     task, instance, action, spiff = tasks.open_for_action(session, task_id, user)
-    kind = _kind(spiff, key, task)
+    draft = pending_draft(session, task.id, key)
+    kind = _kind(spiff, key, task, _draft_placeholders(draft))
     values = forms.validate(kind.form, submitted, spiff.data)
     wrong = identity.officer_problems(session, kind.form, values, scripting.today())
     if wrong:
@@ -125,7 +142,6 @@ def issue(session: Session, task_id: str, user: User, key: str, submitted: Mappi
     number = numbering.next_number(session, key) if key in numbering.schemes() else None
     ctx = _context(session, instance, template, {**spiff.data, **values}, issued_on=date.today(),
                    doc_no=number)
-    draft = pending_draft(session, task.id, key)
     docx = render.render(_source(session, draft and draft.id, template), ctx)
     try:
         pdf_bytes = pdf.to_pdf(docx)

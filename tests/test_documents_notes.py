@@ -166,10 +166,13 @@ def test_an_edited_word_note_is_issued_once_then_the_form_again(db, documents, u
     with db.reading() as session:
         offered = {o.key: o for o in notes.offers(session, task_id, user(INVESTIGATOR))}
         assert offered["penalty.inquiry"].draft.id == draft.id and offered["penalty.site_inspection"].draft is None
+        record = {f.id: f for f in offered["penalty.inquiry"].form.fields}["inquiry_record"]
+        assert not record.required and "修改稿" in record.label  # the answers are in the draft
+        assert {f.id: f for f in offered["penalty.site_inspection"].form.fields}["site_record"].required
         _, previewed = notes.preview(session, task_id, user(INVESTIGATOR), "penalty.inquiry", {})
     assert "已于上月封堵" in docx_text(previewed)
 
-    first = issue(db, user, case, "penalty.inquiry", inquiry(user, "李某", "经暗管排入河道"))
+    first = issue(db, user, case, "penalty.inquiry", {**inquiry(user, "李某", ""), "inquiry_record": ""})
     text = pdf_text(case.read(first.pdf_id))
     assert "问：排污口设在何处？" in text and "答：厂区东侧，已于上月封堵。" in text and "被询问人：李某" in text
     assert first.draft_id == draft.id
@@ -177,6 +180,9 @@ def test_an_edited_word_note_is_issued_once_then_the_form_again(db, documents, u
         assert notes.pending_draft(session, task_id, "penalty.inquiry") is None
         events = session.query(AuditEvent).filter_by(instance_id=case.id, action="document_draft").all()
     assert [json.loads(e.details)["file"] for e in events] == ["询问笔录修改.docx"]
+    with pytest.raises(forms.FormInvalid) as refused:  # the form again: its record is asked for again
+        issue(db, user, case, "penalty.inquiry", {**inquiry(user, "王某", ""), "inquiry_record": ""})
+    assert "inquiry_record" in refused.value.errors
     second = issue(db, user, case, "penalty.inquiry", inquiry(user, "王某", "不清楚"))
     assert "已于上月封堵" not in pdf_text(case.read(second.pdf_id)) and second.draft_id is None
 

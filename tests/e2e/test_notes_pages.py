@@ -122,7 +122,7 @@ def test_the_investigator_types_the_answers_in_word_and_issues_the_edited_record
     page.fill("#f_interviewee_relation", "当事人员工")
     for username in OFFICERS:
         page.check(f"#f_inquiry_officers input[value='{user(username).id}']")
-    page.fill("#f_inquiry_record", "见下文问答。")
+    assert "已写在上传的修改稿中，可不填" in section.inner_text()  # the answers are in the Word file
     page.click("#note-issue-penalty-inquiry")
     page.wait_for_selector("#note-penalty-inquiry .notes-made")
     assert "调查询问笔录（赵某）" in section.inner_text()
