@@ -30,7 +30,7 @@ def install(engine: Engine) -> None:
         return
     _PIPELINED.add(engine)
     event.listen(engine, "before_cursor_execute", _send_first)
-    event.listen(engine, "commit", lambda connection: send(connection, commit=True))
+    event.listen(engine, "commit", send)
     event.listen(engine, "rollback", _drop)
     # SAVEPOINT, a statement, sent what waited before it: what waits now is the savepoint's
     event.listen(engine, "rollback_savepoint", lambda connection, _name, _context: _drop(connection))
@@ -44,10 +44,10 @@ def write(connection: Connection, statement, rows: list[dict] | None = None) -> 
         _run(connection, statement, rows)
 
 
-def send(connection: Connection, commit: bool = False) -> None:
-    """Send the waiting statements in one pipeline; their results come back together. Before a
-    commit, the COMMIT goes with them (SQLAlchemy's own then finds no transaction open: psycopg
-    sends nothing)."""
+def send(connection: Connection) -> None:
+    """Send the waiting statements in one pipeline; their results come back together. (Not the
+    COMMIT with them: psycopg 3.3's commit() inside a pipeline waited forever for a result the
+    server had not been sent, behind a large statement.)"""
     waiting = connection.info.pop(_PENDING, None)
     if not waiting:
         return
@@ -56,8 +56,6 @@ def send(connection: Connection, commit: bool = False) -> None:
         with driver.pipeline():
             for statement, rows in waiting:
                 _run(connection, statement, rows)
-            if commit:
-                driver.commit()
     except driver.Error as e:  # raised by the pipeline's sync, outside SQLAlchemy's execute
         raise DBAPIError.instance(None, None, e, driver.Error) from e
 
