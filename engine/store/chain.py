@@ -25,7 +25,7 @@ from decimal import Decimal
 from sqlalchemy import BigInteger, Integer, String, Text, bindparam, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from engine.store import pending
+from engine.store import pipeline
 from engine.store.models import Attachment, Base, Chained, utcnow
 
 GENESIS = "0" * 64
@@ -83,13 +83,13 @@ def append(session: Session, table, values: dict) -> None:
     """Insert one row of a chained table, in its place in the chain, through Core: the audit
     row of every action, where an ORM flush cost more than the statements. On PostgreSQL one
     statement takes the head, computes the hash and inserts the row, sent with the action's
-    other writes (engine/store/pending.py)."""
+    other writes (engine/store/pipeline.py)."""
     values = {c.key: values.get(c.key) if values.get(c.key) is not None or c.default is None
               else (c.default.arg(None) if callable(c.default.arg) else c.default.arg)
               for c in table.columns if c.key not in _EXCLUDED}  # defaults now: the hash covers them
     connection = session.connection()
     if connection.dialect.name == "postgresql":  # sent with the action's other writes
-        pending.write(connection, _append_statement(table), [{**values, "values_json": _values_json(values)}])
+        pipeline.write(connection, _append_statement(table), [{**values, "values_json": _values_json(values)}])
         return
     head = connection.execute(_HEAD_ROW).first()  # (none yet on a fresh database: the first row makes it)
     if head is None:

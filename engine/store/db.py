@@ -4,8 +4,10 @@ One action = one write transaction. On PostgreSQL the instance row is locked wit
 SELECT ... FOR UPDATE; SQLite has no row locks, so write transactions start with
 BEGIN IMMEDIATE and hold the database write lock for their duration.
 
-On PostgreSQL the statements of ``write()`` are sent together with the next statement or the
-commit (engine/store/pending.py).
+On PostgreSQL an action waits for the server three times: BEGIN goes with its first statement,
+the statements of ``write()`` go out without waiting and are answered with the next statement or
+the COMMIT (engine/store/pipeline.py); a pooled connection is checked without a round trip
+(engine/store/liveness.py).
 
 No action may keep the database locked for long (model code is bounded to about a second,
 engine/sandbox/limits.py): SQLite waits at most ``BUSY_SECONDS`` for the write lock, and on
@@ -22,7 +24,7 @@ from sqlalchemy import bindparam, create_engine, event, inspect, make_url, text,
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, attributes, sessionmaker
 
-from engine.store import chain, pending
+from engine.store import chain, liveness, pipeline
 
 
 BUSY_SECONDS = 15
@@ -47,9 +49,10 @@ def _make_engine(url: str, immediate: bool) -> Engine:
         parsed = make_url(url)
         options = " ".join(filter(None, [parsed.query.get("options"), f"-c lock_timeout={LOCK_SECONDS * 1000}",
                                          f"-c statement_timeout={STATEMENT_SECONDS * 1000}"]))
-        engine = create_engine(parsed.difference_update_query(["options"]), pool_pre_ping=True, pool_size=10,
-                               max_overflow=20, connect_args={"options": options})
-        pending.install(engine)
+        engine = create_engine(parsed.difference_update_query(["options"]), pool_size=10, max_overflow=20,
+                               connect_args={"options": options})
+        liveness.install(engine)  # before the pipeline's checkout: a dead connection is replaced first
+        pipeline.install(engine)
         return engine
     engine = create_engine(url, connect_args={"timeout": BUSY_SECONDS})
 
@@ -114,8 +117,8 @@ def write(session: Session, statement, rows: list[dict] | None = None) -> None:
     flush checks them. For the statements of every completion on tables whose rows the session
     holds no objects of: the ORM's bulk path costs several times what the statement does.
 
-    Nothing is returned: on PostgreSQL the statement is sent with the connection's next one
-    (engine/store/pending.py)."""
+    Nothing is returned: on PostgreSQL the statement is not waited for; an error in it fails the
+    connection's next statement or the commit (engine/store/pipeline.py)."""
     if rows is not None:
         if not rows:
             return
@@ -125,7 +128,7 @@ def write(session: Session, statement, rows: list[dict] | None = None) -> None:
                 if key in columns:  # else a parameter of the statement's own, e.g. a JSON path
                     check_value(columns[key], value)
         rows = list(rows)
-    pending.write(session.connection(), statement, rows)
+    pipeline.write(session.connection(), statement, rows)
 
 
 def write_changes(session: Session, obj) -> None:

@@ -1,0 +1,143 @@
+"""How a PostgreSQL transaction's statements travel: in as few round trips as they can.
+
+Sent one by one, each statement waits a round trip for the server, and an action's dozen writes
+(its task, their 岗位待办 index and search grams, the audit row, the statistics, the case's state)
+would wait a dozen. Through a libpq with pipeline mode (14 or later, as psycopg[binary] brings):
+
+- a write whose result nobody reads (``write``) goes out at once but is not waited for: the server
+  runs it while this process goes on (serializing the case, say);
+- BEGIN is such a write, sent when the transaction begins; so is COMMIT, sent after the writes;
+- the next statement that is read goes out behind them, and one wait takes all their results.
+
+So an action costs three round trips: BEGIN with the lock, the read after it, the writes with the
+COMMIT. Whatever runs next still sees the writes, in order. An error among them fails that next
+statement or the commit, as an SQLAlchemy error like any other, and the transaction is rolled back;
+a rollback takes whatever is in flight with it. psycopg would send its own BEGIN alone and wait for
+it, so its connections run in autocommit mode and BEGIN is sent here (not for an SQLAlchemy
+connection asked for AUTOCOMMIT or another isolation level: psycopg runs those as it would).
+
+A pipeline is only ever left through psycopg's ``Pipeline.__exit__``, which flushes all it holds:
+its ``sync()`` could wait for the answer to a Sync still in libpq's buffer, behind a large
+statement, and hang (psycopg 3.3). SQLite, in-process, runs everything at once.
+"""
+from __future__ import annotations
+
+import weakref
+
+import psycopg
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
+
+_OPEN = "zhifa_pipeline"  # connection record info: the entered ``driver.pipeline()`` context
+_BEGUN = "zhifa_begun"  # connection record info: this module sent BEGIN, so it sends COMMIT
+_WRITING = "zhifa_writing"  # connection record info: a write's own execute, not waited for
+_PIPELINED: weakref.WeakSet = weakref.WeakSet()  # the engines whose statements travel so
+
+
+def install(engine: Engine) -> None:
+    """Pipeline ``engine``'s transactions (PostgreSQL through a libpq with pipeline mode; else
+    every statement waits for its answer, as psycopg does by itself)."""
+    if not psycopg.Pipeline.is_supported():
+        return
+    _PIPELINED.add(engine)
+    event.listen(engine.pool, "checkout", _autocommit)
+    event.listen(engine.pool, "reset", lambda _dbapi, record, _state: _end(record.info))
+    event.listen(engine, "begin", _begin)
+    event.listen(engine, "before_cursor_execute", _before)
+    event.listen(engine, "after_cursor_execute", _after)
+    event.listen(engine, "handle_error", lambda context: _leave(_info(context.connection), discard=True))
+    event.listen(engine, "commit", _commit)
+    event.listen(engine, "rollback", lambda connection: _end(_info(connection)))
+    # what was sent within the savepoint goes with it: an error there must not fail its ROLLBACK TO
+    event.listen(engine, "rollback_savepoint", lambda connection, _name, _context:
+                 _leave(_info(connection), discard=True))
+
+
+def write(connection: Connection, statement, rows: list[dict] | None = None) -> None:
+    """Send ``statement`` (with ``rows``: once per row) without waiting for its result."""
+    if connection.engine not in _PIPELINED:
+        _run(connection, statement, rows)
+        return
+    info = connection.info
+    _enter(connection)
+    info[_WRITING] = True
+    try:
+        _run(connection, statement, rows)
+    finally:
+        del info[_WRITING]
+
+
+def _run(connection: Connection, statement, rows: list[dict] | None) -> None:
+    if rows is None:
+        connection.execute(statement)
+    else:
+        connection.execute(statement, rows)
+
+
+def _autocommit(dbapi_connection, _record, _proxy) -> None:
+    if not dbapi_connection.autocommit:  # new, or reset by SQLAlchemy after an isolation level
+        dbapi_connection.autocommit = True
+
+
+def _begin(connection: Connection) -> None:
+    driver = connection.connection.driver_connection
+    if driver.autocommit and connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+        _enter(connection)
+        driver.cursor().execute("BEGIN", prepare=False)
+        connection.info[_BEGUN] = True
+
+
+def _commit(connection: Connection) -> None:
+    """Send COMMIT behind the writes and wait for them all; psycopg's commit() then finds the
+    transaction ended and sends nothing."""
+    info = connection.info
+    if info.pop(_BEGUN, None):
+        _enter(connection)
+        connection.connection.driver_connection.cursor().execute("COMMIT", prepare=False)
+    try:
+        _leave(info)
+    except psycopg.Error as e:  # raised outside SQLAlchemy's execute: wrapped as it would be
+        raise DBAPIError.instance(None, None, e, psycopg.Error) from e
+
+
+def _before(connection: Connection, cursor, _statement, _parameters, _context, _executemany) -> None:
+    if isinstance(cursor, psycopg.ServerCursor) and _WRITING not in connection.info:
+        _leave(connection.info)  # a named cursor cannot run in a pipeline
+
+
+def _after(connection: Connection, _cursor, _statement, _parameters, _context, _executemany) -> None:
+    if _WRITING not in connection.info:
+        _leave(connection.info)  # one wait for the writes before this statement and for its rows
+
+
+def _enter(connection: Connection) -> None:
+    info = connection.info
+    if _OPEN not in info:
+        context = connection.connection.driver_connection.pipeline()
+        context.__enter__()
+        info[_OPEN] = context
+
+
+def _info(connection: Connection | None) -> dict:
+    """The connection record's info; none left once the connection is lost (the pool drops it)."""
+    return {} if connection is None or connection.invalidated else connection.info
+
+
+def _end(info: dict) -> None:
+    """The transaction is rolled back (psycopg sends the ROLLBACK): what is in flight goes with it."""
+    info.pop(_BEGUN, None)
+    _leave(info, discard=True)
+
+
+def _leave(info: dict, discard: bool = False) -> None:
+    """Leave the pipeline: send what it holds and take every result. ``discard``: it is being
+    rolled back, an error among them no longer matters."""
+    context = info.pop(_OPEN, None)
+    if context is None:
+        return
+    try:
+        context.__exit__(None, None, None)
+    except psycopg.Error:
+        if not discard:
+            raise
