@@ -13,7 +13,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import Integer, bindparam, delete, insert, select, update
+from sqlalchemy import Integer, any_, bindparam, delete, insert, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -24,7 +25,8 @@ from engine.execution.task_scan import tasks_in
 from engine.sandbox.expressions import due_value
 from engine.spec import forms
 from engine.store import db, search_index
-from engine.store.models import NO_DUE, CaseDepartment, Group, HumanTask, Notification, TaskCandidate, TaskExclusion
+from engine.store.models import (NO_DUE, CaseDepartment, Group, HumanTask, Notification, TaskCandidate, TaskExclusion,
+                                  TaskSearchGram)
 
 if TYPE_CHECKING:
     from engine.execution.runtime import Action
@@ -173,9 +175,16 @@ def ended(session: Session, task_ids) -> None:
 
 @functools.cache
 def _end_statements(dialect: str) -> tuple:
-    if dialect == "postgresql":  # one round trip: the candidates' DELETE rides along as a CTE
-        return (search_index.DELETE.add_cte(_DELETE_CANDIDATES.cte("candidates")),)
+    if dialect == "postgresql":  # one statement: the candidates' DELETE rides along as a CTE
+        return (delete(TaskSearchGram).where(_any_of(TaskSearchGram.task_id, "ids"))
+                .add_cte(delete(TaskCandidate).where(_any_of(TaskCandidate.task_id, "ids")).cte("candidates")),)
     return _DELETE_CANDIDATES, search_index.DELETE
+
+
+def _any_of(column, name: str):
+    """``column`` is one of the list bound as ``name`` (PostgreSQL: one array parameter, so the
+    statement's text is the same for every length and is compiled once, engine/store/pipeline.py)."""
+    return column == any_(bindparam(name, type_=ARRAY(column.type)))
 
 
 def set_claimable(session: Session, task_id: str, claimable: bool) -> None:
@@ -195,10 +204,12 @@ def _involve_departments(session: Session, instance, groups: set[str], is_new: b
 
 @functools.cache
 def _department_upserts(dialect: str):
-    upsert = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(CaseDepartment)
+    pg = dialect == "postgresql"
+    upsert = (postgresql_insert if pg else sqlite_insert)(CaseDepartment)
+    of_groups = _any_of(Group.code, "groups") if pg else Group.code.in_(bindparam("groups", expanding=True))
     return (upsert.from_select(["instance_id", "department_code"], select(
                 bindparam("instance_id", type_=Integer), Group.department_code)
-                .where(Group.code.in_(bindparam("groups", expanding=True))).distinct()).on_conflict_do_nothing(),
+                .where(of_groups).distinct()).on_conflict_do_nothing(),
             upsert.on_conflict_do_nothing())
 
 

@@ -189,28 +189,31 @@ def spec_by_element(workflow, element_id: str):
 @lru_cache(maxsize=None)
 def _lock_statements():
     """Built once: building them cost more than running them."""
-    lock = (select(ProcessInstance).join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
-            .where(HumanTask.id == bindparam("task_id")).with_for_update(**runtime.CASE_LOCK)
-            .options(undefer(ProcessInstance.state)).execution_options(populate_existing=True))
+    lock = (select(ProcessInstance.id).join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
+            .where(HumanTask.id == bindparam("task_id")).with_for_update(**runtime.CASE_LOCK))
     barred = select(TaskExclusion.reason).where(TaskExclusion.task_id == HumanTask.id,
                                                 TaskExclusion.username == bindparam("username")).scalar_subquery()
     recused = select(Recusal.id).where(Recusal.instance_id == HumanTask.instance_id).exists()
-    read = (select(HumanTask, barred, recused).where(HumanTask.id == bindparam("task_id"))
-            .execution_options(populate_existing=True))
+    read = (select(HumanTask, ProcessInstance, barred, recused)
+            .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+            .where(HumanTask.id == bindparam("task_id"))
+            .options(undefer(ProcessInstance.state)).execution_options(populate_existing=True))
     return lock, read
 
 
 def _locked_task(session: Session, task_id: str, user: User) -> tuple[HumanTask, ProcessInstance, bool]:
-    """Lock the case first (whatever changes a task locks its case), then read the task and check
-    that ``user`` may act on it: read after the lock (on PostgreSQL, not in the locking statement,
-    whose other rows are as they were when it began waiting), it shows whether the other click has
-    already won. Read with it: the user's exclusion, and whether anyone recused themselves from the
-    case (True: the projection reads the 回避 when new tasks become ready)."""
+    """Lock the case first (whatever changes a task locks its case), then read the task and its case
+    and check that ``user`` may act on it: read after the lock, by a statement of its own (on
+    PostgreSQL the locking statement's other rows are as they were when it began waiting, and it
+    goes out with this one, db.lock), it shows whether the other click has already won. Read with
+    it: the user's exclusion, and whether anyone recused themselves from the case (True: the
+    projection reads the 回避 when new tasks become ready)."""
     lock, read = _lock_statements()
-    instance = session.scalar(lock, {"task_id": task_id})
-    if instance is None:
+    db.lock(session, lock, {"task_id": task_id})
+    found = session.execute(read, {"task_id": task_id, "username": user.username}).one_or_none()
+    if found is None:
         raise TaskNotFound(task_id)
-    task, reason, recused = session.execute(read, {"task_id": task_id, "username": user.username}).one()
+    task, instance, reason, recused = found
     require_actor(session, task, user, reason)
     return task, instance, recused
 

@@ -4,10 +4,10 @@ One action = one write transaction. On PostgreSQL the instance row is locked wit
 SELECT ... FOR UPDATE; SQLite has no row locks, so write transactions start with
 BEGIN IMMEDIATE and hold the database write lock for their duration.
 
-On PostgreSQL an action waits for the server three times: BEGIN goes with its first statement,
-the statements of ``write()`` go out without waiting and are answered with the next statement or
-the COMMIT (engine/store/pipeline.py); a pooled connection is checked without a round trip
-(engine/store/liveness.py).
+On PostgreSQL a completion waits for the server twice: BEGIN, the lock (``lock()``) and the read
+after it go out together, and the statements of ``write()`` go out without waiting and are
+answered with the COMMIT (engine/store/pipeline.py); a pooled connection is checked without a
+round trip (engine/store/liveness.py).
 
 No action may keep the database locked for long (model code is bounded to about a second,
 engine/sandbox/limits.py): SQLite waits at most ``BUSY_SECONDS`` for the write lock, and on
@@ -129,6 +129,16 @@ def write(session: Session, statement, rows: list[dict] | None = None) -> None:
                     check_value(columns[key], value)
         rows = list(rows)
     pipeline.write(session.connection(), statement, rows)
+
+
+def lock(session: Session, statement, params: dict) -> None:
+    """Take the row locks of a SELECT … FOR UPDATE whose rows nobody reads: on PostgreSQL it goes
+    out with the next statement, which, run after it, sees the rows as their last holder left
+    them (engine/store/pipeline.py). SQLite has no row locks: the write transaction holds the
+    database (BEGIN IMMEDIATE)."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        pipeline.write(connection, statement, [params])
 
 
 def write_changes(session: Session, obj) -> None:
