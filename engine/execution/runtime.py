@@ -102,15 +102,16 @@ def _wrap_failure(error: Exception) -> EngineStepFailed:
 def run_engine(action: Action, step=None) -> None:
     """Apply ``step`` (a callable on the workflow) and run engine steps, translating failures."""
     try:
+        task_scan.update_waiting_tasks_here(action.workflow)
         if step is not None:
             step(action.workflow)
-        action.workflow.do_engine_steps()
+        task_scan.do_engine_steps(action.workflow)
         # do_engine_steps refreshes timers last, so a timer already due (e.g. a deadline
         # in the past) is READY but not yet run: run until only people have work left.
         for _ in range(_MAX_ENGINE_ROUNDS):
             if next(task_scan.tasks_in(action.workflow, TaskState.READY, manual=False), None) is None:
                 break
-            action.workflow.do_engine_steps()
+            task_scan.do_engine_steps(action.workflow)
     except EngineStepFailed:
         raise
     except (SpiffWorkflowException, WorkflowException) as e:
