@@ -149,14 +149,15 @@ def write_changes(session: Session, obj) -> None:
     if not state.persistent or not state.committed_state:
         return  # a new row is the flush's
     columns = state.mapper.columns
-    changed = {key: state.dict.get(key) for key, before in state.committed_state.items()
-               if key in columns and state.dict.get(key) != before}
-    if not changed:
-        return
-    table = state.mapper.local_table
-    write(session, _update_of(table, tuple(sorted(changed))), [{**changed, "_key": state.identity[0]}])
-    for key, value in changed.items():
+    touched = {key: state.dict.get(key) for key in state.committed_state if key in columns}
+    changed = {key: value for key, value in touched.items() if value != state.committed_state[key]}
+    if changed:
+        table = state.mapper.local_table
+        write(session, _update_of(table, tuple(sorted(changed))), [{**changed, "_key": state.identity[0]}])
+    for key, value in touched.items():
         attributes.set_committed_value(obj, key, value)
+    if not state.committed_state:  # nothing else pending: clean, so a flush has nothing to look at
+        state._commit_all(state.dict, session.identity_map)
 
 
 @functools.cache
