@@ -25,6 +25,7 @@ statement, and hang (psycopg 3.3). SQLite, in-process, runs everything at once.
 """
 from __future__ import annotations
 
+import functools
 import weakref
 
 import psycopg
@@ -36,7 +37,7 @@ _OPEN = "zhifa_pipeline"  # connection record info: the entered ``driver.pipelin
 _BEGUN = "zhifa_begun"  # connection record info: this module sent BEGIN, so it sends COMMIT
 _WRITING = "zhifa_writing"  # connection record info: a write's own execute, not waited for
 _PIPELINED: weakref.WeakSet = weakref.WeakSet()  # the engines whose statements travel so
-_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # dialect → statement → keys → compiled
+_SEEN: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # statements sent once (by SQLAlchemy)
 
 
 def install(engine: Engine) -> None:
@@ -87,19 +88,30 @@ def _compiled(dialect, statement, keys: tuple[str, ...] | None):
     """The statement as psycopg takes it and its parameters' conversions, compiled at its second
     use: a statement built once (as those of every action are) is compiled once, one built for a
     single use is left to SQLAlchemy's own cache. None if only SQLAlchemy's execute can run it."""
-    by_statement = _COMPILED.setdefault(dialect, weakref.WeakKeyDictionary())
-    by_keys = by_statement.get(statement)
-    if by_keys is None:
-        by_statement[statement] = {}
+    if statement not in _SEEN:
+        _SEEN[statement] = True
         return None
-    if keys not in by_keys:
-        by_keys[keys] = _compile(dialect, statement, keys)
-    return by_keys[keys]
+    return _compile(_Dialect(dialect), statement, keys)
 
 
-def _compile(dialect, statement, keys: tuple[str, ...] | None):
+class _Dialect:
+    """A dialect as a cache key: its kind, not the instance (one per engine, and tests make many)."""
+
+    def __init__(self, dialect):
+        self.dialect, self._key = dialect, (type(dialect), dialect.server_version_info)
+
+    def __eq__(self, other) -> bool:
+        return self._key == other._key
+
+    def __hash__(self) -> int:
+        return hash(self._key)
+
+
+@functools.lru_cache(maxsize=256)  # bounded: it holds the statements it compiled
+def _compile(kind: _Dialect, statement, keys: tuple[str, ...] | None):
     """None where SQLAlchemy's execute must do more: Python-side column defaults, IN lists
     expanded when run."""
+    dialect = kind.dialect
     compiled = statement.compile(dialect=dialect, column_keys=list(keys) if keys is not None else None)
     if compiled.insert_prefetch or compiled.update_prefetch or "POSTCOMPILE" in compiled.string:
         return None
