@@ -37,10 +37,16 @@ def _check(engine: Engine, dbapi_connection, record) -> None:
     returned = record.info.pop(_RETURNED, None)
     if returned is None:
         return  # just connected
-    if dbapi_connection.closed or select.select([dbapi_connection.fileno()], [], [], 0)[0]:
+    if dbapi_connection.closed or _readable(dbapi_connection.fileno()):
         raise DisconnectionError("the server closed the connection")
     if time.monotonic() - returned > PING_AFTER:
         try:
             engine.dialect.do_ping(dbapi_connection)
         except engine.dialect.loaded_dbapi.Error as e:
             raise DisconnectionError(str(e)) from e
+
+
+def _readable(fd: int) -> bool:
+    poll = select.poll()  # (not select.select: it fails on descriptors above 1023)
+    poll.register(fd, select.POLLIN)
+    return bool(poll.poll(0))
