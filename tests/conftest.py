@@ -15,6 +15,7 @@ from sqlalchemy import create_engine, text
 
 from engine.access import identity
 from engine.deploy import repository
+from engine.execution import runtime
 from engine.spec import state_writer
 from engine.store import files
 from engine.store.db import Database
@@ -73,6 +74,7 @@ def db(db_url) -> Database:
         calendar.load(session)  # the process-wide calendar must not leak between tests
     yield database
     database.dispose()
+    runtime._restored.clear()  # its cases' kept workflows: a long suite's heap, and its GC pauses, stay small
 
 
 @pytest.fixture

@@ -284,6 +284,10 @@ class _Restored:
             return None
         return saved[1]
 
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
     def put(self, key: tuple[str, int], state: str, workflow: BpmnWorkflow) -> None:
         with self._lock:
             self._items[key] = (state, workflow)
@@ -397,14 +401,16 @@ def save(action: Action) -> None:
     events = workflow.get_events()  # taken out before the state is written, so never routed twice
     instance.updated_at = now
     instance.next_timer_at = _next_timer(instance, workflow)
-    instance.state = instance_to_json(workflow)
-    db.write_changes(session, instance)  # sent with the action's other writes
-    session.info.setdefault(_SAVED, {})[_cache_key(session, instance)] = (instance.state, workflow)
+    # The rows derived from the workflow first: on PostgreSQL the server writes them (the search
+    # grams are the costliest) while the state is serialized below (engine/store/pipeline.py)
     projection.sync(action, now, title_changed=instance.title != old_title)
     if action.warnings:
         history.record(session, "warning", None, instance=instance, details={"warnings": action.warnings})
     _sync_timer(session, instance, old_timer, now)
     _sync_subscriptions(session, instance, workflow)
+    instance.state = instance_to_json(workflow)
+    db.write_changes(session, instance)  # sent with the action's other writes
+    session.info.setdefault(_SAVED, {})[_cache_key(session, instance)] = (instance.state, workflow)
     session.flush()
     if completing:
         case_statistics.record_case(session, instance)
