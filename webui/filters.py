@@ -35,17 +35,19 @@ def action_label(action: str) -> str:
     return ACTIONS.get(action, action)
 
 
+_NAMES = {"posts": select(Group.code, Group.name), "people": select(User.username, User.full_name),
+          "departments": select(Department.code, Department.name)}
+
+
 def _names(kind: str) -> dict[str, str]:
-    """Post code → 部门·岗位, username → 姓名, department code → name; read once per request (a few dozen rows)."""
+    """Post code → 部门·岗位, username → 姓名, department code → name: all three read once per
+    request, in one session (a few dozen rows each; a page that shows one usually shows the others)."""
     if not has_request_context():
         return {}
-    cache = g.setdefault("zhifa_names", {})
-    if kind not in cache:
-        query = {"posts": select(Group.code, Group.name), "people": select(User.username, User.full_name),
-                 "departments": select(Department.code, Department.name)}[kind]
+    if "zhifa_names" not in g:
         with get_db().reading() as session:
-            cache[kind] = dict(session.execute(query).all())
-    return cache[kind]
+            g.zhifa_names = {k: dict(session.execute(query).all()) for k, query in _NAMES.items()}
+    return g.zhifa_names[kind]
 
 
 def post_names(codes: str | None) -> str:
