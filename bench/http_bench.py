@@ -54,7 +54,7 @@ from engine.deploy import repository  # noqa: E402
 from engine.execution import runtime  # noqa: E402
 from engine.store import search_index  # noqa: E402
 from engine.store.db import Database  # noqa: E402
-from engine.store.models import NO_DUE, HumanTask, TaskCandidate  # noqa: E402
+from engine.store.models import NO_DUE, HumanTask, ProcessInstance, TaskCandidate  # noqa: E402
 from organisation import demo  # noqa: E402
 from zhifa import bureau, schema  # noqa: E402
 
@@ -69,7 +69,7 @@ TICK = os.sysconf("SC_CLK_TCK")
 # --- database and server -------------------------------------------------------------------
 
 def seed(url: str, open_tasks: int, clients: int) -> list[str]:
-    """Demo organisation, the loop model, one case per client, ``open_tasks`` more in the post."""
+    """Demo organisation, the loop model, one case per client, ``open_tasks`` more in the post (a case each)."""
     db = Database(url)
     schema.upgrade(db)
     names = [f"bench{i:02d}" for i in range(clients)]
@@ -81,23 +81,28 @@ def seed(url: str, open_tasks: int, clients: int) -> list[str]:
         session.flush()
         for user in users:
             runtime.start(session, "http_loop", user, {"handler": user.username, "note": ""})
-        filler = runtime.start(session, "http_loop", users[0], {"handler": "nobody", "note": ""}).id
+        definition_id = runtime.start(session, "http_loop", users[0], {"handler": "nobody", "note": ""}).definition_id
     base = datetime.now(timezone.utc)
     for start in range(0, open_tasks, 5000):
+        numbers = range(start, min(open_tasks, start + 5000))
+        cases = [dict(definition_id=definition_id, process_key="http_loop", business_key=f"FILL-{i:06d}",
+                      title=f"待办企业{i}", status="running", state="") for i in numbers]  # a case per task, as in use
         rows, candidates = [], []
-        for i in range(start, min(open_tasks, start + 5000)):
-            task_id, due = str(uuid.uuid4()), base + timedelta(hours=i % 2000 - 200) if i % 4 else None
-            created = base - timedelta(seconds=open_tasks - i)
-            rows.append(dict(id=task_id, instance_id=filler, process_key="http_loop", business_key=f"FILL-{i:06d}",
-                             title=f"待办企业{i}", element_id="Task_handle", name="办理", candidate_groups=POST,
-                             candidate_users="", assignee=None, priority=50, due_at=due, state="ready",
-                             suspended=False, created_at=created))
-            candidates.append(dict(task_id=task_id, kind="group", value=POST, claimable=True,
-                                   due_key=due or NO_DUE, created_at=created))
         with db.transaction() as session:
+            case_ids = session.scalars(insert(ProcessInstance).returning(ProcessInstance.id, sort_by_parameter_order=True),
+                                       cases).all()
+            for i, case_id in zip(numbers, case_ids):
+                task_id, due = str(uuid.uuid4()), base + timedelta(hours=i % 2000 - 200) if i % 4 else None
+                created = base - timedelta(seconds=open_tasks - i)
+                rows.append(dict(id=task_id, instance_id=case_id, process_key="http_loop", business_key=f"FILL-{i:06d}",
+                                 title=f"待办企业{i}", element_id="Task_handle", name="办理", candidate_groups=POST,
+                                 candidate_users="", assignee=None, priority=50, due_at=due, state="ready",
+                                 suspended=False, created_at=created))
+                candidates.append(dict(task_id=task_id, kind="group", value=POST, claimable=True,
+                                       due_key=due or NO_DUE, created_at=created))
             session.execute(insert(HumanTask), rows)
             session.execute(insert(TaskCandidate), candidates)
-            search_index.add(session, [(r["id"], r["business_key"], r["title"]) for r in rows if r["state"] == "ready"])
+            search_index.add(session, [(r["instance_id"], r["business_key"], r["title"]) for r in rows])
     db.dispose()
     return names
 

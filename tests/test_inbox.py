@@ -12,10 +12,11 @@ from sqlalchemy import func, select, update
 
 from engine.access.identity import NotPermitted
 from engine.deploy import repository
+from engine.admin import management
 from engine.execution import runtime
 from engine.inbox import attachments, case_view, notices, tasks
 from engine.store import search_index
-from engine.store.models import Attachment, AuditEvent, HumanTask, Notification, TaskCandidate, TaskSearchGram
+from engine.store.models import Attachment, AuditEvent, CaseSearchGram, HumanTask, Notification, TaskCandidate
 from tests.conftest import FIXTURES
 from tests.webclient import Browser, csrf_token, make_app
 
@@ -430,9 +431,9 @@ def test_web_comments_and_notifications_page(app, db, user):
     assert "意见内容不能为空" in response.get_data(as_text=True)
 
 
-def _grams_of(db, task_id):
+def _grams_of(db, instance_id):
     with db.reading() as session:
-        return set(session.scalars(select(TaskSearchGram.gram).where(TaskSearchGram.task_id == task_id)))
+        return set(session.scalars(select(CaseSearchGram.gram).where(CaseSearchGram.instance_id == instance_id)))
 
 
 def _candidates_of(db, task_id):
@@ -440,7 +441,7 @@ def _candidates_of(db, task_id):
         return set(session.execute(select(TaskCandidate.kind, TaskCandidate.value).where(TaskCandidate.task_id == task_id)))
 
 
-def test_search_finds_terms_of_one_two_and_more_characters_from_the_grams_of_ready_tasks(db, user, flow):
+def test_search_finds_terms_of_one_two_and_more_characters_from_the_grams_of_open_cases(db, user, flow):
     by = "supervision_investigate1"
     made = [start(db, user, title=name) for name in ("鲁山县甲化工厂", "乙造纸厂", "Xyz砖厂")]
     with db.reading() as session:  # a rare term: its tasks come from the grams, not from walking the post
@@ -449,12 +450,41 @@ def test_search_finds_terms_of_one_two_and_more_characters_from_the_grams_of_rea
                            ("鲁山乙", []), (made[1][0].business_key.lower(), [1])):
         assert sorted(keys(tab(db, user, by, "group", q=term))) == sorted(made[i][0].business_key for i in expected), term
     instance, task = made[0]
-    assert _grams_of(db, task.id) == search_index.grams(instance.business_key, "鲁山县甲化工厂")
+    assert _grams_of(db, instance.id) == search_index.grams(instance.business_key, "鲁山县甲化工厂")
     assert _candidates_of(db, task.id) == {("group", "supervision.investigate")}
-    complete_prepare(db, user, task.id)  # the task ends: its grams and 岗位待办 rows go; the next task's are its own
-    assert _grams_of(db, task.id) == set() and _candidates_of(db, task.id) == set()
+    following = complete_prepare(db, user, task.id)  # the task leaves 岗位待办; the case keeps its grams, renamed
+    assert _candidates_of(db, task.id) == set()
+    assert _grams_of(db, instance.id) == search_index.grams(instance.business_key, PREPARE["party_name"])
     assert keys(tab(db, user, by, "group", q="甲化工")) == []
     assert keys(tab(db, user, "supervision_review1", "group", q="某化工")) == [instance.business_key]
+    with db.reading() as session:  # the case's ready task, not the completed one
+        assert tasks._matching_ready(session, "某化工") == [following.id]
+    with db.transaction() as session:
+        management.terminate(session, instance.id, user("leadership_chief"), "当事人已注销")
+    assert _grams_of(db, instance.id) == set()  # an ended case leaves the search
+    assert _grams_of(db, made[1][0].id) == search_index.grams(made[1][0].business_key, "乙造纸厂")
+
+
+def test_the_search_grams_migrate_between_ready_tasks_and_open_cases(db, user, flow):
+    """Migration 21_case_search: an open case's grams from its ready task's, and back; an ended case has none."""
+    from alembic import command
+
+    from zhifa import schema
+    kept, task = start(db, user, title="鲁山县甲化工厂")
+    ended, _ = start(db, user, title="乙造纸厂")
+    with db.transaction() as session:
+        management.terminate(session, ended.id, user("leadership_chief"), "当事人已注销")
+    config = schema.alembic_config(db.url)
+    with db.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "20_state_compression")
+        by_task = set(connection.exec_driver_sql("SELECT task_id, gram FROM task_search_grams"))
+        command.upgrade(config, "head")
+    expected = search_index.grams(kept.business_key, "鲁山县甲化工厂")
+    assert by_task == {(task.id, g) for g in expected}
+    with db.reading() as session:
+        assert set(session.execute(select(CaseSearchGram.instance_id, CaseSearchGram.gram))) == {
+            (kept.id, g) for g in expected}
 
 
 def test_a_renamed_case_is_searched_by_its_new_name_in_every_ready_task(db, user, org):
@@ -462,9 +492,14 @@ def test_a_renamed_case_is_searched_by_its_new_name_in_every_ready_task(db, user
         repository.deploy(session, repository.read_paths([FIXTURES / "search"]), source="cli")
         instance = runtime.start(session, "parallel_title", user("supervision_investigate1"), {"case_title": "旧名称厂"})
         ready = {t.element_id: t for t in tasks.ready_tasks(session, instance.id)}
+    with db.reading() as session:  # both ready tasks of the case
+        assert sorted(tasks._matching_ready(session, "旧名称")) == sorted(t.id for t in ready.values())
     with db.transaction() as session:
         tasks.complete(session, ready["Task_name"].id, user("supervision_investigate1"), {"party_name": "新名称公司"})
-    assert _grams_of(db, ready["Task_other"].id) == search_index.grams(instance.business_key, "新名称公司")
+    assert _grams_of(db, instance.id) == search_index.grams(instance.business_key, "新名称公司")
     by = "supervision_investigate2"
     assert keys(tab(db, user, by, "group", q="新名称")) == [instance.business_key]
     assert keys(tab(db, user, by, "group", q="旧名称")) == []
+    with db.transaction() as session:
+        tasks.complete(session, ready["Task_other"].id, user(by), {})
+    assert _grams_of(db, instance.id) == set()  # completed: out of the search

@@ -1,6 +1,6 @@
 """The inbox and the menu counts read index ranges, never a whole table (issue #17).
 
-20,000 ready tasks wait in one post, with no statistics on PostgreSQL (autovacuum off
+20,000 ready tasks, each of its own case, wait in one post, with no statistics on PostgreSQL (autovacuum off
 for the test's tables, no ANALYZE) and enable_seqscan left on: every statement that
 ``tasks.counts`` and ``tasks.task_page`` run is EXPLAINed and must not scan
 ``human_tasks`` or ``task_candidates`` (SQLite: no SCAN of them, only SEARCH); on
@@ -19,13 +19,13 @@ from engine.deploy import repository
 from engine.execution import runtime
 from engine.inbox import tasks
 from engine.store import search_index
-from engine.store.models import NO_DUE, HumanTask, TaskCandidate
+from engine.store.models import NO_DUE, HumanTask, ProcessInstance, TaskCandidate
 from tests.conftest import FIXTURES
 from tests.webclient import Browser, make_app
 
 OPEN, MINE, DONE = 20_000, 30, 3_000
 READ_LIMIT = 2 * (tasks.PAGE_CAP * tasks.PER_PAGE + 1) + 100  # counted pages of two candidate keys, and a page
-BIG = ("human_tasks", "task_candidates")
+BIG = ("human_tasks", "task_candidates", "case_search_grams")
 USER, POST = "supervision_investigate1", "supervision.investigate"
 
 
@@ -33,21 +33,26 @@ USER, POST = "supervision_investigate1", "supervision.investigate"
 def seeded(db, org, user):
     with db.transaction() as session:
         repository.deploy(session, repository.read_paths([FIXTURES / "inbox"]), source="cli")
-        instance = runtime.start(session, "review_flow", user(USER), {})
-        instance_id = instance.id
+        definition_id = runtime.start(session, "review_flow", user(USER), {}).definition_id
     if not db.is_sqlite:
         with db.engine.begin() as c:
             for table in BIG:
                 c.execute(text(f"ALTER TABLE {table} SET (autovacuum_enabled = false)"))
     base = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    cases = [dict(definition_id=definition_id, process_key="review_flow", business_key=f"B-{i:06d}",
+                  title=f"第{i}号企业", status="running" if i < OPEN + MINE else "completed", state="")
+             for i in range(OPEN + MINE + DONE)]  # a case per task: the search grams are the open cases'
+    with db.transaction() as session:
+        ids = session.scalars(insert(ProcessInstance).returning(ProcessInstance.id, sort_by_parameter_order=True),
+                              cases).all()
     rows, candidates = [], []
-    for i in range(OPEN + MINE + DONE):
+    for i, case_id in enumerate(ids):
         due = base + timedelta(hours=i % 500) if i % 3 else None
         created = base + timedelta(seconds=i)
         state = "completed" if i >= OPEN + MINE else "ready"
         assignee = USER if i >= OPEN else None
         task_id = str(uuid.uuid4())
-        rows.append(dict(id=task_id, instance_id=instance_id, process_key="review_flow", business_key=f"B-{i:06d}",
+        rows.append(dict(id=task_id, instance_id=case_id, process_key="review_flow", business_key=f"B-{i:06d}",
                          title=f"第{i}号企业", element_id="prepare", name="准备", candidate_groups=POST,
                          candidate_users="", assignee=assignee, priority=50, due_at=due, state=state,
                          suspended=False, created_at=created, completed_by=USER if state == "completed" else None,
@@ -58,7 +63,7 @@ def seeded(db, org, user):
     with db.transaction() as session:
         session.execute(insert(HumanTask), rows)
         session.execute(insert(TaskCandidate), candidates)
-        search_index.add(session, [(r["id"], r["business_key"], r["title"]) for r in rows if r["state"] == "ready"])
+        search_index.add(session, [(r["instance_id"], r["business_key"], r["title"]) for r in rows if r["state"] == "ready"])
     return user(USER)
 
 
@@ -134,7 +139,7 @@ def test_inbox_and_menu_counts_read_index_ranges_without_statistics(db, seeded):
     for name, work in _queries(now).items():
         plans = _plans(db, lambda session: work(session, seeded))
         if name.startswith("岗位待办 search,"):
-            assert any("task_search_grams" in plan for _, plan in plans), f"{name}: not from the search grams"
+            assert any("case_search_grams" in plan for _, plan in plans), f"{name}: not from the search grams"
         for statement, plan in plans:
             assert not _full_scans(db, plan), f"{name}: full scan\n{statement}\n{plan}"
             # a rare term's tasks come from the search grams; a common one (100 matches) walks the post

@@ -25,8 +25,7 @@ from engine.execution.task_scan import tasks_in
 from engine.sandbox.expressions import due_value
 from engine.spec import forms
 from engine.store import db, search_index
-from engine.store.models import (NO_DUE, CaseDepartment, Group, HumanTask, Notification, TaskCandidate, TaskExclusion,
-                                  TaskSearchGram)
+from engine.store.models import NO_DUE, CaseDepartment, Group, HumanTask, Notification, TaskCandidate, TaskExclusion
 
 if TYPE_CHECKING:
     from engine.execution.runtime import Action
@@ -114,10 +113,9 @@ def sync(action: Action, now: datetime, title_changed: bool = False) -> None:
 
     def labels():  # only a rule naming an officers field needs the field labels (they cost a pass over every form)
         return forms.variable_labels([action.workflow.spec, *action.workflow.subprocess_specs.values()])
-    added, rows, indexed, exclusions = [], [], [], []
+    rows, indexed, exclusions = [], [], []
     for task_id in fresh:
         row, groups, users = _row(action, ready[task_id], now)
-        added.append((row.id, row.business_key, row.title))
         barred = separation.excluded(session, instance.id, row.name, ready[task_id].task_spec, ready[task_id].data,
                                      labels, action.recusals)
         if row.assignee in barred:  # an assignee expression naming someone the rules exclude: offer it to the post
@@ -133,19 +131,26 @@ def sync(action: Action, now: datetime, title_changed: bool = False) -> None:
     db.write(session, _INSERT_EXCLUSIONS, exclusions)
     if new_groups or action.is_new:
         _involve_departments(session, instance, new_groups, action.is_new)
-    search_index.add(session, added)
     if title_changed and instance.title:
-        retitled = session.execute(update(HumanTask).where(HumanTask.instance_id == instance.id,
-                                                           HumanTask.title != instance.title)
-                                   .values(title=instance.title)
-                                   .returning(HumanTask.id, HumanTask.business_key, HumanTask.state)).all()
-        ready_again = [(i, key, instance.title) for i, key, state in retitled if state == "ready"]
-        if ready_again:  # searched by the new title
-            search_index.remove(session, [i for i, _, _ in ready_again])
-            search_index.add(session, ready_again)
+        session.execute(update(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.title != instance.title)
+                        .values(title=instance.title))
+    _index_case(action, title_changed)
     session.add_all(Notification(recipient=r, text=t, instance_id=instance.id) for r, t in action.notifications)
     action.notifications.clear()
     action.ready_rows, action.finished = set(ready), set()  # what the rows are now, should it be saved again
+
+
+def _index_case(action: Action, title_changed: bool) -> None:
+    """The case's search grams: from its start while it is open, renewed when it is renamed."""
+    session, instance = action.session, action.instance
+    if instance.status in ("completed", "terminated"):
+        if not action.is_new:
+            search_index.remove(session, instance.id)
+        return
+    if title_changed and not action.is_new:
+        search_index.remove(session, instance.id)
+    if action.is_new or title_changed:
+        search_index.add(session, [(instance.id, instance.business_key, instance.title)])
 
 
 def _tell_previous_handler(session: Session, instance, row: HumanTask) -> None:
@@ -167,18 +172,15 @@ def candidates(row: HumanTask, groups: list[str], users: list[str]) -> list[dict
 
 
 def ended(session: Session, task_ids) -> None:
-    """A task completed or cancelled leaves the 岗位待办 index and its search (its row keeps its
-    candidates for display)."""
-    for statement in _end_statements(session.get_bind().dialect.name):
-        db.write(session, statement, [{"ids": list(task_ids)}])
+    """A task completed or cancelled leaves the 岗位待办 index (its row keeps its candidates for display)."""
+    db.write(session, _end_statement(session.get_bind().dialect.name), [{"ids": list(task_ids)}])
 
 
 @functools.cache
-def _end_statements(dialect: str) -> tuple:
-    if dialect == "postgresql":  # one statement: the candidates' DELETE rides along as a CTE
-        return (delete(TaskSearchGram).where(_any_of(TaskSearchGram.task_id, "ids"))
-                .add_cte(delete(TaskCandidate).where(_any_of(TaskCandidate.task_id, "ids")).cte("candidates")),)
-    return _DELETE_CANDIDATES, search_index.DELETE
+def _end_statement(dialect: str):
+    if dialect == "postgresql":
+        return delete(TaskCandidate).where(_any_of(TaskCandidate.task_id, "ids"))
+    return _DELETE_CANDIDATES
 
 
 def _any_of(column, name: str):

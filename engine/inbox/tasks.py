@@ -25,8 +25,8 @@ from engine.sandbox import scripting
 from engine.spec import forms
 from engine.store import db, history, search_index
 from engine.store.history import data_to_json
-from engine.store.models import (NO_DUE, Attachment, Comment, HumanTask, Membership, Notification, ProcessDefinition,
-                                 ProcessInstance, Recusal, TaskCandidate, TaskExclusion, TaskSearchGram, User, utcnow)
+from engine.store.models import (NO_DUE, Attachment, CaseSearchGram, Comment, HumanTask, Membership, Notification,
+                                 ProcessDefinition, ProcessInstance, Recusal, TaskCandidate, TaskExclusion, User, utcnow)
 
 
 class TaskNotFound(LookupError):
@@ -506,34 +506,36 @@ def _search(q: str):
 
 
 SEARCH_CAP = 50  # more matches than this: walking the post in page order meets a page soon enough
-GRAM_CAP = 500  # more rows than this hold the term's rarest gram: the same
+GRAM_CAP = 500  # more open cases than this hold the term's rarest gram: the same
 MAX_GRAMS = 16  # of a long term, its first grams select well enough
 
 
 def _matching_ready(session: Session, q: str) -> list[str] | None:
-    """The ids of the ready tasks whose number or title contains ``q``, when at most SEARCH_CAP do,
-    read through its rarest gram (engine/store/search_index.py) when at most GRAM_CAP rows hold
-    it; None when the term is so common that the post's own range, walked in page order, meets a
-    page of matches sooner."""
+    """The ids of the ready tasks whose case number or title contains ``q``, when at most SEARCH_CAP
+    do, read through the open cases holding its rarest gram (engine/store/search_index.py) when at
+    most GRAM_CAP do; None when the term is so common that the post's own range, walked in page
+    order, meets a page of matches sooner."""
     if len(q) == 1:  # the grams it starts
         low, high = search_index.prefix_range(q)
-        choices = [(TaskSearchGram.gram >= low, TaskSearchGram.gram < high)]
+        choices = [(CaseSearchGram.gram >= low, CaseSearchGram.gram < high)]
     else:
-        choices = [(TaskSearchGram.gram == g,) for g in search_index.term_grams(q)[:MAX_GRAMS]]
+        choices = [(CaseSearchGram.gram == g,) for g in search_index.term_grams(q)[:MAX_GRAMS]]
 
     def held(where):  # in index order, so that every plan stops reading at the limit
-        return (select(TaskSearchGram.task_id).where(*where).order_by(TaskSearchGram.gram, TaskSearchGram.task_id)
+        return (select(CaseSearchGram.instance_id).where(*where).order_by(CaseSearchGram.gram, CaseSearchGram.instance_id)
                 .limit(GRAM_CAP + 1).subquery())
     counts = session.execute(select(*[select(func.count()).select_from(held(w)).scalar_subquery()
                                       for w in choices])).one()
     fewest, rarest = min((n, i) for i, n in enumerate(counts))
     if fewest > GRAM_CAP:
         return None
-    rows = held(choices[rarest])
-    # the term is checked per gram row, by primary key: a correlated scalar subquery is never turned
-    # into a join, so no plan can start from the task rows and filter them all by the term
-    contains = select(_search(q)).where(HumanTask.id == rows.c.task_id).scalar_subquery()
-    ids = list(session.scalars(select(rows.c.task_id).where(contains).distinct().limit(SEARCH_CAP + 1)))
+    cases = select(held(choices[rarest]).c.instance_id).distinct().subquery()
+    # each case's ready tasks that contain the term, read by the case's index range: a correlated scalar
+    # subquery is never turned into a join, so no plan can start from the task rows and filter them all
+    found = (select(func.aggregate_strings(HumanTask.id, ","))
+             .where(HumanTask.instance_id == cases.c.instance_id, HumanTask.state == "ready", _search(q))
+             .correlate(cases).scalar_subquery())
+    ids = [i for joined in session.scalars(select(found).select_from(cases)) if joined for i in joined.split(",")]
     return ids if len(ids) <= SEARCH_CAP else None
 
 

@@ -299,15 +299,15 @@ class TaskCandidate(Base):
                       Index("ix_candidates_deadline", "kind", "suspended", "due_key", "value", "task_id"))
 
 
-class TaskSearchGram(Base):
-    """岗位待办 search: one row per two-character gram of a ready task's case number and title
-    (engine/store/search_index.py), while the task is ready."""
-    __tablename__ = "task_search_grams"
+class CaseSearchGram(Base):
+    """岗位待办 search: one row per gram of an open case's number and title
+    (engine/store/search_index.py), while the case is open."""
+    __tablename__ = "case_search_grams"
     # code point order on both databases: a one-character term is the range of grams it starts
     gram: Mapped[str] = mapped_column(String(8).with_variant(String(8, collation="C"), "postgresql"),
                                       primary_key=True)
-    task_id: Mapped[str] = mapped_column(ForeignKey("human_tasks.id", ondelete="CASCADE"), primary_key=True,
-                                         index=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id", ondelete="CASCADE"),
+                                             primary_key=True, index=True)
 
 
 class TaskExclusion(Base):

@@ -31,7 +31,7 @@ def upgrade() -> None:
     bind = op.get_bind()
     ready = bind.execute(sa.text("SELECT id, business_key, title FROM human_tasks WHERE state = 'ready'"))
     while batch := ready.fetchmany(CHUNK):
-        values = [r for task in batch for r in search_index.rows(*task)]
+        values = [{"gram": g, "task_id": task[0]} for task in batch for g in search_index.grams(task[1], task[2])]
         if values:
             bind.execute(grams.insert(), values)
 
