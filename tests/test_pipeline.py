@@ -12,8 +12,8 @@ import tempfile
 
 import pytest
 from psycopg import pq
-from sqlalchemy import create_engine, event, func, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, create_engine, event, func, insert, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from engine.inbox import tasks
 from engine.store import db as store
@@ -168,6 +168,28 @@ def test_writes_within_a_savepoint_rolled_back_are_undone(db, sent):
     assert {k for k in _names(db) if k.startswith("s")} == {"s1", "s3"}
     inserts = [s for s in sent if s.startswith("INSERT INTO departments")]
     assert len(inserts) == 3  # the savepoint's write was run, and undone with the savepoint
+
+
+def test_a_session_that_only_read_keeps_the_prepared_statements_and_one_that_wrote_is_rolled_back(db):
+    """A reading session ends with COMMIT when it ran nothing but SELECTs: psycopg's rollback() forgets
+    every prepared statement, and every page ends such a session. One that wrote, or failed, is rolled
+    back, and its connection serves the next one."""
+    named = select(Department.name).where(Department.code == bindparam("code"))
+    with db.reading() as session:
+        for _ in range(6):  # psycopg prepares a statement at its sixth run on a connection
+            session.scalar(named, {"code": "none"})
+        connection = session.connection().connection.driver_connection
+    if USE_PG:  # still prepared on the server after the session ended
+        assert connection.execute("SELECT count(*) FROM pg_prepared_statements "
+                                  "WHERE statement LIKE 'SELECT departments.name %'").fetchone()[0] == 1
+    with db.reading() as session:
+        session.add(Department(code="u1", name="只读会话里写的"))
+        session.flush()
+        assert session.scalar(named, {"code": "u1"}) == "只读会话里写的"
+    with pytest.raises(DBAPIError), db.reading() as session:
+        session.execute(text("SELECT name FROM no_such_table"))
+    with db.reading() as session:
+        assert session.scalar(named, {"code": "u1"}) is None  # never committed
 
 
 def test_write_changes_writes_the_changed_columns_and_the_flush_nothing_more(db, org, sent):

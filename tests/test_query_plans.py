@@ -4,7 +4,8 @@
 for the test's tables, no ANALYZE) and enable_seqscan left on: every statement that
 ``tasks.counts`` and ``tasks.task_page`` run is EXPLAINed and must not scan
 ``human_tasks`` or ``task_candidates`` (SQLite: no SCAN of them, only SEARCH); on
-PostgreSQL no step may read more rows than the counted pages hold (EXPLAIN ANALYZE).
+PostgreSQL no step may read more rows than the counted pages hold (EXPLAIN ANALYZE), with the
+values at hand and in the generic plan that a prepared statement may come to use.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from psycopg import sql
 from sqlalchemy import event, insert, text
 
 from engine.deploy import repository
@@ -86,7 +88,31 @@ def _plans(db, work) -> list[tuple[str, str]]:
             prefix = "EXPLAIN QUERY PLAN " if db.is_sqlite else "EXPLAIN ANALYZE "
             plan = c.exec_driver_sql(prefix + statement, parameters).all()
             out.append((statement, "\n".join(str(r[-1]) for r in plan)))
+            if not db.is_sqlite:
+                out.append((f"{statement}\n(generic plan)", _generic_plan(c, statement, parameters)))
     return out
+
+
+def _generic_plan(c, statement: str, parameters: dict) -> str:
+    """PostgreSQL: the plan of ``statement`` prepared, as its generic plan (psycopg prepares a statement
+    run five times on a connection, and after five runs PostgreSQL may plan it once for any values)."""
+    names: list[str] = []
+
+    def numbered(found) -> str:
+        if found[1] not in names:
+            names.append(found[1])
+        return f"${names.index(found[1]) + 1}"
+    c.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+    c.exec_driver_sql("PREPARE generic AS " + re.sub(r"%\((\w+)\)s", numbered, statement).replace("%%", "%"))
+    raw = c.connection.driver_connection
+    values = ", ".join(sql.Literal(parameters[n]).as_string(raw) for n in names)  # EXECUTE's own $n: untyped
+    try:
+        plan = c.exec_driver_sql(f"EXPLAIN ANALYZE EXECUTE generic{f'({values})' if values else ''}"
+                                 .replace("%", "%%")).all()
+    finally:
+        c.exec_driver_sql("DEALLOCATE generic")
+        c.exec_driver_sql("RESET plan_cache_mode")
+    return "\n".join(str(r[-1]) for r in plan)
 
 
 def _full_scans(db, plan: str) -> list[str]:
