@@ -21,7 +21,8 @@ boundary timer) to their end, four ways:
 
 The raw runs parse the same files after the deploy-time translation (JUEL → Python,
 FEEL → Python), so all four execute the same conditions and decision table. Only the
-completion is timed; finding the next task (the inbox query) is not. Besides wall time
+completion is timed; finding the next task (the inbox query) is not. The modes take turns, one
+case each per round, so that a machine whose speed drifts during the run slows them alike. Besides wall time
 it reports this process's CPU time per completion (``time.process_time``), which other
 work on the machine does not inflate (it leaves out the PostgreSQL server's own CPU and
 SQLite's fsync wait).
@@ -370,20 +371,23 @@ def age_probe(sizes: dict[int, int], size_of: Callable[[Any], int]):
     return on_step
 
 
-def measure_ages(label: str, run: Callable[..., list[float]], size_of: Callable[[Any], int], samples: int) -> AgeResult:
-    result = AgeResult(label)
-    run(loop_until=AGE_HIGH + 1, on_step=age_probe({}, size_of))  # warm-up
-    for _ in range(samples):
-        sizes: dict[int, int] = {}
-        cpu = Series(label)
-        times = run(loop_until=AGE_HIGH + 1, on_step=age_probe(sizes, size_of), series=cpu)
-        assert len(times) == AGE_HIGH + 1
-        result.low_ms.append(times[AGE_LOW])    # completion AGE_LOW + 1
-        result.high_ms.append(times[AGE_HIGH])  # completion AGE_HIGH + 1
-        result.low_cpu.append(cpu.cpu_ms[AGE_LOW])
-        result.high_cpu.append(cpu.cpu_ms[AGE_HIGH])
-        result.low_bytes, result.high_bytes = sizes[AGE_LOW], sizes[AGE_HIGH]
-    return result
+def measure_ages(modes: dict[str, tuple[str, Callable[..., list[float]], Callable[[Any], int]]],
+                 samples: int) -> dict[str, AgeResult]:
+    """Each mode's (label, run, size_of): ``samples`` cases looped to age 50, mode after mode (each
+    is compared with itself)."""
+    results = {key: AgeResult(label) for key, (label, _, _) in modes.items()}
+    for key, (label, run, size_of) in modes.items():
+        run("warm-up", loop_until=AGE_HIGH + 1, on_step=age_probe({}, size_of))
+        for i in range(samples):
+            result, sizes, cpu = results[key], {}, Series(label)
+            times = run(f"AGE-{i}", loop_until=AGE_HIGH + 1, on_step=age_probe(sizes, size_of), series=cpu)
+            assert len(times) == AGE_HIGH + 1
+            result.low_ms.append(times[AGE_LOW])    # completion AGE_LOW + 1
+            result.high_ms.append(times[AGE_HIGH])  # completion AGE_HIGH + 1
+            result.low_cpu.append(cpu.cpu_ms[AGE_LOW])
+            result.high_cpu.append(cpu.cpu_ms[AGE_HIGH])
+            result.low_bytes, result.high_bytes = sizes[AGE_LOW], sizes[AGE_HIGH]
+    return results
 
 
 def check_loop_alignment(raw: Raw) -> None:
@@ -424,51 +428,49 @@ def main(argv: list[str] | None = None) -> int:
 
     raw = Raw()
     check_loop_alignment(raw)
-    series: dict[str, Series] = {}
+    series: dict[str, Series] = {"raw_memory": Series("raw SpiffWorkflow, in memory"),
+                                 "raw_serialized": Series("raw SpiffWorkflow, serialize+reload")}
     ages: dict[str, AgeResult] = {}
     profile_text = None
-
-    # raw SpiffWorkflow
-    s = series["raw_memory"] = Series("raw SpiffWorkflow, in memory")
-    raw.run_in_memory("warm-up")
-    for i in range(args.instances):
-        s.ms += raw.run_in_memory(f"RAW-{i}", series=s)
-    s = series["raw_serialized"] = Series("raw SpiffWorkflow, serialize+reload")
-    raw.run_serialized("warm-up")
-    for i in range(args.instances):
-        s.ms += raw.run_serialized(f"RAW-S-{i}", series=s)
-    ages["raw_serialized"] = measure_ages("raw SpiffWorkflow, serialize+reload", raw.run_serialized,
-                                          lambda state: len(state.encode()), args.age_samples)
-    ages["raw_memory"] = measure_ages("raw SpiffWorkflow, in memory", raw.run_in_memory, lambda _: 0,
-                                      args.age_samples)
     tasks_per_case = len(raw.run_in_memory("count"))
     raw_spec_bytes = len(json.dumps({"spec": raw.serializer.to_dict(raw.spec)}).encode())
-
-    # the engine
-    spec_bytes = None
-    for backend in backends:
-        gc.collect()
-        run = sqlite_run() if backend == "sqlite" else pg_run(pg_url)
-        try:
-            spec_bytes = run.spec_bytes
-            key = f"engine_{backend}"
-            s = series[key] = Series(run.label)
-            run.run()  # warm-up: spec cache, statement caches, connection pool
-            for _ in range(args.instances):
-                s.ms += run.run(series=s)
-            ages[key] = measure_ages(run.label, run.run, run.state_bytes, args.age_samples)
-            if args.profile and profile_text is None:
-                profiler = cProfile.Profile()
-                profiler.enable()
-                for _ in range(max(1, args.instances // 4)):
-                    run.run()
-                profiler.disable()
-                out = io.StringIO()
-                stats = pstats.Stats(profiler, stream=out).strip_dirs()
-                stats.sort_stats("cumulative").print_stats(35)
-                stats.sort_stats("tottime").print_stats(25)
-                profile_text = f"cProfile, {run.label}, {max(1, args.instances // 4)} cases:\n{out.getvalue()}"
-        finally:
+    runs: dict[str, EngineRun] = {}
+    try:
+        for backend in backends:
+            runs[f"engine_{backend}"] = sqlite_run() if backend == "sqlite" else pg_run(pg_url)
+        # every mode as a function of (case number, series); warmed up once (spec and statement caches, pools)
+        modes: dict[str, Callable[..., list[float]]] = {
+            "raw_memory": lambda i, **kw: raw.run_in_memory(f"RAW-{i}", **kw),
+            "raw_serialized": lambda i, **kw: raw.run_serialized(f"RAW-S-{i}", **kw),
+            **{key: (lambda i, run=run, **kw: run.run(**kw)) for key, run in runs.items()}}
+        for key, run in runs.items():
+            series[key] = Series(run.label)
+        for mode in modes.values():
+            mode("warm-up")
+        # In turns, one case of every mode per round: a machine whose speed drifts during the run
+        # (shared CPUs do, by a third within minutes here) weighs on every mode alike
+        for i in range(args.instances):
+            gc.collect()
+            for key, mode in modes.items():
+                series[key].ms += mode(i, series=series[key])
+        sizes = {"raw_serialized": lambda state: len(state.encode()), "raw_memory": lambda _: 0,
+                 **{key: run.state_bytes for key, run in runs.items()}}
+        ages = measure_ages({key: (series[key].label, modes[key], sizes[key]) for key in sizes}, args.age_samples)
+        if args.profile and runs:
+            key, run = next(iter(runs.items()))
+            profiler = cProfile.Profile()
+            profiler.enable()
+            for _ in range(max(1, args.instances // 4)):
+                run.run()
+            profiler.disable()
+            out = io.StringIO()
+            stats = pstats.Stats(profiler, stream=out).strip_dirs()
+            stats.sort_stats("cumulative").print_stats(35)
+            stats.sort_stats("tottime").print_stats(25)
+            profile_text = f"cProfile, {run.label}, {max(1, args.instances // 4)} cases:\n{out.getvalue()}"
+        spec_bytes = next(iter(runs.values())).spec_bytes if runs else None
+    finally:
+        for run in runs.values():
             run.close()
 
     results = {
