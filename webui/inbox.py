@@ -62,16 +62,6 @@ def inbox():
                            documents=documents)
 
 
-@bp.app_context_processor
-def _other_work():
-    """督办 notices awaiting the user's answer, counted in 待办 with the 无法记录情况说明 awaiting
-    their approval (``evidence_pending``, webui/recording.py)."""
-    if not current_user.is_authenticated:
-        return {}
-    with get_db().reading() as session:
-        return {"oversight_open": oversight.count_open(session, current_user.user)}
-
-
 @bp.route("/oversight/<int:notice_id>/answer", methods=["POST"])
 @login_required
 def answer_oversight(notice_id: int):

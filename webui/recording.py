@@ -32,14 +32,6 @@ def _settings():
     return current_app.config["ZHIFA_SETTINGS"]
 
 
-@bp.app_context_processor
-def _nav():
-    if not current_user.is_authenticated:
-        return {}
-    with get_db().reading() as s:
-        return {"evidence_pending": evidence.count_pending(s, current_user.user)}
-
-
 @bp.context_processor
 def _people():
     """``person(username)`` → 姓名 on the 执法记录 pages (usernames mean nothing to a bureau reader);
