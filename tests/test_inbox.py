@@ -155,6 +155,30 @@ def test_delegating_hands_the_task_to_a_colleague_of_the_same_post_with_a_reason
         assert notices.unread_count(session, user("supervision_investigate2")) == 0
 
 
+def test_the_task_page_shows_the_last_opinion_of_every_earlier_step_in_the_order_last_done(db, user, flow):
+    instance, task = start(db, user)
+    reviewer = user("supervision_review1")
+    for opinion in ("缺少询问笔录", "缺少现场照片"):  # round the loop twice: 调查取证 → 案件审查 → back
+        check = complete_prepare(db, user, task.id)
+        with db.transaction() as session:
+            tasks.complete(session, check.id, reviewer, {"check_outcome": "reinvestigate", "check_opinion": opinion})
+        with db.reading() as session:
+            [task] = tasks.ready_tasks(session, instance.id)
+    check = complete_prepare(db, user, task.id, fine_amount="80000")
+    with db.reading() as session:
+        steps = case_view.task_summary(session, check, reviewer).steps
+        # 案件审查 was last done before 调查取证 was: its last opinion first, the amount of the last 调查取证
+        assert [(s.task.element_id, dict(s.values).get("审查意见") or dict(s.values).get("拟罚款金额"))
+                for s in steps] == [("Task_check", "缺少现场照片"), ("Task_prepare", "80000.00 元")]
+        done = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
+                                                       HumanTask.element_id == "Task_check",
+                                                       HumanTask.state == "completed")
+                               .order_by(HumanTask.completed_at)).all()
+        first_check = case_view.task_summary(session, done[0], reviewer).steps  # as it stood then
+        assert [(s.task.element_id, s.task.completed_at <= done[0].completed_at) for s in first_check] == [
+            ("Task_prepare", True)]
+
+
 def test_returning_sends_the_case_back_along_the_modelled_path(db, user, flow):
     instance, task = start(db, user)
     check = complete_prepare(db, user, task.id)

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine import hooks
@@ -327,17 +327,19 @@ _OPINION_TYPES = ("textarea", "enum", "boolean", "money", "file", "officers")  #
 
 def _earlier_steps(session: Session, task: HumanTask, table, kinds, names, files, people) -> list[StepRecord]:
     """The latest completion of every step before this one (a step done twice shows its last
-    opinion), in the order they were last done: its choices, opinions and files."""
-    done = session.scalars(select(HumanTask).where(HumanTask.instance_id == task.instance_id,
-                                                   HumanTask.state == "completed", HumanTask.id != task.id)
-                           .order_by(HumanTask.completed_at, HumanTask.id))
-    latest: dict[str, HumanTask] = {}
-    for t in done:
-        if task.completed_at is None or t.completed_at <= task.completed_at:
-            latest.pop(t.element_id, None)
-            latest[t.element_id] = t
+    opinion), in the order they were last done: its choices, opinions and files. Only those
+    completions are loaded, not the case's whole history (a case sent round a loop a hundred
+    times shows its few steps)."""
+    before = [HumanTask.instance_id == task.instance_id, HumanTask.state == "completed", HumanTask.id != task.id]
+    if task.completed_at is not None:
+        before.append(HumanTask.completed_at <= task.completed_at)
+    ranked = select(HumanTask.id, func.row_number().over(
+        partition_by=HumanTask.element_id, order_by=(HumanTask.completed_at.desc(), HumanTask.id.desc())
+    ).label("rank")).where(*before).subquery()
+    latest = session.scalars(select(HumanTask).join(ranked, ranked.c.id == HumanTask.id).where(ranked.c.rank == 1)
+                             .order_by(HumanTask.completed_at, HumanTask.id))
     out = []
-    for t in latest.values():
+    for t in latest:
         values = []
         for k, v in json.loads(t.submitted or "{}").items():
             if v in (None, "", []) or kinds.get(k) not in _OPINION_TYPES:
