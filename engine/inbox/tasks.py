@@ -14,7 +14,7 @@ from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, bindparam, exists, func, literal, or_, select, true, tuple_, update
-from sqlalchemy.orm import Session, undefer
+from sqlalchemy.orm import Session, lazyload, undefer
 
 from engine import hooks
 from engine.access import identity
@@ -680,7 +680,8 @@ def colleagues(session: Session, task: HumanTask, user: User) -> list[User]:
                  User.username.in_(named) if named else False)
     barred = select(TaskExclusion.username).where(TaskExclusion.task_id == task.id)
     return list(session.scalars(select(User).where(clause, User.active.is_(True), User.id != user.id,
-                                                   User.username.not_in(barred)).order_by(User.username)))
+                                                   User.username.not_in(barred)).order_by(User.username)
+                                .options(lazyload(User.groups))))  # their posts only if asked for
 
 
 def delegate(session: Session, task_id: str, user: User, to_username: str, reason: str | None) -> HumanTask:
