@@ -1,0 +1,56 @@
+"""The reviewer's task page in headless Chromium, on a desk (1366×768) and on a phone (390×844):
+a case sent back twice shows each earlier step once, with its last opinion, in the order the
+steps were last done. Screenshots: test-artifacts/<test>/."""
+from __future__ import annotations
+
+import pytest
+
+from engine.deploy import repository
+from engine.execution import runtime
+from engine.inbox import tasks
+from organisation.demo import DEMO_PASSWORD
+from tests.conftest import FIXTURES
+
+PREPARE = {"party_name": "鲁山县某化工有限公司", "party_type": "organization", "witness_count": "2",
+           "fine_amount": "60000", "inspected_on": "2026-03-02"}
+
+
+@pytest.fixture
+def looped(db, org, user):
+    """A case whose 案件审查 sent it back to 调查取证 twice, now at 案件审查 again."""
+    officer, reviewer = user("supervision_investigate1"), user("supervision_review1")
+    with db.transaction() as session:
+        repository.deploy(session, repository.read_paths([FIXTURES / "inbox"]), source="cli")
+        instance = runtime.start(session, "review_flow", officer, {})
+    for opinion in ("缺少询问笔录", "缺少现场照片", None):
+        with db.transaction() as session:
+            [task] = tasks.ready_tasks(session, instance.id)
+            tasks.complete(session, task.id, officer, {**PREPARE, "fine_amount": "80000" if opinion is None else "60000"})
+        if opinion is not None:
+            with db.transaction() as session:
+                [check] = tasks.ready_tasks(session, instance.id)
+                tasks.complete(session, check.id, reviewer, {"check_outcome": "reinvestigate", "check_opinion": opinion})
+    return instance
+
+
+@pytest.mark.parametrize("viewport", [(1366, 768), (390, 844)], ids=["desk", "phone"])
+def test_the_reviewer_sees_each_earlier_step_once_with_its_last_opinion(chromium, live_server, looped, screenshots,
+                                                                       viewport):
+    context = chromium.new_context(viewport={"width": viewport[0], "height": viewport[1]}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(f"{live_server}/login")
+    page.fill("#username", "supervision_review1")
+    page.fill("#password", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server}/inbox**")
+    page.goto(f"{live_server}/inbox?tab=group")
+    page.locator("tr", has_text=looped.business_key).locator("a.button").click()
+    page.wait_for_selector("#task-form")
+    steps = page.locator("details.step")
+    assert steps.count() == 2
+    first, second = steps.nth(0).inner_text(), steps.nth(1).inner_text()
+    assert "案件审查" in first and "缺少现场照片" in first and "退回补充调查" in first
+    assert "调查取证" in second and "80000.00 元" in second
+    assert "缺少询问笔录" not in page.locator("section", has=steps.first).inner_text()  # not the older opinion
+    screenshots(page, f"task-page-{viewport[0]}")
+    context.close()
