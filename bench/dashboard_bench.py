@@ -41,7 +41,7 @@ from lxml import etree  # noqa: E402
 from sqlalchemy import func, insert, select, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from engine.execution import case_counts, case_statistics  # noqa: E402
+from engine.execution import case_counts, case_statistics, status_counts  # noqa: E402
 from engine.inbox import statistics as step_statistics  # noqa: E402
 from engine.store.models import (NO_DUE, CaseDepartment, Group, HumanTask, Membership, ProcessDefinition,  # noqa: E402
                                  ProcessInstance, Resource, TaskCandidate, User)
@@ -173,6 +173,7 @@ def seed(session: Session, instances: int, *, now: datetime, seed_value: int = 1
     step_statistics.rebuild(session)  # what the migrations backfill; the engine keeps them current after that
     case_statistics.rebuild(session)
     case_counts.rebuild(session)
+    status_counts.rebuild(session)
     reviews.rebuild(session)
     if session.get_bind().dialect.name == "postgresql":  # explicit ids: move the serial past them
         session.execute(text("SELECT setval(pg_get_serial_sequence('process_instances', 'id'), "

@@ -27,8 +27,8 @@ from sqlalchemy.orm import Session
 from engine.access.identity import require_viewer
 from engine.inbox import statistics
 from engine.store.models import (ActivityStatistic, CaseCount, CaseDepartment, Department, Group, HumanTask,
-                                 ProcessDefinition, ProcessInstance, Resource, StepStatistic, TaskCandidate, User,
-                                 utcnow)
+                                 ProcessDefinition, ProcessInstance, Resource, StatusCount, StepStatistic, TaskCandidate,
+                                 User, utcnow)
 from disclosure import publications
 from monitoring.reviews import ReviewCount
 from paperwork.issuing import DECISION
@@ -180,8 +180,7 @@ def overview(session: Session, user: User, now: datetime | None = None) -> Overv
         select(ProcessDefinition.id, ProcessDefinition.key, ProcessDefinition.name, ProcessDefinition.version)
         .order_by(ProcessDefinition.key, ProcessDefinition.version.desc()))}
     for definition_id, status, n in session.execute(
-            select(ProcessInstance.definition_id, ProcessInstance.status, func.count())
-            .group_by(ProcessInstance.definition_id, ProcessInstance.status)):
+            select(StatusCount.definition_id, StatusCount.status, StatusCount.count)):  # engine/execution/status_counts.py
         if definition_id in rows and status in STATUS_LABELS:
             setattr(rows[definition_id], status, n)
     overdue, soon = _deadline_counts(h)

@@ -222,3 +222,83 @@ def test_deadline_counts_equal_the_task_rows_after_claims_suspensions_and_comple
         assert (totals.overdue, totals.due_soon) == (sum(n for (_, o), n in truth.items() if o),
                                                      sum(n for (_, o), n in truth.items() if not o))
         assert board.total == sum(truth.values())
+
+
+def test_the_kept_status_counts_follow_every_change_of_status_and_version(db, flow, user):
+    """流程概况 reads cases per version and status from ``status_counts`` (issue #17): after a case is
+    started, completed (one starting another by message), suspended, resumed, terminated or migrated
+    to a new version, and after a refused action, the kept rows equal a count over the cases, and so
+    do 流程概况's figures and the open cases per version on the 流程部署 pages."""
+    from sqlalchemy import func
+
+    from engine.admin import catalog, instance_migration
+    from engine.store.models import StatusCount
+    from monitoring import dashboards
+
+    def kept_and_counted():
+        with db.reading() as session:
+            kept = {(d, s): n for d, s, n in session.execute(
+                select(StatusCount.definition_id, StatusCount.status, StatusCount.count)) if n}
+            counted = {(d, s): n for d, s, n in session.execute(
+                select(ProcessInstance.definition_id, ProcessInstance.status, func.count())
+                .group_by(ProcessInstance.definition_id, ProcessInstance.status))}
+            shown = {(r.definition_id, s): getattr(r, s) for r in dashboards.overview(session, chief).rows
+                     for s in ("running", "suspended", "completed", "terminated") if getattr(r, s)}
+            versions = {r.definition.id: r.running for rows in catalog.process_versions(session).values() for r in rows}
+        assert kept == counted == shown
+        assert versions == {d: counted.get((d, "running"), 0) + counted.get((d, "suspended"), 0) for d in versions}
+        return counted
+
+    inspector, legal, chief = user("supervision_investigate1"), user("legal_review1"), user("leadership_chief")
+    cases = [start(db, inspector) for _ in range(6)]
+    assert sum(kept_and_counted().values()) == 6
+    with db.transaction() as session:  # no violation: the case ends at once
+        tasks.complete(session, tasks.ready_tasks(session, cases[0].id)[0].id, inspector,
+                       {**INSPECTION, "violation": "false", "fine_amount": "0"})
+    with db.transaction() as session:
+        tasks.complete(session, tasks.ready_tasks(session, cases[1].id)[0].id, inspector, INSPECTION)
+    with db.transaction() as session:  # reviewed: the case ends and starts a penalty case by message
+        tasks.complete(session, tasks.ready_tasks(session, cases[1].id)[0].id, legal, {"opinion": "同意移送立案处罚"})
+    do(db, "suspend", cases[2].id, chief)
+    do(db, "suspend", cases[3].id, chief)
+    do(db, "resume", cases[3].id, chief)
+    do(db, "terminate", cases[4].id, chief)
+    do(db, "terminate", cases[2].id, chief)  # a suspended case may be terminated
+    with pytest.raises(management.WrongStatus):
+        do(db, "resume", cases[5].id, chief)  # refused: counts nothing
+    counted = kept_and_counted()
+    v1 = cases[0].definition_id
+    assert {s: n for (d, s), n in counted.items() if d == v1} == {"completed": 2, "terminated": 2, "running": 2}
+
+    changed = (FIXTURES / "engine" / "case_flow.bpmn").read_bytes().replace("测试检查流程".encode(), "测试检查流程（修订）".encode())
+    with db.transaction() as session:
+        repository.deploy(session, [repository.Source("case_flow.bpmn", changed)], source="cli")
+    do(db, "suspend", cases[5].id, chief)
+    with db.transaction() as session:
+        done = instance_migration.migrate(session, "case_flow", 2, legal)
+    assert done.moved and len(done.movable) == 2
+    counted = kept_and_counted()
+    v2 = done.target.id
+    assert (counted[(v2, "running")], counted[(v2, "suspended")]) == (1, 1)
+    assert {s for (d, s) in counted if d == v1} == {"completed", "terminated"}
+
+
+def test_the_status_counts_migration_counts_the_cases_there_are(db, flow, user):
+    """Migration 22_status_counts fills the kept rows from the cases; its downgrade drops them."""
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from zhifa import schema
+    inspector, chief = user("supervision_investigate1"), user("leadership_chief")
+    cases = [start(db, inspector) for _ in range(3)]
+    do(db, "suspend", cases[0].id, chief)
+    do(db, "terminate", cases[1].id, chief)
+    config = schema.alembic_config(db.url)
+    with db.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "21_case_search")
+        assert "status_counts" not in inspect(connection).get_table_names()
+        connection.exec_driver_sql("UPDATE process_instances SET status = 'running' WHERE id = %d" % cases[0].id)
+        command.upgrade(config, "head")
+        rows = set(connection.exec_driver_sql("SELECT definition_id, status, count FROM status_counts"))
+    assert rows == {(cases[0].definition_id, "running", 2), (cases[0].definition_id, "terminated", 1)}

@@ -27,7 +27,7 @@ from tests.webclient import Browser, make_app
 
 OPEN, MINE, DONE = 20_000, 30, 3_000
 READ_LIMIT = 2 * (tasks.PAGE_CAP * tasks.PER_PAGE + 1) + 100  # counted pages of two candidate keys, and a page
-BIG = ("human_tasks", "task_candidates", "case_search_grams")
+BIG = ("human_tasks", "task_candidates", "case_search_grams", "process_instances")
 USER, POST = "supervision_investigate1", "supervision.investigate"
 
 
@@ -212,7 +212,8 @@ def test_the_inbox_page_past_the_counted_pages(db, seeded, tmp_path):
 
 def test_the_deadline_dashboards_read_index_ranges_without_statistics(db, seeded, user):
     """流程概况's and 超期督办's overdue and due-soon counts (issue #17, 18_dashboards): index ranges of the
-    open deadlines, never a scan of the task tables."""
+    open deadlines, never a scan of the task tables; 流程概况's cases per status from the kept counts
+    (22_status_counts), never a scan of the cases."""
     from monitoring import dashboards
     now, chief = datetime(2026, 3, 8, tzinfo=timezone.utc), user("leadership_chief")
     pages = {"overview": lambda s: dashboards.overview(s, chief, now=now),

@@ -25,7 +25,7 @@ from engine.deploy.repository import Source
 from engine.execution import decide
 from engine.spec import dmn
 from engine.spec.xmlsafe import local, parse
-from engine.store.models import DecisionDefinition, Deployment, ProcessDefinition, ProcessInstance, Resource, User
+from engine.store.models import DecisionDefinition, Deployment, ProcessDefinition, Resource, StatusCount, User
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 
@@ -148,9 +148,9 @@ class VersionRow:
 
 def process_versions(session: Session) -> dict[str, list[VersionRow]]:
     """Every version of every process, newest first, with its running cases."""
-    running = dict(session.execute(
-        select(ProcessInstance.definition_id, func.count()).where(ProcessInstance.status.in_(("running", "suspended")))
-        .group_by(ProcessInstance.definition_id)).all())
+    running = dict(session.execute(  # the kept counts (engine/execution/status_counts.py), not every case
+        select(StatusCount.definition_id, func.sum(StatusCount.count))
+        .where(StatusCount.status.in_(("running", "suspended"))).group_by(StatusCount.definition_id)).all())
     out: dict[str, list[VersionRow]] = {}
     for d in session.scalars(select(ProcessDefinition).order_by(ProcessDefinition.key, ProcessDefinition.version.desc())):
         out.setdefault(d.key, []).append(VersionRow(d, session.get(Deployment, d.deployment_id), running.get(d.id, 0)))

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from engine.access import identity
 from engine.admin import catalog
 from engine.deploy import repository
-from engine.execution import projection, runtime
+from engine.execution import projection, runtime, status_counts
 from engine.spec.serialization import instance_from_json, serializer
 from engine.store import db, history
 from engine.store.models import HumanTask, ProcessDefinition, ProcessInstance, TaskCandidate, User, utcnow
@@ -162,7 +162,7 @@ def migrate(session: Session, key: str, to_version: int, user: User | None = Non
         for task_id in repredict:
             task = workflow.get_task_from_id(UUID(task_id))
             task.task_spec._predict(task, mask=TaskState.NOT_FINISHED_MASK)
-        instance.definition_id = target.id
+        status_counts.move(session, instance, definition_id=target.id)
         instance.definition = target
         action = runtime.Action(session, instance, workflow, user)
         action.attach_engine()

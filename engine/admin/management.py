@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from engine.access import identity
 from engine.access.identity import MANAGE_INSTANCES, NotPermitted, has_permission
-from engine.execution import projection, runtime
+from engine.execution import projection, runtime, status_counts
 from engine.inbox import tasks
 from engine.store import history
 from engine.store.models import HumanTask, ProcessInstance, User, utcnow
@@ -63,7 +63,7 @@ def _locked(session: Session, instance_id: int, allowed: tuple[str, ...], verb: 
 def suspend(session: Session, instance_id: int, user: User, reason: str) -> ProcessInstance:
     reason = _check(session, user, reason)
     instance = _locked(session, instance_id, ("running",), "挂起")
-    instance.status = "suspended"
+    status_counts.move(session, instance, status="suspended")
     runtime.save(runtime.load(session, instance, user))
     projection.set_suspended(session, instance.id, True)
     history.record(session, "suspend", user, instance=instance, details={"reason": reason})
@@ -73,7 +73,7 @@ def suspend(session: Session, instance_id: int, user: User, reason: str) -> Proc
 def resume(session: Session, instance_id: int, user: User, reason: str) -> ProcessInstance:
     reason = _check(session, user, reason)
     instance = _locked(session, instance_id, ("suspended",), "恢复")
-    instance.status = "running"
+    status_counts.move(session, instance, status="running")
     runtime.save(runtime.load(session, instance, user))
     projection.set_suspended(session, instance.id, False)
     history.record(session, "resume", user, instance=instance, details={"reason": reason})
@@ -86,7 +86,8 @@ def terminate(session: Session, instance_id: int, user: User, reason: str) -> Pr
     action = runtime.load(session, instance, user)
     cancelled = [t.name for t in tasks.ready_tasks(session, instance.id)]
     action.workflow.cancel()
-    instance.status, instance.ended_at = "terminated", utcnow()
+    status_counts.move(session, instance, status="terminated")
+    instance.ended_at = utcnow()
     runtime.save(action)  # ready rows of the cancelled tasks become "cancelled"; timer job removed
     history.record(session, "terminate", user, instance=instance,
                    details={"reason": reason, "cancelled_tasks": cancelled})

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, undefer
 from engine import hooks
 from engine.access.identity import NotPermitted, group_codes, officer_problems
 from engine.deploy import repository
-from engine.execution import case_counts, case_statistics, projection, task_scan
+from engine.execution import case_counts, case_statistics, projection, status_counts, task_scan
 from engine.execution.errors import EngineStepFailed
 from engine.execution.helpers import helpers_for
 from engine.sandbox.scripting import format_text, make_script_engine, today
@@ -158,6 +158,7 @@ def start(session: Session, process_key: str, user: User | None, data: dict[str,
         if start_token:
             raise AlreadyStarted(start_token) from e
         raise
+    status_counts.move(session, instance, new=True)  # before save(), which may complete it at once
     workflow = BpmnWorkflow(spec, subprocess_specs)
     action = Action(session, instance, workflow, user, depth=depth, is_new=True, ready_rows=set())
     action.attach_engine()
@@ -396,7 +397,8 @@ def save(action: Action) -> None:
     completing = task_scan.is_completed(workflow) and instance.status == "running"
     instance.title = str(data.get("party_name") or data.get("case_title") or instance.title or "")[:300]
     if completing:
-        instance.status, instance.ended_at = "completed", now
+        status_counts.move(session, instance, status="completed")
+        instance.ended_at = now
         history.record(session, "end", None, instance=instance)
     events = workflow.get_events()  # taken out before the state is written, so never routed twice
     instance.updated_at = now

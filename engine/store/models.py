@@ -225,6 +225,15 @@ class CaseCount(Base):
     completed: Mapped[int] = mapped_column(Integer)
 
 
+class StatusCount(Base):
+    """Cases per process version and status (engine/execution/status_counts.py)."""
+    __tablename__ = "status_counts"
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definitions.id"), primary_key=True,
+                                               autoincrement=False)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+
+
 class ActivityStatistic(Base):
     """Time per step in the completed cases of a process version (engine/execution/case_statistics.py)."""
     __tablename__ = "activity_statistics"
