@@ -114,6 +114,9 @@ def run_engine(action: Action, step=None) -> None:
             task_scan.do_engine_steps(action.workflow)
     except EngineStepFailed:
         raise
+    except task_scan.EndlessLoop as e:
+        spec = e.task.task_spec
+        raise EngineStepFailed(getattr(spec, "bpmn_id", None), getattr(spec, "bpmn_name", None), str(e)) from e
     except (SpiffWorkflowException, WorkflowException) as e:
         raise _wrap_failure(e) from e
     except Exception as e:  # a helper raising (e.g. CalendarUnknown) outside a task context

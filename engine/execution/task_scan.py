@@ -14,6 +14,19 @@ from typing import Iterator
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
+from engine.execution.tree_depth import MAX_DEPTH
+
+MAX_ENGINE_STEPS = 2_000  # per run of engine steps: a loop with no person's step ends here
+
+
+class EndlessLoop(Exception):
+    """More engine steps in one call than MAX_ENGINE_STEPS: a loop no person's step or wait breaks."""
+
+    def __init__(self, task):
+        self.task = task
+        super().__init__(f"一次办理中自动执行的环节超过 {MAX_ENGINE_STEPS} 个，流程图中可能有不经过人工环节"
+                         f"或等待的循环")
+
 
 def tasks_in(workflow: BpmnWorkflow, state: int, manual: bool | None = None) -> Iterator:
     """The tasks in ``state`` (a TaskState value or mask), of the case and its called processes;
@@ -38,30 +51,34 @@ def do_engine_steps(workflow: BpmnWorkflow) -> None:
     walk that finds none; and after every task, to update the waiting ones. Here a pass over the
     dicts first says whether a walk can find anything (none ready, none waiting: the walk would do
     nothing), and the walks that remain are the same preorder in a tight loop (``preorder``)."""
-    while _engine_round(workflow):
+    budget = [MAX_ENGINE_STEPS]
+    while _engine_round(workflow, budget):
         pass
     workflow.refresh_timers()
 
 
-def _engine_round(workflow: BpmnWorkflow) -> bool:
+def _engine_round(workflow: BpmnWorkflow, budget: list[int]) -> bool:
     update_waiting_tasks_here(workflow)
     active = workflow.get_active_subprocesses()
     for subprocess in sorted(active, key=lambda s: s.depth, reverse=True):  # the deepest first
-        while _run_ready(subprocess):
+        while _run_ready(subprocess, budget):
             pass
         if subprocess.parent_task_id is not None:
             task = workflow.get_task_from_id(subprocess.parent_task_id)
             task.task_spec._update(task)
-    return _run_ready(workflow) > 0 or len(workflow.get_active_subprocesses()) > len(active)
+    return _run_ready(workflow, budget) > 0 or len(workflow.get_active_subprocesses()) > len(active)
 
 
-def _run_ready(workflow) -> int:
+def _run_ready(workflow, budget: list[int]) -> int:
     if next(tasks_in(workflow.top_workflow, TaskState.READY, manual=False), None) is None:
         return 0  # the walk would run nothing and change nothing
     update_waiting_tasks_here(workflow.top_workflow)  # a subprocess started in the last round
     count = 0
     for task in list(preorder(workflow, TaskState.READY, into_subprocesses=True)):  # as get_tasks: a list
         if not task.task_spec.manual:
+            if budget[0] <= 0:
+                raise EndlessLoop(task)
+            budget[0] -= 1
             task.run()
             count += 1
     return count
@@ -89,7 +106,8 @@ def preorder(workflow, state: int, into_subprocesses: bool = False) -> Iterator:
     yields them (``into_subprocesses``: its BPMN iterator, which also descends into the processes a
     task started), lazily: a task's children are read when it is reached, before it is yielded.
     The same descent: into tasks at least FUTURE (MAYBE if ``state`` is a predicted one), to a
-    depth of 1,000; with a stack instead of a list rebuilt at every step."""
+    depth of ``MAX_DEPTH`` (engine/execution/tree_depth.py); with a stack instead of a list rebuilt at
+    every step."""
     lowest = (TaskState.MAYBE if state & TaskState.PREDICTED_MASK else
               TaskState.FUTURE if state & TaskState.DEFINITE_MASK else TaskState.COMPLETED)
     subprocesses = workflow.top_workflow.subprocesses if into_subprocesses else {}
@@ -98,7 +116,7 @@ def preorder(workflow, state: int, into_subprocesses: bool = False) -> Iterator:
         task, depth = stack.pop()
         subprocess = subprocesses.get(task.id) if subprocesses else None  # (hashing a UUID is not free)
         if ((task._children or subprocess is not None) and (task._state >= lowest or subprocess is not None)
-                and depth < _MAX_DEPTH):
+                and depth < MAX_DEPTH):
             tasks = task.workflow.tasks
             stack.extend((tasks.get(child), depth + 1) for child in reversed(task._children))
             if subprocess is not None:  # (SpiffWorkflow's test for a finished one never holds)
@@ -106,5 +124,3 @@ def preorder(workflow, state: int, into_subprocesses: bool = False) -> Iterator:
         if task._state & state:
             yield task
 
-
-_MAX_DEPTH = 1000  # TaskIterator's max_depth
