@@ -1,5 +1,6 @@
 """流程监控 in a real browser: each dashboard page opens at 1366×768, the diagram shows the
-badges and heatmap, the charts draw, a badge leads to the filtered list, a case is suspended."""
+badges and heatmap, the charts draw, a badge leads to the filtered list, a case is suspended
+and 流程概况 counts it as 已挂起, no longer 办理中."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -50,6 +51,12 @@ def test_every_dashboard_page_opens_and_works(db, seeded, user, live_server, chr
     assert page.locator("#overview tbody tr").count() >= 2
     screenshots(page, "overview")
 
+    def counts_shown() -> dict[str, int]:
+        page.goto(f"{live_server}/dashboard")
+        row = page.locator(f'tr[data-definition="{seeded}"]')
+        return {k: int(row.locator(f'[data-k="{k}"]').inner_text()) for k in ("running", "suspended")}
+    before = counts_shown()
+
     page.locator(f'tr[data-definition="{seeded}"]').get_by_role("link", name="流程图与热力图").click()
     page.wait_for_selector("#diagram[data-ready='1']")
     shown = {b.get_attribute("data-element"): int(b.inner_text()) for b in page.locator(".token-badge").all()}
@@ -94,6 +101,8 @@ def test_every_dashboard_page_opens_and_works(db, seeded, user, live_server, chr
     page.wait_for_selector("#instance-status:has-text('已挂起')")
     assert "等待检测报告" in page.locator("#management-events").inner_text()
     screenshots(page, "instance-suspended")
+
+    assert counts_shown() == {"running": before["running"] - 1, "suspended": before["suspended"] + 1}
 
     page.goto(f"{live_server}/cases/{running.id}")  # the case page's diagram, under the same policy
     page.wait_for_selector("#diagram[data-rendered='true']")
