@@ -22,7 +22,7 @@ from recording import evidence
 from zhifa import bureau
 from zhifa.bootstrap import open_database
 
-from . import filters, security
+from . import database, filters, security
 from .security import security_headers  # (both apps: this one and the public site)
 from .database import get_db
 
@@ -58,7 +58,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     if settings.proxy_hops:  # the client's address and scheme as the reverse proxy saw them
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)
     app.extensions["zhifa_db"] = db or open_database(settings)
-    security.install(app)  # first: its body limit must apply before CSRF reads the form
+    database.share_reading(app)  # first: the user is read (by the body limit) in the request's session
+    security.install(app)  # its body limit must apply before CSRF reads the form
     csrf.init_app(app)
     login_manager.init_app(app)
     filters.register(app)

@@ -17,7 +17,7 @@ from zhifa.bootstrap import open_database
 from engine.store.config import Settings, load_settings
 from engine.store.db import Database
 
-from . import filters, security_headers, vendor
+from . import database, filters, security_headers, vendor
 from .security import ANONYMOUS_BODY_LIMIT, BoundedInt, MalformedInput, check_request, parse_id
 
 HERE = Path(__file__).resolve().parent
@@ -164,6 +164,7 @@ def create_public_app(settings: Settings | None = None, db: Database | None = No
     app = Flask(__name__, static_folder=str(HERE / "static" / "public"), static_url_path="/static",
                 template_folder=str(HERE / "templates"))
     app.extensions["zhifa_db"] = db or open_database(settings)
+    database.share_reading(app)
     app.jinja_env.filters["localtime"] = filters.localtime
     # The same input hardening as the internal app: ids that fit the columns, no NUL or broken
     # UTF-8, and small bodies (nobody logs in here).

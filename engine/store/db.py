@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Iterator
 
 from sqlalchemy import bindparam, create_engine, event, inspect, make_url, text, update
@@ -167,6 +168,48 @@ def _update_of(table, keys: tuple[str, ...]):
     return update(table).where(key_column == bindparam("_key")).values({k: bindparam(k) for k in keys})
 
 
+class _ReadingScope:
+    """The session shared by the ``reading()`` blocks of one ``Database.shared_reading()``."""
+
+    def __init__(self, database: Database):
+        self.database = database
+        self.session: Session | None = None
+        self.depth = 0  # reading() blocks now open on it
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        if self.session is None:
+            self.session = self.database._new_reader()
+        session = self.session
+        self.depth += 1
+        try:
+            yield session
+        except BaseException:
+            self.close()  # e.g. a statement that failed: the next reader starts afresh
+            raise
+        finally:
+            self.depth -= 1
+
+    def written(self) -> None:
+        """A write committed or rolled back: readers after it must not see rows as they were before
+        it (the identity map; on SQLite, the read transaction's snapshot). An enclosing reading()
+        block keeps its session, its objects expired and reloaded as used; else it is closed."""
+        if self.session is None:
+            return
+        if self.depth:
+            self.session.rollback()
+        else:
+            self.close()
+
+    def close(self) -> None:
+        session, self.session = self.session, None
+        if session is not None:
+            session.close()
+
+
+_scope: ContextVar[_ReadingScope | None] = ContextVar("zhifa_reading_scope", default=None)
+
+
 class Database:
     """Both engines for one URL: readers, and writers that serialize on SQLite."""
 
@@ -193,15 +236,42 @@ class Database:
             raise
         finally:
             session.close()
+            scope = _scope.get()
+            if scope is not None and scope.database is self:
+                scope.written()
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
-        session = self._reader()
-        session.info[READ_ONLY] = True  # never committed: what it loads cannot be changed by it
+        """A read-only session; within ``shared_reading()``, the one session of that scope."""
+        scope = _scope.get()
+        if scope is not None and scope.database is self:
+            with scope.reading() as session:
+                yield session
+            return
+        session = self._new_reader()
         try:
             yield session
         finally:
             session.close()  # not rollback(): that would expire what the caller keeps
+
+    def _new_reader(self) -> Session:
+        session = self._reader()
+        session.info[READ_ONLY] = True  # never committed: what it loads cannot be changed by it
+        return session
+
+    @contextmanager
+    def shared_reading(self) -> Iterator[None]:
+        """Within it (one web request), every ``reading()`` is the same session: a page that reads
+        the user, the menu counts, the names and its own rows opens one session and one transaction
+        instead of four or more (each costs a connection checkout, a COMMIT and Python besides).
+        A write transaction ends it, so what is read after a write sees the write."""
+        scope = _ReadingScope(self)
+        token = _scope.set(scope)
+        try:
+            yield
+        finally:
+            _scope.reset(token)
+            scope.close()
 
     def new_session(self, write: bool) -> Session:
         return (self._writer if write else self._reader)()
