@@ -8,12 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, func, select
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, bindparam, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from engine.access import identity
 from engine.access.identity import NotPermitted, group_codes
-from engine.store import history
+from engine.store import combined, history
 from engine.store.models import Base, Group, HumanTask, Notification, ProcessInstance, User, utcnow
 
 
@@ -96,8 +96,12 @@ def send(session: Session, user: User, task_id: str, text: str | None, reply_by:
     return notice
 
 
+def _recipients(user: User) -> list[str]:
+    return sorted(group_codes(user) | {user.username})
+
+
 def _mine(user: User):
-    return OversightRecipient.recipient.in_(sorted(group_codes(user) | {user.username}))
+    return OversightRecipient.recipient.in_(_recipients(user))
 
 
 @dataclass
@@ -119,9 +123,18 @@ def open_for(session: Session, user: User) -> list[Open]:
     return [Open(*r) for r in rows]
 
 
+_OPEN_COUNT = (select(func.count()).select_from(OversightRecipient)
+               .where(OversightRecipient.recipient.in_(bindparam("oversight_recipients", expanding=True)),
+                      OversightRecipient.answered_at.is_(None)).scalar_subquery())  # built once: every page reads it
+
+
+def open_part(user: User) -> combined.Part:
+    """How many 督办 notices await the user's answer, as a part of a combined read (every page's menus)."""
+    return (_OPEN_COUNT,), {"oversight_recipients": _recipients(user)}
+
+
 def count_open(session: Session, user: User) -> int:
-    return session.scalar(select(func.count()).select_from(OversightRecipient)
-                          .where(_mine(user), OversightRecipient.answered_at.is_(None))) or 0
+    return combined.count(*combined.read(session, open_part(user)))
 
 
 def answer(session: Session, user: User, notice_id: int, recipient: str, text: str | None) -> OversightRecipient:

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.access.identity import VIEW_ALL, NotPermitted, group_codes, has_permission, require_instance_visible
 from engine.spec import forms
-from engine.store import files, history
+from engine.store import combined, files, history
 from engine.store.config import Settings
 from engine.store.models import Attachment, Base, Chained, HumanTask, Notification, ProcessInstance, User, utcnow
 
@@ -414,11 +414,20 @@ def pending_exceptions(session: Session, user: User) -> list[RecordingException]
                                 .order_by(RecordingException.requested_at)))
 
 
-def count_pending(session: Session, user: User) -> int:
+_PENDING_COUNT = (select(func.count()).select_from(RecordingException)
+                  .where(RecordingException.status == "pending").scalar_subquery())
+
+
+def pending_part(user: User) -> combined.Part:
+    """How many 无法记录情况说明 await the user's approval, as a part of a combined read (every
+    page's menus); nothing to read for a user who may not approve them."""
     if not may_approve(user):
-        return 0
-    return session.scalar(select(func.count()).select_from(RecordingException)
-                          .where(RecordingException.status == "pending")) or 0
+        return combined.NOTHING
+    return (_PENDING_COUNT,), {}
+
+
+def count_pending(session: Session, user: User) -> int:
+    return combined.count(*combined.read(session, pending_part(user)))
 
 
 def decide_exception(session: Session, exception_id: int, user: User, approve: bool, note: str = "") -> RecordingException:

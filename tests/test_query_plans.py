@@ -2,7 +2,7 @@
 
 20,000 ready tasks, each of its own case, wait in one post, with no statistics on PostgreSQL (autovacuum off
 for the test's tables, no ANALYZE) and enable_seqscan left on: every statement that
-``tasks.counts`` and ``tasks.task_page`` run is EXPLAINed and must not scan
+the menus (``webui.menus``) and ``tasks.task_page`` run is EXPLAINed and must not scan
 ``human_tasks`` or ``task_candidates`` (SQLite: no SCAN of them, only SEARCH); on
 PostgreSQL no step may read more rows than the counted pages hold (EXPLAIN ANALYZE), with the
 values at hand and in the generic plan that a prepared statement may come to use.
@@ -24,6 +24,7 @@ from engine.store import search_index
 from engine.store.models import NO_DUE, HumanTask, ProcessInstance, TaskCandidate
 from tests.conftest import FIXTURES
 from tests.webclient import Browser, make_app
+from webui import menus
 
 OPEN, MINE, DONE = 20_000, 30, 3_000
 READ_LIMIT = 2 * (tasks.PAGE_CAP * tasks.PER_PAGE + 1) + 100  # counted pages of two candidate keys, and a page
@@ -139,7 +140,7 @@ def _rows_read(plan: str) -> int:
 def _queries(now):
     q = tasks.TaskQuery
     return {
-        "menu counts": lambda s, u: tasks.counts(s, u, now=now),
+        "menu counts": lambda s, u: menus.read(s, u, now=now),  # every page's one statement of counts
         "default tab": lambda s, u: tasks.task_page(s, u, q(tab=None), now=now),
         "岗位待办 page 1": lambda s, u: tasks.task_page(s, u, q(tab="group"), now=now),
         "岗位待办 page 40": lambda s, u: tasks.task_page(s, u, q(tab="group", page=40), now=now),

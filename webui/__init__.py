@@ -14,15 +14,13 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from engine.access import identity
 from engine.admin import catalog
 from engine.execution import runtime
-from engine.inbox import attachments, notices, tasks
+from engine.inbox import attachments, tasks
 from engine.store.config import Settings, load_settings
 from engine.store.db import Database
-from monitoring import oversight
-from recording import evidence
 from zhifa import bureau
 from zhifa.bootstrap import open_database
 
-from . import database, filters, security
+from . import database, filters, menus, security
 from .security import security_headers  # (both apps: this one and the public site)
 from .database import get_db
 
@@ -74,15 +72,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     def navigation():
         if not current_user.is_authenticated:
             return {}
-        user = current_user.user
-        with get_db().reading() as session:  # every count of the menus in one session
-            nav_counts = tasks.counts(session, user)
-            return {"inbox_count": nav_counts["mine"] + nav_counts["group"], "nav_counts": nav_counts,
-                    "unread_notices": notices.unread_count(session, user),
-                    "permissions": identity.permissions_of(session, user),
-                    # counted in 其他待办: 督办 notices awaiting the user's answer, 无法记录情况说明 their approval
-                    "oversight_open": oversight.count_open(session, user),
-                    "evidence_pending": evidence.count_pending(session, user)}
+        with get_db().reading() as session:
+            return menus.read(session, current_user.user)
 
     @app.route("/favicon.ico")
     def favicon():  # browsers ask for it on pages that are not HTML (downloads, the media viewer)

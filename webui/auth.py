@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session as web_session, url_for
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
-from sqlalchemy import update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload
 
 from engine.access import identity, login_guard
@@ -42,12 +42,16 @@ def _expired() -> bool:
     return now - seen > settings.session_idle_minutes * 60 or now - login_at > settings.session_max_hours * 3600
 
 
+# The user and their posts in one statement, built once: every request reads it.
+_USER = select(User).options(joinedload(User.groups)).where(User.id == bindparam("id"))
+
+
 @login_manager.user_loader
 def load_user(user_id: str):
     if not (user_id.isascii() and user_id.isdigit()) or len(user_id) > 9:
         return None
     with get_db().reading() as session:
-        user = session.get(User, int(user_id), options=[joinedload(User.groups)])  # one statement, every request
+        user = session.scalars(_USER, {"id": int(user_id)}).unique().one_or_none()
         if user is None or not user.active or web_session.get(_GEN) != user.session_generation or _expired():
             web_session.clear()
             return None

@@ -5,7 +5,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import g, has_request_context
-from sqlalchemy import select
+from sqlalchemy import literal, select, union_all
 
 from engine.inbox.tasks import COUNT_CAP
 from engine.store.models import Department, Group, User
@@ -35,18 +35,22 @@ def action_label(action: str) -> str:
     return ACTIONS.get(action, action)
 
 
-_NAMES = {"posts": select(Group.code, Group.name), "people": select(User.username, User.full_name),
-          "departments": select(Department.code, Department.name)}
+_NAMES = union_all(select(literal("posts"), Group.code, Group.name),
+                   select(literal("people"), User.username, User.full_name),
+                   select(literal("departments"), Department.code, Department.name))
 
 
 def _names(kind: str) -> dict[str, str]:
     """Post code → 部门·岗位, username → 姓名, department code → name: all three read once per
-    request, in one session (a few dozen rows each; a page that shows one usually shows the others)."""
+    request, in one statement (a few dozen rows each; a page that shows one usually shows the others)."""
     if not has_request_context():
         return {}
     if "zhifa_names" not in g:
+        names = {"posts": {}, "people": {}, "departments": {}}
         with get_db().reading() as session:
-            g.zhifa_names = {k: dict(session.execute(query).all()) for k, query in _NAMES.items()}
+            for which, code, name in session.execute(_NAMES):
+                names[which][code] = name
+        g.zhifa_names = names
     return g.zhifa_names[kind]
 
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Index, String, exists, func, or_, select
+from sqlalchemy import Index, String, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.access.identity import group_codes
 from engine.inbox import tasks
+from engine.store import combined
 from engine.store.models import AuditEvent, Base, HumanTask, Notification, User, utcnow
 
 
@@ -57,7 +58,7 @@ def for_user(session: Session, user: User, limit: int = 30, now: datetime | None
              for n in session.scalars(select(Notification).where(Notification.recipient.in_(recipients))
                                       .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit))]
     newer = [HumanTask.created_at > seen] if seen is not None else []
-    for t in session.scalars(select(HumanTask).where(*_assigned(user, *newer))
+    for t in session.scalars(select(HumanTask).where(*_assigned(user.username, *newer))
                              .order_by(HumanTask.created_at.desc()).limit(limit)):
         items.append(Item("assigned", f"新分配给您的任务：{t.name}（{t.business_key} {t.title}）", t.created_at,
                           t.instance_id, t.id, unread=True))
@@ -65,24 +66,36 @@ def for_user(session: Session, user: User, limit: int = 30, now: datetime | None
     return Notices(tasks.counts(session, user, now), items[:limit])
 
 
-def _assigned(user: User, *newer):
+def _assigned(username, *newer):
     """Conditions for ready tasks the model assigned to the user (not those they claimed; 转办
-    writes a message), with ``newer`` ones added."""
+    writes a message), with ``newer`` ones added. ``username``: a value or a bind parameter."""
     claimed = exists().where(AuditEvent.task_id == HumanTask.id, AuditEvent.action.in_(("claim", "delegate")))
-    return (HumanTask.state == "ready", HumanTask.assignee == user.username, HumanTask.suspended.is_(False), ~claimed,
+    return (HumanTask.state == "ready", HumanTask.assignee == username, HumanTask.suspended.is_(False), ~claimed,
             *newer)
 
 
-def unread_count(session: Session, user: User) -> int:
-    """Unread messages and new assignments: two indexed counts, in one statement (every page runs it)."""
-    recipients = sorted(group_codes(user) | {user.username})
-    seen = (select(NotificationRead.seen_at).where(NotificationRead.username == user.username)
-            .scalar_subquery())
+def _unread_column():
+    """Unread messages and new assignments: two indexed counts, one column."""
+    reader = bindparam("notice_user")
+    seen = select(NotificationRead.seen_at).where(NotificationRead.username == reader).scalar_subquery()
     after_seen = or_(seen.is_(None), Notification.created_at > seen)
-    messages = select(func.count()).select_from(Notification).where(Notification.recipient.in_(recipients), after_seen)
+    messages = select(func.count()).select_from(Notification).where(
+        Notification.recipient.in_(bindparam("notice_recipients", expanding=True)), after_seen)
     assigned = (select(func.count()).select_from(HumanTask)
-                .where(*_assigned(user, or_(seen.is_(None), HumanTask.created_at > seen))))
-    return session.scalar(select(messages.scalar_subquery() + assigned.scalar_subquery())) or 0  # one round trip
+                .where(*_assigned(reader, or_(seen.is_(None), HumanTask.created_at > seen))))
+    return messages.scalar_subquery() + assigned.scalar_subquery()
+
+
+_UNREAD = _unread_column()  # built once: every page reads it
+
+
+def unread_part(user: User) -> combined.Part:
+    """The unread count as a part of a combined read (the menus of every page)."""
+    return (_UNREAD,), {"notice_user": user.username, "notice_recipients": sorted(group_codes(user) | {user.username})}
+
+
+def unread_count(session: Session, user: User) -> int:
+    return combined.count(*combined.read(session, unread_part(user)))
 
 
 def mark_seen(session: Session, user: User, now: datetime | None = None) -> None:

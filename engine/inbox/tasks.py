@@ -23,7 +23,7 @@ from engine.execution import projection, runtime
 from engine.inbox import statistics
 from engine.sandbox import scripting
 from engine.spec import forms
-from engine.store import db, history, search_index
+from engine.store import combined, db, history, search_index
 from engine.store.history import data_to_json
 from engine.store.models import (NO_DUE, Attachment, CaseSearchGram, Comment, HumanTask, Membership, Notification,
                                  ProcessDefinition, ProcessInstance, Recusal, TaskCandidate, TaskExclusion, User, utcnow)
@@ -620,29 +620,40 @@ def _group_page(session: Session, user: User, query: TaskQuery, now: datetime) -
 def counts(session: Session, user: User, now: datetime | None = None) -> dict[str, int]:
     """Navigation counts in one statement, each up to COUNT_CAP + 1: mine, group (unclaimed of my
     posts), overdue and today (of both). Every part is an index range read for at most 100 rows."""
+    (values,) = combined.read(session, counts_part(user, now))
+    return count_values(values)
+
+
+def counts_part(user: User, now: datetime | None = None) -> combined.Part:
+    """The counts of ``counts()`` as a part of a combined read (the menus of every page)."""
     now = now or utcnow()
     keys = _candidate_keys(user)
-    params = {"user": user.username, "now": now, "tomorrow": day_bounds(now)[1]}
+    params = {"count_user": user.username, "count_now": now, "count_tomorrow": day_bounds(now)[1]}
     for i, (kind, value) in enumerate(keys):
-        params.update({f"kind{i}": kind, f"value{i}": value})
-    row = session.execute(_counts_statement(len(keys)), params).one()
-    return dict(zip(("mine", "group", "overdue", "today"), (min(n, COUNT_CAP + 1) for n in row)))
+        params.update({f"count_kind{i}": kind, f"count_value{i}": value})
+    return _count_columns(len(keys)), params
+
+
+def count_values(values) -> dict[str, int]:
+    return dict(zip(("mine", "group", "overdue", "today"), (min(n, COUNT_CAP + 1) for n in values)))
 
 
 @lru_cache(maxsize=16)
-def _counts_statement(n_keys: int):
-    """The counts statement for users with ``n_keys`` candidate keys, built once (it runs on every page)."""
-    now, tomorrow = bindparam("now", type_=TaskCandidate.due_key.type), bindparam("tomorrow", type_=TaskCandidate.due_key.type)
-    mine = select(HumanTask.id).where(HumanTask.state == "ready", HumanTask.assignee == bindparam("user"),
+def _count_columns(n_keys: int) -> tuple:
+    """The counts for users with ``n_keys`` candidate keys, built once (they are read on every page)."""
+    now = bindparam("count_now", type_=TaskCandidate.due_key.type)
+    tomorrow = bindparam("count_tomorrow", type_=TaskCandidate.due_key.type)
+    username = bindparam("count_user")
+    mine = select(HumanTask.id).where(HumanTask.state == "ready", HumanTask.assignee == username,
                                       HumanTask.suspended.is_(False))
-    keys = [(bindparam(f"kind{i}"), bindparam(f"value{i}")) for i in range(n_keys)]
+    keys = [(bindparam(f"count_kind{i}"), bindparam(f"count_value{i}")) for i in range(n_keys)]
 
     def both(*mine_extra, group_extra):  # ordered by due_key so that the range is read from its index
         return _capped_count([mine.where(*mine_extra)] + [
-            _claimable(bindparam("user"), k, v).where(*group_extra).order_by(TaskCandidate.due_key) for k, v in keys], COUNT_CAP)
-    return select(
+            _claimable(username, k, v).where(*group_extra).order_by(TaskCandidate.due_key) for k, v in keys], COUNT_CAP)
+    return (
         _capped_count([mine], COUNT_CAP),
-        _capped_count([_claimable(bindparam("user"), k, v) for k, v in keys], COUNT_CAP),
+        _capped_count([_claimable(username, k, v) for k, v in keys], COUNT_CAP),
         both(HumanTask.due_at < now, group_extra=[TaskCandidate.due_key < now]),
         both(HumanTask.due_at >= now, HumanTask.due_at < tomorrow,
              group_extra=[TaskCandidate.due_key >= now, TaskCandidate.due_key < tomorrow]))

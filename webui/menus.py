@@ -1,0 +1,26 @@
+"""What the menus of every page show: the 待办 and 通知 counts, 督办 and 无法记录 approvals awaiting
+the user, and the permissions that open 流程监控, 流程部署 and 组织机构 — one statement
+(engine/store/combined.py), in the request's reading session."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from engine.access import identity
+from engine.inbox import notices, tasks
+from engine.store import combined
+from engine.store.models import User
+from monitoring import oversight
+from recording import evidence
+
+
+def read(session: Session, user: User, now: datetime | None = None) -> dict:
+    counts, unread, oversight_open, evidence_pending, granted = combined.read(
+        session, tasks.counts_part(user, now), notices.unread_part(user), oversight.open_part(user),
+        evidence.pending_part(user), identity.permissions_part(user))
+    nav_counts = tasks.count_values(counts)
+    return {"inbox_count": nav_counts["mine"] + nav_counts["group"], "nav_counts": nav_counts,
+            "unread_notices": combined.count(unread), "permissions": identity.permissions_from(granted),
+            # counted in 其他待办: 督办 notices awaiting the user's answer, 无法记录情况说明 their approval
+            "oversight_open": combined.count(oversight_open), "evidence_pending": combined.count(evidence_pending)}
