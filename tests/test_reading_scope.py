@@ -3,12 +3,12 @@ write ends it, a failed read does not poison the next."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, select, text, update
+from sqlalchemy import delete, event, select, text, update
 
 from engine.deploy import repository
 from engine.execution import runtime
 from engine.inbox import tasks
-from engine.store.models import User
+from engine.store.models import TaskExclusion, User
 from tests.conftest import FIXTURES
 from tests.webclient import Browser, csrf_token, make_app
 
@@ -98,3 +98,18 @@ def test_a_completion_reads_its_user_writes_and_redirects_with_two_connections(d
     assert len(checkouts) == 2  # the user read, the action's transaction
     with db.reading() as session:
         assert tasks.get(session, task_id).state == "completed"
+
+
+def test_an_exclusion_is_read_once_per_page_and_afresh_after_a_write(db, user, browser):
+    with db.transaction() as session:
+        instance = runtime.start(session, "case_flow", user("supervision_investigate1"), {})
+        task = tasks.ready_tasks(session, instance.id)[0]
+    with db.shared_reading(), db.reading() as session:
+        assert tasks.exclusion_of(session, task, "supervision_investigate2") is None
+        with db.transaction() as writer:
+            writer.add(TaskExclusion(task_id=task.id, username="supervision_investigate2", reason="回避：测试"))
+        assert tasks.exclusion_of(session, task, "supervision_investigate2") == "回避：测试"
+    with db.transaction() as writer:  # a write transaction never answers from what it read before
+        assert tasks.exclusion_of(writer, task, "supervision_investigate2") == "回避：测试"
+        writer.execute(delete(TaskExclusion).where(TaskExclusion.task_id == task.id))
+        assert tasks.exclusion_of(writer, task, "supervision_investigate2") is None

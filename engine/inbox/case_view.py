@@ -10,10 +10,11 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from engine import hooks
@@ -325,19 +326,30 @@ def decision_fields(task_spec, form: forms.Form) -> list[str]:
 _OPINION_TYPES = ("textarea", "enum", "boolean", "money", "file", "officers")  # what a step concluded and the amounts; the other facts are in Summary.facts
 
 
+@lru_cache(maxsize=2)
+def _latest_steps(done: bool):
+    """The latest completion of each step of the case before the task (and, if ``done``, not after it
+    was done): built once, every task page reads it."""
+    before = [HumanTask.instance_id == bindparam("instance_id"), HumanTask.state == "completed",
+              HumanTask.id != bindparam("task_id")]
+    if done:
+        before.append(HumanTask.completed_at <= bindparam("completed_at"))
+    ranked = select(HumanTask.id, func.row_number().over(
+        partition_by=HumanTask.element_id, order_by=(HumanTask.completed_at.desc(), HumanTask.id.desc())
+    ).label("rank")).where(*before).subquery()
+    return (select(HumanTask).join(ranked, ranked.c.id == HumanTask.id).where(ranked.c.rank == 1)
+            .order_by(HumanTask.completed_at, HumanTask.id))
+
+
 def _earlier_steps(session: Session, task: HumanTask, table, kinds, names, files, people) -> list[StepRecord]:
     """The latest completion of every step before this one (a step done twice shows its last
     opinion), in the order they were last done: its choices, opinions and files. Only those
     completions are loaded, not the case's whole history (a case sent round a loop a hundred
     times shows its few steps)."""
-    before = [HumanTask.instance_id == task.instance_id, HumanTask.state == "completed", HumanTask.id != task.id]
+    params = {"instance_id": task.instance_id, "task_id": task.id}
     if task.completed_at is not None:
-        before.append(HumanTask.completed_at <= task.completed_at)
-    ranked = select(HumanTask.id, func.row_number().over(
-        partition_by=HumanTask.element_id, order_by=(HumanTask.completed_at.desc(), HumanTask.id.desc())
-    ).label("rank")).where(*before).subquery()
-    latest = session.scalars(select(HumanTask).join(ranked, ranked.c.id == HumanTask.id).where(ranked.c.rank == 1)
-                             .order_by(HumanTask.completed_at, HumanTask.id))
+        params["completed_at"] = task.completed_at
+    latest = session.scalars(_latest_steps(task.completed_at is not None), params)
     out = []
     for t in latest:
         values = []

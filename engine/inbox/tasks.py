@@ -95,10 +95,25 @@ def may_act(session: Session, task: HumanTask, user: User) -> bool:
     return bool(groups & group_codes(user)) or user.username in task.candidate_users.split(",")
 
 
+_EXCLUSIONS = "zhifa_exclusions"  # info of a read-only session: (task id, username) → exclusion, once read
+
+
 def exclusion_of(session: Session, task: HumanTask, username: str) -> str | None:
-    """Why ``username`` may not act on the task (查处分离, 回避), or None."""
-    found = session.get(TaskExclusion, (task.id, username))
-    return found.reason if found else None
+    """Why ``username`` may not act on the task (查处分离, 回避), or None. A page asks several times
+    (the task, its 文书, its 笔录): in a read-only session it is read once."""
+    key = (task.id, username)
+    known = session.info.get(_EXCLUSIONS, {})
+    if key in known:
+        return known[key]
+    found = session.get(TaskExclusion, key)
+    reason = found.reason if found else None
+    _remember_exclusion(session, key, reason)
+    return reason
+
+
+def _remember_exclusion(session: Session, key: tuple[str, str], reason: str | None) -> None:
+    if session.info.get(db.READ_ONLY):  # (a write transaction may change it)
+        session.info.setdefault(_EXCLUSIONS, {})[key] = reason
 
 
 _LOOK_UP = object()
@@ -142,10 +157,13 @@ class TaskView:
 
 def view(session: Session, task_id: str, user: User) -> TaskView:
     """A task as its handler sees it (ready), or as anyone who may see the case sees it (done)."""
-    task = get(session, task_id)
-    instance = session.get(ProcessInstance, task.instance_id)
+    found = session.execute(_view_statement(), {"task_id": task_id, "username": user.username}).one_or_none()
+    if found is None:
+        raise TaskNotFound(task_id)
+    task, instance, barred = found
+    _remember_exclusion(session, (task.id, user.username), barred)
     if task.state == "ready":
-        require_actor(session, task, user)
+        require_actor(session, task, user, barred)
     elif task.completed_by != user.username and not can_see_instance(session, user, instance):
         raise NotPermitted("此任务不属于您")
     action = runtime.load(session, instance, user)
@@ -186,13 +204,25 @@ def spec_by_element(workflow, element_id: str):
     return None
 
 
+def _barred():
+    """The reason the user (``username``) is excluded from the task (查处分离, 回避), or NULL."""
+    return select(TaskExclusion.reason).where(TaskExclusion.task_id == HumanTask.id,
+                                              TaskExclusion.username == bindparam("username")).scalar_subquery()
+
+
+@lru_cache(maxsize=None)
+def _view_statement():
+    """The task, its case and the user's exclusion from it, in one statement built once (every task page)."""
+    return (select(HumanTask, ProcessInstance, _barred()).join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+            .where(HumanTask.id == bindparam("task_id")))
+
+
 @lru_cache(maxsize=None)
 def _lock_statements():
     """Built once: building them cost more than running them."""
     lock = (select(ProcessInstance.id).join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
             .where(HumanTask.id == bindparam("task_id")).with_for_update(**runtime.CASE_LOCK))
-    barred = select(TaskExclusion.reason).where(TaskExclusion.task_id == HumanTask.id,
-                                                TaskExclusion.username == bindparam("username")).scalar_subquery()
+    barred = _barred()
     recused = select(Recusal.id).where(Recusal.instance_id == HumanTask.instance_id).exists()
     read = (select(HumanTask, ProcessInstance, barred, recused)
             .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)

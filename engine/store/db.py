@@ -198,6 +198,8 @@ class _ReadingScope:
             return
         if self.depth:
             self.session.rollback()
+            self.session.info.clear()  # nor what the session remembered of them
+            self.session.info[READ_ONLY] = True
         else:
             self.close()
 
