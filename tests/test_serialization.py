@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 from datetime import date
 from decimal import Decimal
+from uuid import UUID
 
+import pytest
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
+from engine.deploy import repository
 from engine.execution import runtime
 from engine.spec import serialization, state_writer
 from engine.store.models import ProcessInstance
@@ -118,3 +121,26 @@ def test_a_finished_tasks_internal_data_changed_in_place_is_written(db, deployed
     with db.reading() as session:
         state = json.loads(session.scalar(select(ProcessInstance.state).where(ProcessInstance.id == case.id)))
     assert state["tasks"][str(finished.id)]["internal_data"] == {"mark": "乙"}
+
+
+def test_a_case_restored_again_from_its_row_is_the_same_and_a_damaged_id_is_refused(db, deployed, user, timer_clock):
+    """Task ids parsed once are reused by later restores (a worker restoring what the other saved)."""
+    case = start_case(db, user, CITIZEN)
+    investigate_and_review(case, "citizen", 5000)
+    with db.reading() as session:
+        instance = session.get(ProcessInstance, case.id)
+        spec, subprocess_specs = repository.specs_of(session, instance.definition)
+        state = session.scalar(select(ProcessInstance.state).where(ProcessInstance.id == case.id))
+    first = serialization.instance_from_json(state, spec, subprocess_specs)
+    parsed = serialization._task_converters.UUID.cache_info()
+    second = serialization.instance_from_json(state, spec, subprocess_specs)
+    assert serialization._task_converters.UUID.cache_info().misses == parsed.misses  # every id parsed before
+    assert first is not second and first.tasks is not second.tasks
+    assert state_writer.instance_to_json(first) == state_writer.instance_to_json(second) == state
+    assert {t.id for t in first.tasks.values()} == {UUID(k) for k in json.loads(state)["tasks"]}
+    assert all(type(k) is UUID for k in second.tasks)
+    damaged = json.loads(state)
+    task_id, task = next(iter(damaged["tasks"].items()))
+    damaged["tasks"][task_id] = {**task, "parent": "not-a-uuid"}
+    with pytest.raises(ValueError):
+        serialization.instance_from_json(json.dumps(damaged), spec, subprocess_specs)

@@ -7,14 +7,17 @@ through unchanged), so loading an instance costs only its own task tree.
 """
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from collections import OrderedDict
 from datetime import date
 from decimal import Decimal
+from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default import workflow as _task_converters
 from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter
 from SpiffWorkflow.bpmn.specs.defaults import ServiceTask
 from SpiffWorkflow.camunda.serializer import DEFAULT_CONFIG
@@ -28,6 +31,12 @@ registry = BpmnWorkflowSerializer.configure(_config)
 registry.register(date, lambda v: {"value": v.isoformat()}, lambda d: date.fromisoformat(d["value"]))
 registry.register(Decimal, lambda v: {"value": str(v)}, lambda d: Decimal(d["value"]))
 serializer = BpmnWorkflowSerializer(registry)
+
+# A restore parses every task's id, its parent's and its children's from text: four UUIDs per task,
+# a third of a restore's time. The same ids come back with every restore of a case (each worker
+# process restores a case the other one saved), so their parsed UUIDs (immutable, compared by
+# value) are kept; a text UUID() refuses is still refused.
+_task_converters.UUID = functools.lru_cache(maxsize=16384)(UUID)
 
 
 def _dumps(obj) -> str:
@@ -56,8 +65,6 @@ def instance_from_json(text: str, spec, subprocess_specs: dict) -> BpmnWorkflow:
     serializer.migrate(dct)
     dct["spec"], dct["subprocess_specs"] = spec, subprocess_specs
     return serializer.from_dict(dct)
-
-
 
 
 class SpecCache:
