@@ -1,7 +1,11 @@
 """Cases sent round a loop many times (engine/execution/tree_depth.py): the task tree's depth grows
 with each pass, and SpiffWorkflow stopped finding steps past depth 1,000 (the case sat with no
 ready task and no error) and recursed as deep when joining parallel branches or terminating. A
-loop of engine steps alone is stopped with a message naming the step (task_scan.MAX_ENGINE_STEPS)."""
+loop of engine steps alone is stopped with a message naming the step (task_scan.MAX_ENGINE_STEPS).
+
+A case is saved with its loop's earlier passes dropped (engine/execution/compaction.py), so these
+cases are stored as they were before that: as the bureau's cases saved by earlier versions are.
+Their next action restores the deep tree, acts on it and saves it compacted."""
 from __future__ import annotations
 
 import pytest
@@ -9,7 +13,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.admin import management
 from engine.deploy import repository
-from engine.execution import jobs, runtime, task_scan
+from engine.execution import compaction, jobs, runtime, task_scan
 from engine.execution.errors import EngineStepFailed
 from engine.inbox import tasks
 from engine.store.models import ProcessInstance
@@ -37,8 +41,13 @@ def depth_of_ready(db, case_id) -> int:
 
 
 def start(db, user, key="deep_loop"):
-    with db.transaction() as session:
-        return runtime.start(session, key, user("supervision_investigate1"), {})
+    """Start a case and store it whole, as a version before compaction did."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(compaction, "compact", lambda workflow: None)
+        with db.transaction() as session:
+            case = runtime.start(session, key, user("supervision_investigate1"), {})
+    runtime._restored.clear()
+    return case
 
 
 def test_a_case_past_depth_1000_joins_its_branches_keeps_its_deadline_and_ends(db, flow, user, clock):
@@ -51,6 +60,7 @@ def test_a_case_past_depth_1000_joins_its_branches_keeps_its_deadline_and_ends(d
         with db.transaction() as session:
             tasks.complete(session, ready(db, case.id)[element], officer, {})
     assert set(ready(db, case.id)) == {"Task_last"}  # the join found both branches below depth 1,000
+    assert depth_of_ready(db, case.id) < 15  # saved without the loop's earlier passes
     with db.reading() as session:
         assert session.get(ProcessInstance, case.id).next_timer_at is not None  # its deadline is kept
     clock.advance(days=3, minutes=1)

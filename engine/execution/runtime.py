@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, undefer
 from engine import hooks
 from engine.access.identity import NotPermitted, group_codes, officer_problems
 from engine.deploy import repository
-from engine.execution import case_counts, case_statistics, projection, status_counts, task_scan
+from engine.execution import case_counts, case_statistics, compaction, projection, status_counts, task_scan
 from engine.execution.errors import EngineStepFailed
 from engine.execution.helpers import helpers_for
 from engine.sandbox.scripting import format_text, make_script_engine, today
@@ -413,6 +413,7 @@ def save(action: Action) -> None:
         history.record(session, "warning", None, instance=instance, details={"warnings": action.warnings})
     _sync_timer(session, instance, old_timer, now)
     _sync_subscriptions(session, instance, workflow)
+    compaction.compact(workflow)  # a loop's earlier passes: their steps are in the audit
     instance.state = instance_to_json(workflow)
     db.write_changes(session, instance)  # sent with the action's other writes
     session.info.setdefault(_SAVED, {})[_cache_key(session, instance)] = (instance.state, workflow)

@@ -129,9 +129,10 @@ def _tasks_json(workflow, encode) -> str:
             kept[uid] = (task.data, parent.data, task.internal_data, _signature(task, parent), text)
         else:
             kept.pop(uid, None)
-    if len(kept) > 2 * len(tasks):  # tasks removed from the tree (a branch reset)
-        for uid in [uid for uid in kept if uid not in tasks]:
-            del kept[uid]
+    if len(memo.ids) > 2 * len(tasks):  # tasks removed from the tree (a loop's earlier passes, a branch reset)
+        for uid in [uid for uid in memo.ids if uid not in tasks]:
+            del memo.ids[uid]
+            kept.pop(uid, None)
     return "{" + ", ".join(parts) + "}"
 
 
