@@ -12,7 +12,7 @@ the audit (``history``) and the inbox rows, and the tree still holds each step's
 diagram's highlights, a flow's 退回 reason).
 
 Kept, so that SpiffWorkflow decides as it would have with the whole tree:
-- every task that is not finished, and every task above one (a task's data came from its parent);
+- every task that is not finished, and the parent of each (its data came from it);
 - every task of a parallel or inclusive join, and every task one of them hangs from: such a join
   looks at the tasks of its own step and at their parents across passes (an inclusive join only
   at the first it meets from the root: SpiffWorkflow 3.2 fires one in a loop early, and must go
