@@ -1,6 +1,7 @@
 """The reviewer's task page in headless Chromium, on a desk (1366×768) and on a phone (390×844):
 a case sent back twice shows each earlier step once, with its last opinion, in the order the
-steps were last done. Screenshots: test-artifacts/<test>/."""
+steps were last done, and its case page draws the steps of the earlier passes as done (the case
+keeps one pass of its loop). Screenshots: test-artifacts/<test>/."""
 from __future__ import annotations
 
 import pytest
@@ -53,4 +54,33 @@ def test_the_reviewer_sees_each_earlier_step_once_with_its_last_opinion(chromium
     assert "调查取证" in second and "80000.00 元" in second
     assert "缺少询问笔录" not in page.locator("section", has=steps.first).inner_text()  # not the older opinion
     screenshots(page, f"task-page-{viewport[0]}")
+    # the case page's diagram: the steps of the earlier passes drawn as done, from the pass the case keeps
+    page.goto(f"{live_server}/cases/{looped.id}")
+    page.wait_for_selector("#diagram[data-rendered='true']")
+    assert page.is_visible("#diagram-fit")
+    marked = page.evaluate("""() => [...document.querySelectorAll('#diagram .djs-element')]
+        .filter(e => e.classList.contains('hl-done') || e.classList.contains('hl-current'))
+        .map(e => e.getAttribute('data-element-id') + ':' + (e.classList.contains('hl-done') ? 'done' : 'current'))""")
+    assert sorted(marked) == ["Ev_start:done", "Gw_check:done", "Gw_merge:done", "Task_check:current",
+                              "Task_prepare:done"]
+    screenshots(page, f"case-page-{viewport[0]}")
+    context.close()
+
+
+def test_a_model_without_a_layout_says_so_on_the_case_page(chromium, live_server, db, org, user, screenshots):
+    with db.transaction() as session:  # written by hand, not in Camunda Modeler: no BPMNDiagram
+        repository.deploy(session, repository.read_paths([FIXTURES / "compaction"]), source="cli")
+        instance = runtime.start(session, "loop_paths", user("supervision_investigate1"), {})
+    context = chromium.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(f"{live_server}/login")
+    page.fill("#username", "supervision_investigate1")
+    page.fill("#password", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server}/inbox**")
+    page.goto(f"{live_server}/cases/{instance.id}")
+    page.wait_for_selector("#diagram[data-rendered='error']")
+    assert page.inner_text("#diagram") == "该模型文件没有图形布局（BPMNDiagram），无法显示流程图；办理经过见下方办理记录。"
+    assert not page.is_visible("#diagram-fit")  # nothing to fit
+    screenshots(page, "case-page-no-layout")
     context.close()

@@ -30,7 +30,10 @@
       el.setAttribute('data-rendered', 'true');
     })
     .catch(function (e) {
-      el.textContent = '流程图加载失败：' + e.message;
+      var message = e && e.message ? e.message : String(e);
+      el.textContent = /no diagram to display/.test(message)  // bpmn-js's words for a model without a layout
+        ? '该模型文件没有图形布局（BPMNDiagram），无法显示流程图；办理经过见下方办理记录。'
+        : '流程图加载失败：' + message;
       el.setAttribute('data-rendered', 'error');
     });
 }());
