@@ -16,6 +16,17 @@ PREPARE = {"party_name": "鲁山县某化工有限公司", "party_type": "organi
            "fine_amount": "60000", "inspected_on": "2026-03-02"}
 
 
+def logged_in(chromium, live_server, username: str, viewport: tuple[int, int]):
+    context = chromium.new_context(viewport={"width": viewport[0], "height": viewport[1]}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(f"{live_server}/login")
+    page.fill("#username", username)
+    page.fill("#password", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server}/inbox**")
+    return context, page
+
+
 @pytest.fixture
 def looped(db, org, user):
     """A case whose 案件审查 sent it back to 调查取证 twice, now at 案件审查 again."""
@@ -37,13 +48,7 @@ def looped(db, org, user):
 @pytest.mark.parametrize("viewport", [(1366, 768), (390, 844)], ids=["desk", "phone"])
 def test_the_reviewer_sees_each_earlier_step_once_with_its_last_opinion(chromium, live_server, looped, screenshots,
                                                                        viewport):
-    context = chromium.new_context(viewport={"width": viewport[0], "height": viewport[1]}, locale="zh-CN")
-    page = context.new_page()
-    page.goto(f"{live_server}/login")
-    page.fill("#username", "supervision_review1")
-    page.fill("#password", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server}/inbox**")
+    context, page = logged_in(chromium, live_server, "supervision_review1", viewport)
     page.goto(f"{live_server}/inbox?tab=group")
     page.locator("tr", has_text=looped.business_key).locator("a.button").click()
     page.wait_for_selector("#task-form")
@@ -71,13 +76,7 @@ def test_a_model_without_a_layout_says_so_on_the_case_page(chromium, live_server
     with db.transaction() as session:  # written by hand, not in Camunda Modeler: no BPMNDiagram
         repository.deploy(session, repository.read_paths([FIXTURES / "compaction"]), source="cli")
         instance = runtime.start(session, "loop_paths", user("supervision_investigate1"), {})
-    context = chromium.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
-    page = context.new_page()
-    page.goto(f"{live_server}/login")
-    page.fill("#username", "supervision_investigate1")
-    page.fill("#password", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server}/inbox**")
+    context, page = logged_in(chromium, live_server, "supervision_investigate1", (1366, 768))
     page.goto(f"{live_server}/cases/{instance.id}")
     page.wait_for_selector("#diagram[data-rendered='error']")
     assert page.inner_text("#diagram") == "该模型文件没有图形布局（BPMNDiagram），无法显示流程图；办理经过见下方办理记录。"
