@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
+from organisation.demo import DEMO_PASSWORD
 from tests.webclient import make_app
 from webui.public import create_public_app
 
@@ -20,6 +21,18 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 # What a page may log as an error without failing a test: HTTP error statuses the app answers
 # on purpose (a refused form is a 400), and the Inferno notice dmn-js's bundle prints itself.
 _EXPECTED_CONSOLE = ("Failed to load resource", "It looks like you're using a minified copy of the development build")
+
+
+def open_as(chromium, base: str, username: str, **context):
+    """A new browser context logged in as ``username`` through the form: its page, at the inbox.
+    ``context``: the context's options (default: a 1366×768 office screen)."""
+    page = chromium.new_context(locale="zh-CN", **(context or {"viewport": {"width": 1366, "height": 768}})).new_page()
+    page.goto(f"{base}/login")
+    page.fill("#username", username)
+    page.fill("#password", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/inbox**")
+    return page
 
 
 def console_error(message) -> bool:

@@ -13,10 +13,10 @@ from sqlalchemy import select
 from engine.access import identity
 from engine.inbox import tasks
 from engine.store.models import ProcessInstance
-from organisation.demo import DEMO_PASSWORD
 from recording import evidence
 from tests import test_process_penalty as pen
 from tests.casework import Case
+from tests.e2e.conftest import open_as
 
 TODAY = date.today().isoformat()
 VIDEO = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 4096  # an MP4 header: the store sniffs it as video
@@ -27,17 +27,6 @@ def pick_officers(db, page, field: str, *usernames: str) -> None:
     with db.reading() as session:
         for username in usernames:
             page.check(f"#f_{field} input[value='{identity.user_by_name(session, username).id}']")
-
-
-def open_as(chromium, base, username):
-    context = chromium.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
-    page = context.new_page()
-    page.goto(f"{base}/login")
-    page.fill("#username", username)
-    page.fill("#password", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/inbox**")
-    return page
 
 
 def open_task(page, base, business_key, tab="group"):

@@ -9,22 +9,11 @@ import pytest
 from engine.deploy import repository
 from engine.execution import runtime
 from engine.inbox import tasks
-from organisation.demo import DEMO_PASSWORD
 from tests.conftest import FIXTURES
+from tests.e2e.conftest import open_as
 
 PREPARE = {"party_name": "鲁山县某化工有限公司", "party_type": "organization", "witness_count": "2",
            "fine_amount": "60000", "inspected_on": "2026-03-02"}
-
-
-def logged_in(chromium, live_server, username: str, viewport: tuple[int, int]):
-    context = chromium.new_context(viewport={"width": viewport[0], "height": viewport[1]}, locale="zh-CN")
-    page = context.new_page()
-    page.goto(f"{live_server}/login")
-    page.fill("#username", username)
-    page.fill("#password", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server}/inbox**")
-    return context, page
 
 
 @pytest.fixture
@@ -48,7 +37,7 @@ def looped(db, org, user):
 @pytest.mark.parametrize("viewport", [(1366, 768), (390, 844)], ids=["desk", "phone"])
 def test_the_reviewer_sees_each_earlier_step_once_with_its_last_opinion(chromium, live_server, looped, screenshots,
                                                                        viewport):
-    context, page = logged_in(chromium, live_server, "supervision_review1", viewport)
+    page = open_as(chromium, live_server, "supervision_review1", viewport={"width": viewport[0], "height": viewport[1]})
     page.goto(f"{live_server}/inbox?tab=group")
     page.locator("tr", has_text=looped.business_key).locator("a.button").click()
     page.wait_for_selector("#task-form")
@@ -69,17 +58,17 @@ def test_the_reviewer_sees_each_earlier_step_once_with_its_last_opinion(chromium
     assert sorted(marked) == ["Ev_start:done", "Gw_check:done", "Gw_merge:done", "Task_check:current",
                               "Task_prepare:done"]
     screenshots(page, f"case-page-{viewport[0]}")
-    context.close()
+    page.context.close()
 
 
 def test_a_model_without_a_layout_says_so_on_the_case_page(chromium, live_server, db, org, user, screenshots):
     with db.transaction() as session:  # written by hand, not in Camunda Modeler: no BPMNDiagram
         repository.deploy(session, repository.read_paths([FIXTURES / "compaction"]), source="cli")
         instance = runtime.start(session, "loop_paths", user("supervision_investigate1"), {})
-    context, page = logged_in(chromium, live_server, "supervision_investigate1", (1366, 768))
+    page = open_as(chromium, live_server, "supervision_investigate1")
     page.goto(f"{live_server}/cases/{instance.id}")
     page.wait_for_selector("#diagram[data-rendered='error']")
     assert page.inner_text("#diagram") == "该模型文件没有图形布局（BPMNDiagram），无法显示流程图；办理经过见下方办理记录。"
     assert not page.is_visible("#diagram-fit")  # nothing to fit
     screenshots(page, "case-page-no-layout")
-    context.close()
+    page.context.close()

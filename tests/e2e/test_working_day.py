@@ -8,21 +8,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from engine.inbox import tasks
-from organisation.demo import DEMO_PASSWORD
+from tests.e2e.conftest import open_as
 from tests.test_organisation import start_investigation
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
 VIDEO = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 4096
-
-
-def login(chromium, base, username, **context):
-    page = chromium.new_context(locale="zh-CN", **(context or {"viewport": {"width": 1366, "height": 768}})).new_page()
-    page.goto(f"{base}/login")
-    page.fill("#username", username)
-    page.fill("#password", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/inbox**")
-    return page
 
 
 def fits_the_screen(page) -> bool:
@@ -32,7 +22,7 @@ def fits_the_screen(page) -> bool:
 def test_an_officer_works_a_case_on_a_phone(chromium, live_server, deployed, db, user, screenshots):
     base = live_server
     case = start_investigation(db, user)
-    phone = login(chromium, base, "supervision_investigate1", **PHONE)
+    phone = open_as(chromium, base, "supervision_investigate1", **PHONE)
     phone.goto(f"{base}/inbox?tab=group")
     assert fits_the_screen(phone)
     card = phone.locator("table.tasks tr", has_text=case.business_key)
@@ -76,7 +66,7 @@ def test_the_chief_approves_from_the_inbox_and_presses_an_overdue_step(chromium,
         tasks.claim(session, step.id, user("supervision_investigate1"))
         tasks.get(session, step.id).due_at = tasks.utcnow() - timedelta(days=2)
 
-    chief = login(chromium, base, "leadership_chief")
+    chief = open_as(chromium, base, "leadership_chief")
     other = chief.locator("#other-work")
     assert "无法记录情况说明" in other.inner_text() and "设备故障" in other.inner_text()
     screenshots(chief, "chief-inbox")
@@ -94,7 +84,7 @@ def test_the_chief_approves_from_the_inbox_and_presses_an_overdue_step(chromium,
     assert "已督办 1 次，待答复" in chief.locator("#deadline-tasks tr", has_text=case.business_key).inner_text()
     screenshots(chief, "overdue-pressed")
 
-    officer = login(chromium, base, "supervision_investigate1", **PHONE)
+    officer = open_as(chromium, base, "supervision_investigate1", **PHONE)
     work = officer.locator("#other-work")
     assert "请于三日内办结调查取证" in work.inner_text() and "张局长" in work.inner_text()
     screenshots(officer, "officer-pressed-in-inbox")
@@ -112,7 +102,7 @@ def test_the_chief_approves_from_the_inbox_and_presses_an_overdue_step(chromium,
 
 def test_the_administrator_runs_the_organisation(chromium, live_server, db, org, screenshots):
     base = live_server
-    admin = login(chromium, base, "leadership_chief")
+    admin = open_as(chromium, base, "leadership_chief")
     admin.click("text=组织机构")
     admin.wait_for_selector("h1:has-text('组织机构')")
     screenshots(admin, "org", raw_ok=True)  # 登录名 and 岗位代码 are what this page is about
@@ -159,7 +149,7 @@ def test_the_head_decides_and_approves_closure_with_every_earlier_opinion_on_the
     assert case.ready_ids() == ["UserTask_decide"]
 
     # 负责人决定: the 法制审核 opinion, the discussion, the amounts, without leaving the page.
-    deputy = login(chromium, base, "leadership_deputy")
+    deputy = open_as(chromium, base, "leadership_deputy")
     deputy.goto(f"{base}/inbox?tab=group")
     deputy.locator("table.tasks tr", has_text="负责人决定").locator("a.button").click()
     deputy.wait_for_selector("#case-summary")
@@ -184,7 +174,7 @@ def test_the_head_decides_and_approves_closure_with_every_earlier_opinion_on_the
     case.do("UserTask_close_case", "supervision_execute1", {"closure_reason": "performed", "performance_note": "罚款已缴清"})
 
     # 结案审批: an explicit 同意 / 不同意 with reasons; 不同意 sends the case back to 结案.
-    chief = login(chromium, base, "leadership_chief")
+    chief = open_as(chromium, base, "leadership_chief")
     chief.goto(f"{base}/inbox?tab=group")
     chief.locator("table.tasks tr", has_text="结案审批").locator("a.button").click()
     chief.wait_for_selector("#case-summary")
