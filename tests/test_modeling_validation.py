@@ -110,3 +110,54 @@ def test_a_dmn_cell_that_does_not_parse(db, org):
 
 def test_the_unchanged_model_deploys(db, org):
     assert deploy(db, CASE_FLOW).changed
+
+
+INCLUSIVE_LOOP = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn"
+  xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="Defs_checks" targetNamespace="http://zhifa.test">
+  <bpmn:process id="checks" name="测试选择核实" isExecutable="true">
+    <bpmn:startEvent id="Ev_start"><bpmn:outgoing>F1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:exclusiveGateway id="Gw_merge"><bpmn:incoming>F1</bpmn:incoming><bpmn:incoming>F_again</bpmn:incoming><bpmn:outgoing>F2</bpmn:outgoing></bpmn:exclusiveGateway>
+    <bpmn:inclusiveGateway id="Gw_pick" name="选择核实" default="F_b"><bpmn:incoming>F2</bpmn:incoming><bpmn:outgoing>F_a</bpmn:outgoing><bpmn:outgoing>F_b</bpmn:outgoing></bpmn:inclusiveGateway>
+    <bpmn:userTask id="Task_a" name="询问当事人" camunda:candidateGroups="supervision.investigate"><bpmn:incoming>F_a</bpmn:incoming><bpmn:outgoing>F_a2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:userTask id="Task_b" name="监测采样" camunda:candidateGroups="supervision.investigate"><bpmn:incoming>F_b</bpmn:incoming><bpmn:outgoing>F_b2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:inclusiveGateway id="Gw_joined" name="核实完毕"><bpmn:incoming>F_a2</bpmn:incoming><bpmn:incoming>F_b2</bpmn:incoming><bpmn:outgoing>F3</bpmn:outgoing></bpmn:inclusiveGateway>
+    <bpmn:userTask id="Task_check" name="审查" camunda:candidateGroups="supervision.investigate"><bpmn:incoming>F3</bpmn:incoming><bpmn:outgoing>F4</bpmn:outgoing></bpmn:userTask>
+    <bpmn:exclusiveGateway id="Gw_more" default="F_end"><bpmn:incoming>F4</bpmn:incoming><bpmn:outgoing>F_again</bpmn:outgoing><bpmn:outgoing>F_end</bpmn:outgoing></bpmn:exclusiveGateway>
+    <bpmn:endEvent id="Ev_end"><bpmn:incoming>F_end</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="F1" sourceRef="Ev_start" targetRef="Gw_merge" />
+    <bpmn:sequenceFlow id="F2" sourceRef="Gw_merge" targetRef="Gw_pick" />
+    <bpmn:sequenceFlow id="F_a" sourceRef="Gw_pick" targetRef="Task_a"><bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">${ask}</bpmn:conditionExpression></bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="F_b" sourceRef="Gw_pick" targetRef="Task_b" />
+    <bpmn:sequenceFlow id="F_a2" sourceRef="Task_a" targetRef="Gw_joined" />
+    <bpmn:sequenceFlow id="F_b2" sourceRef="Task_b" targetRef="Gw_joined" />
+    <bpmn:sequenceFlow id="F3" sourceRef="Gw_joined" targetRef="Task_check" />
+    <bpmn:sequenceFlow id="F4" sourceRef="Task_check" targetRef="Gw_more" />
+    <bpmn:sequenceFlow id="F_again" sourceRef="Gw_more" targetRef="Gw_merge"><bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">${again}</bpmn:conditionExpression></bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="F_end" sourceRef="Gw_more" targetRef="Ev_end" />
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+PARALLEL_LOOP = (INCLUSIVE_LOOP.replace("inclusiveGateway", "parallelGateway").replace(' default="F_b"', "")
+                 .replace('<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">${ask}</bpmn:conditionExpression>', ""))
+AGAIN = ('<bpmn:sequenceFlow id="F_again" sourceRef="Gw_more" targetRef="Gw_merge"><bpmn:conditionExpression '
+         'xsi:type="bpmn:tFormalExpression">${again}</bpmn:conditionExpression></bpmn:sequenceFlow>')
+
+
+@pytest.mark.parametrize("model, kind", [(INCLUSIVE_LOOP, "包容网关"), (PARALLEL_LOOP, "并行网关")],
+                         ids=["inclusive", "parallel"])
+def test_a_join_in_a_loop_is_refused_and_one_outside_a_loop_is_not(db, org, model, kind):
+    # SpiffWorkflow 3.2 would merge at the first branch from the second pass on
+    assert AGAIN in model
+    with pytest.raises(ModelInvalid) as raised:
+        with db.transaction() as session:
+            repository.deploy(session, [repository.Source("checks.bpmn", model.encode())], source="cli")
+    [problem] = raised.value.problems
+    assert problem.element_id == "Gw_joined" and f"合并分支的{kind}不能位于循环中" in problem.message
+    without_loop = (model.replace(AGAIN, "").replace("<bpmn:incoming>F_again</bpmn:incoming>", "")
+                    .replace("<bpmn:outgoing>F_again</bpmn:outgoing>", ""))
+    with db.transaction() as session:
+        result = repository.deploy(session, [repository.Source("checks.bpmn", without_loop.encode())], source="cli")
+    assert [p.key for p in result.processes] == ["checks"]

@@ -14,9 +14,9 @@ diagram's highlights, a flow's 退回 reason).
 Kept, so that SpiffWorkflow decides as it would have with the whole tree:
 - every task that is not finished, and the parent of each (its data came from it);
 - every task of a parallel or inclusive join, and every task one of them hangs from: such a join
-  looks at the tasks of its own step and at their parents across passes (an inclusive join only
-  at the first it meets from the root: SpiffWorkflow 3.2 fires one in a loop early, and must go
-  on doing so in the same cases);
+  looks at the tasks of its own step and at their parents across passes. Models with such a join
+  in a loop are refused at deployment now (SpiffWorkflow 3.2 merges it early from the second pass
+  on: ``rules.check_joins_in_loops``), but one deployed before must go on merging as it did;
 - every task with more than one child that goes on (a parallel split's branches).
 The ancestors of every task left keep their order, so "is this task below that one", the nearest
 ancestor of a step and each task's data are what they were.

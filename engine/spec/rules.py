@@ -127,6 +127,23 @@ class _Checker:
                 if flow.get("id") != default and not self.xp("bpmn:conditionExpression", flow):
                     self.problem(flow, "网关的非默认出口必须有条件表达式（或将其设为默认流）")
 
+    def check_joins_in_loops(self) -> None:
+        """SpiffWorkflow 3.2 looks for a parallel or inclusive join's branches across the task tree,
+        where a loop's earlier passes stay: from the second pass on, such a join merges as soon as
+        the first branch arrives. A called process gets a tree of its own on every pass."""
+        following: dict[str, list[str]] = {}
+        for flow in self.xp("//bpmn:sequenceFlow"):
+            following.setdefault(flow.get("sourceRef"), []).append(flow.get("targetRef"))
+        for event in self.xp("//bpmn:boundaryEvent[@attachedToRef]"):
+            following.setdefault(event.get("attachedToRef"), []).append(event.get("id"))
+        for gw in self.xp("//bpmn:parallelGateway | //bpmn:inclusiveGateway"):
+            merges = len(self.xp(f"//bpmn:sequenceFlow[@targetRef='{gw.get('id')}']")) > 1
+            if merges and _reaches(following, gw.get("id")):
+                kind = "并行网关" if local(gw) == "parallelGateway" else "包容网关"
+                self.problem(gw, f"合并分支的{kind}不能位于循环中：循环第二遍起，它会在第一个分支到达时就合并，"
+                                 "不等其他分支（SpiffWorkflow 3.2）。请把分支和合并放进被调用的子流程（调用活动），"
+                                 "每遍调用各自办理")
+
     def check_timers(self) -> None:
         for ted in self.xp("//bpmn:timerEventDefinition"):
             kinds = [c for c in ted if isinstance(c.tag, str) and local(c) in _TIMER_KINDS]
@@ -398,6 +415,19 @@ _LENGTHS = (
 )
 
 
+def _reaches(following: dict[str, list[str]], start: str) -> bool:
+    """Whether the flows out of ``start`` lead back to it."""
+    seen, stack = set(), list(following.get(start, []))
+    while stack:
+        node = stack.pop()
+        if node == start:
+            return True
+        if node not in seen:
+            seen.add(node)
+            stack.extend(following.get(node, []))
+    return False
+
+
 def adopt_legacy_namespace(root: etree._Element) -> None:
     """Elements and attributes in ``http://activiti.org/bpmn`` are read as Camunda's, like Camunda 7 does."""
     legacy, ours = "{%s}" % ACTIVITI, _CAMUNDA_TAG
@@ -419,6 +449,7 @@ def prepare(root: etree._Element, file: str) -> tuple[BpmnFacts, list[Problem]]:
     checker.collect_facts()
     checker.check_conditions()
     checker.check_gateways()
+    checker.check_joins_in_loops()
     checker.check_timers()
     checker.check_messages()
     checker.check_scripts()
