@@ -155,7 +155,7 @@ def test_a_join_in_a_loop_is_refused_and_one_outside_a_loop_is_not(db, org, mode
         with db.transaction() as session:
             repository.deploy(session, [repository.Source("checks.bpmn", model.encode())], source="cli")
     [problem] = raised.value.problems
-    assert problem.element_id == "Gw_joined" and f"合并分支的{kind}不能位于循环中" in problem.message
+    assert problem.element_id == "Gw_joined" and f"合并分支的{kind}“核实完毕”不能位于循环中" in problem.message
     without_loop = (model.replace(AGAIN, "").replace("<bpmn:incoming>F_again</bpmn:incoming>", "")
                     .replace("<bpmn:outgoing>F_again</bpmn:outgoing>", ""))
     with db.transaction() as session:

@@ -140,7 +140,8 @@ class _Checker:
             merges = len(self.xp(f"//bpmn:sequenceFlow[@targetRef='{gw.get('id')}']")) > 1
             if merges and _reaches(following, gw.get("id")):
                 kind = "并行网关" if local(gw) == "parallelGateway" else "包容网关"
-                self.problem(gw, f"合并分支的{kind}不能位于循环中：循环第二遍起，它会在第一个分支到达时就合并，"
+                name = f"“{gw.get('name')}”" if gw.get("name") else ""
+                self.problem(gw, f"合并分支的{kind}{name}不能位于循环中：循环第二遍起，它会在第一个分支到达时就合并，"
                                  "不等其他分支（SpiffWorkflow 3.2）。请把分支和合并放进被调用的子流程（调用活动），"
                                  "每遍调用各自办理")
 
