@@ -5,7 +5,7 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Flask, redirect, render_template, url_for
+from flask import Flask, g, redirect, render_template, url_for
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
@@ -73,7 +73,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         if not current_user.is_authenticated:
             return {}
         with get_db().reading() as session:
-            return menus.read(session, current_user.user)
+            shown = menus.read(session, current_user.user)
+        g.zhifa_versions = shown.pop("catalog_versions")  # (for the names the page shows: filters.py)
+        return shown
 
     @app.route("/favicon.ico")
     def favicon():  # browsers ask for it on pages that are not HTML (downloads, the media viewer)

@@ -1,13 +1,16 @@
 """Template filters: times in Beijing time, audit actions, posts and people in Chinese."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
 from flask import g, has_request_context
 from sqlalchemy import literal, select, union_all
 
-from engine.inbox.tasks import COUNT_CAP
+from engine.inbox import tasks
+from engine.store import versioned
 from engine.store.models import Department, Group, User
 
 from .database import get_db
@@ -40,18 +43,39 @@ _NAMES = union_all(select(literal("posts"), Group.code, Group.name),
                    select(literal("departments"), Department.code, Department.name))
 
 
-def _names(kind: str) -> dict[str, str]:
-    """Post code → 部门·岗位, username → 姓名, department code → name: all three read once per
-    request, in one statement (a few dozen rows each; a page that shows one usually shows the others)."""
+def _read_names(session) -> dict[str, MappingProxyType]:
+    names = {"posts": {}, "people": {}, "departments": {}}
+    for which, code, name in session.execute(_NAMES):
+        names[which][code] = name
+    return {which: MappingProxyType(found) for which, found in names.items()}
+
+
+def versions(session) -> dict[str, int]:
+    """This request's catalog versions: read with the menus (webui/__init__.py), else alone."""
+    if "zhifa_versions" not in g:
+        g.zhifa_versions = versioned.read(session)
+    return g.zhifa_versions
+
+
+def _copy(kind: str, load):
+    """The server's copy of ``kind`` (engine/store/versioned.py), once per request."""
+    key = f"zhifa_copy_{kind}"
+    if key not in g:
+        with get_db().reading() as session:
+            setattr(g, key, versioned.copy(session, kind, versions(session)[kind], load))
+    return g.get(key)
+
+
+def _names(kind: str) -> Mapping[str, str]:
+    """Post code → 部门·岗位, username → 姓名, department code → name."""
     if not has_request_context():
         return {}
-    if "zhifa_names" not in g:
-        names = {"posts": {}, "people": {}, "departments": {}}
-        with get_db().reading() as session:
-            for which, code, name in session.execute(_NAMES):
-                names[which][code] = name
-        g.zhifa_names = names
-    return g.zhifa_names[kind]
+    return _copy(versioned.ORGANISATION, _read_names)[kind]
+
+
+def process_names() -> Mapping[str, str]:
+    """Process key → the name of its newest version (the 流程 column and filter of the inbox)."""
+    return _copy(versioned.PROCESSES, tasks.process_names)
 
 
 def post_names(codes: str | None) -> str:
@@ -68,8 +92,8 @@ def person(username: str | None) -> str:
 def department(code: str | None) -> str:
     return _names("departments").get(code, code) if code else ""
 def badge(count: int) -> str:
-    """A menu count: counted up to COUNT_CAP, above it "99+"."""
-    return f"{COUNT_CAP}+" if count > COUNT_CAP else str(count)
+    """A menu count: counted up to tasks.COUNT_CAP, above it "99+"."""
+    return f"{tasks.COUNT_CAP}+" if count > tasks.COUNT_CAP else str(count)
 
 
 def register(app) -> None:
@@ -79,3 +103,4 @@ def register(app) -> None:
     app.jinja_env.filters["post_names"] = post_names
     app.jinja_env.filters["person"] = person
     app.jinja_env.filters["department"] = department
+    app.jinja_env.globals["process_names"] = process_names

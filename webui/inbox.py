@@ -48,7 +48,6 @@ def inbox():
     query = tasks.TaskQuery.parse(request.args)
     with get_db().reading() as session:
         page = tasks.task_page(session, current_user.user, query)
-        names = tasks.process_names(session)
         exceptions = evidence.pending_exceptions(session, current_user.user)
         cases = dict(session.execute(select(ProcessInstance.id, ProcessInstance.business_key).where(
             ProcessInstance.id.in_({e.instance_id for e in exceptions}))).all()) if exceptions else {}
@@ -56,7 +55,7 @@ def inbox():
         ids = {t.instance_id for t in page.rows}
         documents = dict(session.execute(select(ProcessInstance.id, ProcessInstance.documents).where(
             ProcessInstance.id.in_(ids), ProcessInstance.documents != "")).all()) if ids else {}
-    return render_template("inbox.html", page=page, q=query, tabs=tasks.TABS, process_names=names,
+    return render_template("inbox.html", page=page, q=query, tabs=tasks.TABS,
                            due_status=tasks.due_status, exceptions=exceptions, exception_cases=cases,
                            reasons=evidence.EXCEPTION_REASONS, pressed=pressed, today=date.today(),
                            documents=documents)

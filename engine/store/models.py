@@ -95,6 +95,14 @@ class Grant(Base):
     permission: Mapped[str] = mapped_column(String(64), primary_key=True)
 
 
+class CatalogVersion(Base):
+    """How often a kind of names has changed: bumped by the database's own triggers (migration
+    23), read by engine/store/versioned.py to know whether its copy still holds."""
+    __tablename__ = "catalog_versions"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
+
+
 # --- repository ---------------------------------------------------------------
 
 class Deployment(Chained, Base):
