@@ -133,7 +133,9 @@ def test_the_exception_goes_to_the_chief(app, step, db):
     chief = logged_in(app, "leadership_chief")
     index = chief.get("/evidence/").get_data(as_text=True)
     assert "当事人阻拦并抢夺执法记录仪" in index
-    assert 'title="待审批的无法记录情况说明">1<' in chief.get("/inbox").get_data(as_text=True)
+    inbox = chief.get("/inbox").get_data(as_text=True)
+    assert 'title="待审批的无法记录情况说明">1<' in inbox
+    assert "无法记录情况说明</strong>" in inbox  # listed in 其他待办
     with db.reading() as session:
         exc_id = evidence.exceptions_of_task(session, step[1])[0].id
     assert logged_in(app, "leadership_deputy").post_form(

@@ -113,3 +113,18 @@ def test_an_exclusion_is_read_once_per_page_and_afresh_after_a_write(db, user, b
         assert tasks.exclusion_of(writer, task, "supervision_investigate2") == "回避：测试"
         writer.execute(delete(TaskExclusion).where(TaskExclusion.task_id == task.id))
         assert tasks.exclusion_of(writer, task, "supervision_investigate2") is None
+
+
+def test_an_inbox_with_nothing_else_pending_reads_no_other_work(db, org, tmp_path):
+    """其他待办 (督办 notices, 无法记录 approvals) are read only when the menus count some."""
+    chief = Browser(make_app(db, tmp_path))  # (the 主要负责人 approves 无法记录情况说明)
+    assert chief.login("leadership_chief").status_code == 302
+    statements = []
+    listener = lambda _c, _cur, statement, *_: statements.append(statement)  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        assert chief.get("/inbox").status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    assert [s for s in statements if s.startswith(("SELECT oversight_notices.", "SELECT evidence_exceptions."))] == []
+    assert any("FROM evidence_exceptions" in s for s in statements)  # counted, with the menus

@@ -5,7 +5,7 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Flask, g, redirect, render_template, url_for
+from flask import Flask, redirect, render_template, url_for
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
@@ -22,7 +22,6 @@ from zhifa.bootstrap import open_database
 
 from . import database, filters, menus, security
 from .security import security_headers  # (both apps: this one and the public site)
-from .database import get_db
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -72,10 +71,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     def navigation():
         if not current_user.is_authenticated:
             return {}
-        with get_db().reading() as session:
-            shown = menus.read(session, current_user.user)
-        g.zhifa_versions = shown.pop("catalog_versions")  # (for the names the page shows: filters.py)
-        return shown
+        return menus.current()
 
     @app.route("/favicon.ico")
     def favicon():  # browsers ask for it on pages that are not HTML (downloads, the media viewer)

@@ -19,6 +19,7 @@ from paperwork import issuing as paperwork_issuing
 from paperwork import notes as paperwork_notes
 from recording import evidence
 
+from . import menus
 from .database import get_db
 from .filters import person
 from .security import parse_id
@@ -46,12 +47,13 @@ def index():
 @login_required
 def inbox():
     query = tasks.TaskQuery.parse(request.args)
+    shown = menus.current()  # a list the menus count none of is not read
     with get_db().reading() as session:
         page = tasks.task_page(session, current_user.user, query)
-        exceptions = evidence.pending_exceptions(session, current_user.user)
+        exceptions = evidence.pending_exceptions(session, current_user.user) if shown["evidence_pending"] else []
         cases = dict(session.execute(select(ProcessInstance.id, ProcessInstance.business_key).where(
             ProcessInstance.id.in_({e.instance_id for e in exceptions}))).all()) if exceptions else {}
-        pressed = oversight.open_for(session, current_user.user)
+        pressed = oversight.open_for(session, current_user.user) if shown["oversight_open"] else []
         ids = {t.instance_id for t in page.rows}
         documents = dict(session.execute(select(ProcessInstance.id, ProcessInstance.documents).where(
             ProcessInstance.id.in_(ids), ProcessInstance.documents != "")).all()) if ids else {}

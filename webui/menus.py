@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask import g
+from flask_login import current_user
 from sqlalchemy.orm import Session
 
 from engine.access import identity
@@ -14,6 +16,8 @@ from engine.store import combined, versioned
 from engine.store.models import User
 from monitoring import oversight
 from recording import evidence
+
+from .database import get_db
 
 
 def read(session: Session, user: User, now: datetime | None = None) -> dict:
@@ -26,3 +30,15 @@ def read(session: Session, user: User, now: datetime | None = None) -> dict:
             # counted in 其他待办: 督办 notices awaiting the user's answer, 无法记录情况说明 their approval
             "oversight_open": combined.count(oversight_open), "evidence_pending": combined.count(evidence_pending),
             "catalog_versions": versioned.versions_from(catalog)}
+
+
+def current() -> dict:
+    """The logged-in user's menus, read once per request: by the page's context processor, or
+    earlier by a page that skips a list whose count is 0 (only by one that writes nothing: read
+    before a write, the counts would be those before it)."""
+    if "zhifa_menus" not in g:
+        with get_db().reading() as session:
+            shown = read(session, current_user.user)
+        g.zhifa_versions = shown.pop("catalog_versions")  # (for the names the page shows: filters.py)
+        g.zhifa_menus = shown
+    return g.zhifa_menus
