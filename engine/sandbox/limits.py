@@ -20,7 +20,8 @@ So no single C operation can hold the GIL for long (``9**(9**9)`` is refused bef
 computed) and Python-level work always reaches a check. The budget is per evaluation: the
 deadline (``ZHIFA_SCRIPT_TIMEOUT``, default 1 s, of the thread's CPU time: a check looks at
 it once that much wall time has passed, so a loaded machine or another request holding the
-GIL does not fail a model's code, and a loop still ends), the largest single value
+GIL does not fail a model's code, and a loop still ends; a garbage collection within it is not
+counted), the largest single value
 (``ZHIFA_SCRIPT_MAX_MB``, default 16 MB) and the total produced (16 × that). A budget
 error is sticky: code that catches it cannot continue past the next check, and the
 evaluation fails afterwards even if it returned normally.
@@ -28,6 +29,7 @@ evaluation fails afterwards even if it returned normally.
 from __future__ import annotations
 
 import ast
+import gc
 import os
 import re
 import threading
@@ -74,13 +76,14 @@ def configured(**overrides: Any) -> Iterator[Limits]:
 
 
 class _Budget:
-    __slots__ = ("deadline", "cpu_deadline", "produced", "failure")
+    __slots__ = ("deadline", "cpu_deadline", "produced", "failure", "collecting_since")
 
     def __init__(self) -> None:
         self.deadline = time.monotonic() + LIMITS.seconds
         self.cpu_deadline = time.thread_time() + LIMITS.seconds  # read only once the wall deadline passed
         self.produced = 0
         self.failure: str | None = None
+        self.collecting_since: tuple[float, float] | None = None
 
     def fail(self, reason: str) -> None:
         self.failure = self.failure or reason
@@ -92,6 +95,25 @@ _local = threading.local()
 
 def _current() -> _Budget | None:
     return getattr(_local, "budget", None)
+
+
+def _collecting(phase: str, _info: dict) -> None:
+    """A garbage collection that falls within model code collects the whole process's garbage,
+    in the thread whose allocation set it off: its time moves that budget's deadlines on. (A full
+    collection of a large heap takes up to a second, and failed a one-line timer expression.)"""
+    current = _current()
+    if current is None:
+        return
+    if phase == "start":
+        current.collecting_since = (time.monotonic(), time.thread_time())
+    elif current.collecting_since is not None:
+        wall, cpu = current.collecting_since
+        current.deadline += time.monotonic() - wall
+        current.cpu_deadline += time.thread_time() - cpu
+        current.collecting_since = None
+
+
+gc.callbacks.append(_collecting)
 
 
 @contextmanager
