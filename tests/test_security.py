@@ -291,6 +291,25 @@ def test_a_garbage_collection_within_model_code_is_not_counted_against_it():
         gc.callbacks.remove(slow_collection)
 
 
+def _burn(seconds: float) -> bool:
+    """A helper that takes ``seconds`` of CPU (a slow read of the calendar, a paused machine)."""
+    until = time.thread_time() + seconds
+    while time.thread_time() < until:
+        pass
+    return False
+
+
+def test_a_slow_helper_does_not_fail_code_that_has_not_looped_but_a_loop_or_a_stuck_helper_still_ends():
+    env = RestrictedEnvironment({"slow": _burn})
+    with limits.configured(seconds=0.2):
+        assert env.evaluate("str(slow(0.3))", {}) == "False"  # a one-line timer expression, say
+        with pytest.raises(limits.BudgetExceeded, match="0.2 秒"):
+            env.execute("for i in range(1000):\n    slow(0.003)", {})
+    with limits.configured(seconds=0.05):  # past HELPER_GRACE × the budget even straight-line code ends
+        with pytest.raises(limits.BudgetExceeded, match="0.05 秒"):
+            env.evaluate("slow(0.6) or slow(0)", {})
+
+
 def test_the_database_never_waits_unbounded(db):
     with db.reading() as session:
         if db.is_sqlite:

@@ -21,7 +21,8 @@ computed) and Python-level work always reaches a check. The budget is per evalua
 deadline (``ZHIFA_SCRIPT_TIMEOUT``, default 1 s, of the thread's CPU time: a check looks at
 it once that much wall time has passed, so a loaded machine or another request holding the
 GIL does not fail a model's code, and a loop still ends; a garbage collection within it is not
-counted), the largest single value
+counted, and code that has passed fewer than MIN_CHECKS checks, which has not looped, gets
+HELPER_GRACE times as long), the largest single value
 (``ZHIFA_SCRIPT_MAX_MB``, default 16 MB) and the total produced (16 × that). A budget
 error is sticky: code that catches it cannot continue past the next check, and the
 evaluation fails afterwards even if it returned normally.
@@ -75,8 +76,15 @@ def configured(**overrides: Any) -> Iterator[Limits]:
             setattr(LIMITS, key, value)
 
 
+# Code that has passed fewer checks than this has not looped: its time went to the bureau's
+# helpers (a deadline read from a decision table and the calendar) or to a pause of the machine,
+# and it fails for time only past HELPER_GRACE × the budget.
+MIN_CHECKS = 100
+HELPER_GRACE = 10
+
+
 class _Budget:
-    __slots__ = ("deadline", "cpu_deadline", "produced", "failure", "collecting_since")
+    __slots__ = ("deadline", "cpu_deadline", "produced", "failure", "collecting_since", "checks")
 
     def __init__(self) -> None:
         self.deadline = time.monotonic() + LIMITS.seconds
@@ -84,6 +92,13 @@ class _Budget:
         self.produced = 0
         self.failure: str | None = None
         self.collecting_since: tuple[float, float] | None = None
+        self.checks = 0
+
+    def out_of_time(self) -> bool:
+        if time.monotonic() <= self.deadline:
+            return False
+        over = time.thread_time() - self.cpu_deadline
+        return over > 0 and (self.checks >= MIN_CHECKS or over > (HELPER_GRACE - 1) * LIMITS.seconds)
 
     def fail(self, reason: str) -> None:
         self.failure = self.failure or reason
@@ -152,9 +167,10 @@ def _size_message(what: str) -> str:
 
 def tick(*_: Any) -> bool:
     current = _current()
-    if current is not None and (current.failure or (time.monotonic() > current.deadline
-                                                     and time.thread_time() > current.cpu_deadline)):
-        current.fail(current.failure or _timeout_message())
+    if current is not None:
+        current.checks += 1
+        if current.failure or current.out_of_time():
+            current.fail(current.failure or _timeout_message())
     return True
 
 
