@@ -50,8 +50,8 @@ def _read_names(session) -> dict[str, MappingProxyType]:
     return {which: MappingProxyType(found) for which, found in names.items()}
 
 
-def versions(session) -> dict[str, int]:
-    """This request's catalog versions: read with the menus (webui/__init__.py), else alone."""
+def _versions(session) -> dict[str, int]:
+    """This request's catalog versions: read with the menus (webui/menus.py), else alone."""
     if "zhifa_versions" not in g:
         g.zhifa_versions = versioned.read(session)
     return g.zhifa_versions
@@ -62,7 +62,7 @@ def _copy(kind: str, load):
     key = f"zhifa_copy_{kind}"
     if key not in g:
         with get_db().reading() as session:
-            setattr(g, key, versioned.copy(session, kind, versions(session)[kind], load))
+            setattr(g, key, versioned.copy(session, kind, _versions(session)[kind], load))
     return g.get(key)
 
 
