@@ -23,6 +23,7 @@ load average.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.cookiejar
 import os
 import re
@@ -117,9 +118,14 @@ def start_server(url: str, data_dir: str, workers: int) -> tuple[subprocess.Pope
     port = free_port()
     env = {**os.environ, "ZHIFA_DATABASE_URL": url, "ZHIFA_DATA_DIR": data_dir, "ZHIFA_SECRET_KEY": "bench-" + "x" * 32,
            "ZHIFA_LOG_LEVEL": "WARNING"}
-    server = subprocess.Popen([str(ROOT / ".venv/bin/zhifa"), "serve", "--host", "127.0.0.1", "--port", str(port),
-                               "--workers", str(workers)], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, start_new_session=True)
+    return launch([str(ROOT / ".venv/bin/zhifa"), "serve", "--host", "127.0.0.1", "--port", str(port),
+                   "--workers", str(workers)], env, port)
+
+
+def launch(argv: list[str], env: dict, port: int) -> tuple[subprocess.Popen, str]:
+    """Start a server listening on ``port`` and wait until its login page answers."""
+    server = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     for _ in range(240):
         try:
@@ -127,9 +133,9 @@ def start_server(url: str, data_dir: str, workers: int) -> tuple[subprocess.Pope
             return server, base
         except OSError:
             if server.poll() is not None:
-                raise RuntimeError("zhifa serve exited")
+                raise RuntimeError(f"{argv[0]} exited")
             time.sleep(0.25)
-    raise RuntimeError("zhifa serve did not answer in 60 s")
+    raise RuntimeError(f"{argv[0]} did not answer in 60 s")
 
 
 def stop_server(server: subprocess.Popen) -> None:
@@ -286,54 +292,73 @@ def inbox_pages(base: str, username: str, repeat: int = PAGE_REPEAT) -> dict[str
     return {name: statistics.median(ms) for name, ms in times.items()}
 
 
-def run_size(pg_url: str, open_tasks: int, clients: int, workers: int, duration: float,
-             max_completions: int) -> dict:
+def load(server: subprocess.Popen, base: str, users: list[str], pg_url: str, duration: float,
+         max_completions: int) -> dict:
+    """A warm pass (one cycle per client), then every client cycling until ``duration`` or
+    ``max_completions``: completions/s, each request kind's percentiles, errors, and the CPU
+    seconds of the server's processes and of its PostgreSQL backends (``application_name``)."""
+    warm = Stats()  # connections, caches, first compiles
+    budget = threading.Semaphore(len(users))
+    threads = [threading.Thread(target=Client(base, u, warm).work, args=(time.monotonic() + 60, budget))
+               for u in users]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stats = Stats()
+    pids_s, pids_d = server_pids(server), db_pids(pg_url)
+    cpu_s, cpu_d = {p: _cpu_of(p) for p in pids_s}, {p: _cpu_of(p) for p in pids_d}
+    budget = threading.Semaphore(max_completions)
+    began = time.monotonic()
+    threads = [threading.Thread(target=Client(base, u, stats).work, args=(began + duration, budget)) for u in users]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.monotonic() - began
+    server_cpu = sum(_cpu_of(p) - cpu_s.get(p, 0.0) for p in set(server_pids(server)) | set(pids_s))
+    db_cpu = sum(_cpu_of(p) - cpu_d.get(p, 0.0) for p in set(db_pids(pg_url)) | set(pids_d))
+    return {"wall_s": wall, "completions": stats.completions, "per_s": stats.completions / wall,
+            "ms": {k: _summary(v) for k, v in stats.ms.items() if k != "login"}, "errors": stats.errors + warm.errors,
+            "server_cpu_s": server_cpu, "db_cpu_s": db_cpu}
+
+
+@contextlib.contextmanager
+def scratch_schema(pg_url: str):
+    """A fresh schema, dropped afterwards; yields the URL whose connections use it and are named
+    ``APP_NAME`` (for the database's CPU)."""
     name = f"http_{uuid.uuid4().hex[:12]}"
     admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as c:
         c.execute(text(f'CREATE SCHEMA "{name}"'))
     sep = "&" if "?" in pg_url else "?"
-    url = f"{pg_url}{sep}options=-csearch_path%3D{name}&application_name={APP_NAME}"
-    data_dir = tempfile.mkdtemp(prefix="zhifa-http-bench-")
-    server = None
     try:
-        t0 = time.perf_counter()
-        users = seed(url, open_tasks, clients)
-        seeded_s = time.perf_counter() - t0
-        server, base = start_server(url, data_dir, workers)
-        warm = Stats()  # one pass per client: connections, caches, first compiles
-        budget = threading.Semaphore(clients)
-        threads = [threading.Thread(target=Client(base, u, warm).work, args=(time.monotonic() + 60, budget))
-                   for u in users]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        stats = Stats()
-        pids_s, pids_d = server_pids(server), db_pids(pg_url)
-        cpu_s, cpu_d = {p: _cpu_of(p) for p in pids_s}, {p: _cpu_of(p) for p in pids_d}
-        budget = threading.Semaphore(max_completions)
-        began = time.monotonic()
-        threads = [threading.Thread(target=Client(base, u, stats).work, args=(began + duration, budget))
-                   for u in users]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        wall = time.monotonic() - began
-        server_cpu = sum(_cpu_of(p) - cpu_s.get(p, 0.0) for p in set(server_pids(server)) | set(pids_s))
-        db_cpu = sum(_cpu_of(p) - cpu_d.get(p, 0.0) for p in set(db_pids(pg_url)) | set(pids_d))
-        summary = {k: _summary(v) for k, v in stats.ms.items() if k != "login"}
-        return {"open": open_tasks, "seed_s": seeded_s, "wall_s": wall, "completions": stats.completions,
-                "per_s": stats.completions / wall, "ms": summary, "errors": stats.errors + warm.errors,
-                "server_cpu_s": server_cpu, "db_cpu_s": db_cpu, "settled_s": settled(pg_url),
-                "pages": inbox_pages(base, users[0])}
+        yield f"{pg_url}{sep}options=-csearch_path%3D{name}&application_name={APP_NAME}"
     finally:
-        if server is not None:
-            stop_server(server)
         with admin.connect() as c:
             c.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
         admin.dispose()
+
+
+def run_size(pg_url: str, open_tasks: int, clients: int, workers: int, duration: float,
+             max_completions: int, pages: bool = True) -> dict:
+    data_dir = tempfile.mkdtemp(prefix="zhifa-http-bench-")
+    server = None
+    try:
+        with scratch_schema(pg_url) as url:
+            try:
+                t0 = time.perf_counter()
+                users = seed(url, open_tasks, clients)
+                seeded_s = time.perf_counter() - t0
+                server, base = start_server(url, data_dir, workers)
+                r = load(server, base, users, pg_url, duration, max_completions)
+                if pages:
+                    r.update(settled_s=settled(pg_url), pages=inbox_pages(base, users[0]))
+                return {"open": open_tasks, "seed_s": seeded_s, **r}
+            finally:
+                if server is not None:
+                    stop_server(server)
+    finally:
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
