@@ -1,6 +1,8 @@
 """The minimal web inbox: login, CSRF, permissions, generated forms with Chinese errors."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from engine.deploy import repository
@@ -96,6 +98,19 @@ def test_completing_the_form_moves_the_case_on_and_a_second_submit_is_told(app, 
         ready = tasks.ready_tasks(session, case[0].id)
     assert [t.candidate_groups for t in ready] == ["legal.review"]
     assert "审查" in logged_in(app, "legal_review1").get("/inbox").get_data(as_text=True)
+
+
+def test_the_task_page_offers_the_colleagues_of_the_post_by_name_and_delegates_to_one(app, case, db):
+    browser = logged_in(app, "supervision_investigate1")
+    page = browser.get(f"/tasks/{case[1].id}").get_data(as_text=True)
+    offered = re.findall(r'<option value="([a-z_0-9]+)">([^<]+)</option>', page.split('id="delegate_to"')[1].split("</select>")[0])
+    assert [u for u, _ in offered] == ["supervision_execute1", "supervision_execute2", "supervision_investigate2"]
+    assert all(name and not name.isascii() for _, name in offered)  # names, not account codes
+    response = browser.post_form(f"/tasks/{case[1].id}", {"to": "supervision_investigate2", "reason": "本人出差"},
+                                 action=f"/tasks/{case[1].id}/delegate", follow_redirects=True)
+    assert f"已转办给 {dict(offered)['supervision_investigate2']}" in response.get_data(as_text=True)
+    with db.reading() as session:
+        assert tasks.get(session, case[1].id).assignee == "supervision_investigate2"
 
 
 def test_starting_a_case_from_the_web(app):

@@ -13,8 +13,8 @@ from datetime import datetime, time, timedelta
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, bindparam, exists, func, literal, or_, select, true, tuple_, update
-from sqlalchemy.orm import Session, lazyload, undefer
+from sqlalchemy import Row, and_, bindparam, exists, func, literal, or_, select, true, tuple_, update
+from sqlalchemy.orm import Session, undefer
 
 from engine import hooks
 from engine.access import identity
@@ -143,7 +143,7 @@ class TaskView:
     documentation: str | None
     extensions: dict[str, Any]
     return_path: ReturnPath | None = None
-    colleagues: list[User] | None = None
+    colleagues: list[Row] | None = None
     files: dict[str, list[Attachment]] | None = None  # field id → attachments uploaded on this task
     comments: list[Comment] | None = None
     officers: dict[str, list[User]] | None = None  # officers field id → who may be chosen today
@@ -713,16 +713,16 @@ def _reason(reason: str | None, what: str) -> str:
     return text
 
 
-def colleagues(session: Session, task: HumanTask, user: User) -> list[User]:
-    """Active users other than ``user`` who hold one of the task's posts (or are its candidate users)."""
+def colleagues(session: Session, task: HumanTask, user: User) -> list[Row]:
+    """Active users other than ``user`` who hold one of the task's posts (or are its candidate users):
+    their ``username`` and ``full_name`` only, as rows: all the 转办 list and ``delegate`` need."""
     groups = [g for g in task.candidate_groups.split(",") if g]  # the row carries its candidates
     named = [u for u in task.candidate_users.split(",") if u]
     clause = or_(User.id.in_(select(Membership.user_id).where(Membership.group_code.in_(groups))) if groups else False,
                  User.username.in_(named) if named else False)
     barred = select(TaskExclusion.username).where(TaskExclusion.task_id == task.id)
-    return list(session.scalars(select(User).where(clause, User.active.is_(True), User.id != user.id,
-                                                   User.username.not_in(barred)).order_by(User.username)
-                                .options(lazyload(User.groups))))  # their posts only if asked for
+    return list(session.execute(select(User.username, User.full_name).where(
+        clause, User.active.is_(True), User.id != user.id, User.username.not_in(barred)).order_by(User.username)))
 
 
 def delegate(session: Session, task_id: str, user: User, to_username: str, reason: str | None) -> HumanTask:
