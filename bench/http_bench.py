@@ -369,19 +369,32 @@ def _summary(xs: list[float]) -> dict:
     return {"n": len(xs), "p50": statistics.median(xs), "p95": _percentile(xs, 95), "p99": _percentile(xs, 99)}
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--open", default="2000,100000", help="open tasks in the post, comma-separated sizes")
+def load_options(ap: argparse.ArgumentParser) -> None:
+    """The options of a load run, shared with ``bench/http_floor.py``."""
     ap.add_argument("--clients", type=int, default=20)
     ap.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (4 threads each)")
-    ap.add_argument("--duration", type=float, default=30.0, help="seconds of load per size (default 30)")
+    ap.add_argument("--duration", type=float, default=30.0, help="seconds of load per run (default 30)")
     ap.add_argument("--max-completions", type=int, default=20_000)
     ap.add_argument("--pg-url", default=None)
-    args = ap.parse_args(argv)
+
+
+def pg_url_of(args) -> str | None:
+    """``--pg-url``, else ``ZHIFA_DATABASE_URL`` if it is PostgreSQL, else the local test server;
+    None (and why, on stderr) if it does not answer."""
     pg_url = args.pg_url or (os.environ.get("ZHIFA_DATABASE_URL", "")
                              if os.environ.get("ZHIFA_DATABASE_URL", "").startswith("postgresql") else DEFAULT_PG)
     if (why := pg_reachable(pg_url)) is not None:
         print(f"PostgreSQL unreachable at {pg_url}: {why}", file=sys.stderr)
+        return None
+    return pg_url
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--open", default="2000,100000", help="open tasks in the post, comma-separated sizes")
+    load_options(ap)
+    args = ap.parse_args(argv)
+    if (pg_url := pg_url_of(args)) is None:
         return 2
     sizes = [int(s) for s in args.open.split(",") if s.strip()]
     print(f"zhifa HTTP load: {args.clients} clients (login form, GET /inbox, GET task, POST form), "

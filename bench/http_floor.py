@@ -26,8 +26,8 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from werkzeug.security import generate_password_hash  # noqa: E402
 
 from bench import floor_app  # noqa: E402
-from bench.engine_bench import DEFAULT_PG, pg_reachable  # noqa: E402
-from bench.http_bench import PASSWORD, free_port, launch, load, run_size, scratch_schema, stop_server  # noqa: E402
+from bench.http_bench import (PASSWORD, free_port, launch, load, load_options, pg_url_of, run_size,  # noqa: E402
+                              scratch_schema, stop_server)
 
 
 def seed(url: str, open_tasks: int, clients: int) -> list[str]:
@@ -79,16 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--open", type=int, default=2000, help="open tasks in the post (zhifa) or of nobody (floor)")
-    ap.add_argument("--clients", type=int, default=20)
-    ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--duration", type=float, default=30.0)
-    ap.add_argument("--max-completions", type=int, default=20_000)
-    ap.add_argument("--pg-url", default=None)
+    load_options(ap)
     args = ap.parse_args(argv)
-    pg_url = args.pg_url or (os.environ.get("ZHIFA_DATABASE_URL", "")
-                             if os.environ.get("ZHIFA_DATABASE_URL", "").startswith("postgresql") else DEFAULT_PG)
-    if (why := pg_reachable(pg_url)) is not None:
-        print(f"PostgreSQL unreachable at {pg_url}: {why}", file=sys.stderr)
+    if (pg_url := pg_url_of(args)) is None:
         return 2
     print(f"floor vs zhifa: {args.clients} clients (login form, GET /inbox, GET task, POST form), {args.workers} "
           f"gunicorn workers × 4 threads, PostgreSQL, {args.open:,} more open tasks, {args.duration:g} s per run, "
