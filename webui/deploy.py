@@ -42,8 +42,9 @@ def deployer_required(view):
 
 def _deploy_page(status=200, **extra):
     with get_db().reading() as session:
-        return render_template("admin/deploy.html", versions=catalog.process_versions(session),
-                               decision_versions=catalog.decision_versions(session),
+        versions, decision_versions = catalog.process_versions(session), catalog.decision_versions(session)
+        return render_template("admin/deploy.html", versions=versions, decision_versions=decision_versions,
+                               refused=catalog.refused_versions(session, versions, decision_versions),
                                deployments=catalog.deployments(session),
                                template_versions=library.versions(session), **extra), status
 

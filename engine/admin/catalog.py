@@ -164,6 +164,27 @@ def decision_versions(session: Session) -> dict[str, list[VersionRow]]:
     return out
 
 
+@dataclass
+class RefusedVersion:
+    """A deployed version whose file today's modelling rules refuse."""
+    row: VersionRow
+    kind: str  # 流程 | 决策表
+    problems: list
+
+
+def refused_versions(session: Session, processes: dict[str, list[VersionRow]],
+                     decisions: dict[str, list[VersionRow]]) -> list[RefusedVersion]:
+    """The current version of each process and decision table, and every process version that
+    cases still run on, whose file today's rules refuse: a deployment that keeps the file is
+    refused until it is fixed, and its cases run as the file says (e.g. a join in a loop that
+    merges early)."""
+    wanted = [("流程", row) for rows in processes.values() for i, row in enumerate(rows) if i == 0 or row.running]
+    wanted += [("决策表", rows[0]) for rows in decisions.values()]
+    found = repository.refused_today(session, {row.definition.resource_id for _, row in wanted})
+    return [RefusedVersion(row, kind, found[row.definition.resource_id])
+            for kind, row in wanted if row.definition.resource_id in found]
+
+
 def process_version(session: Session, key: str, version: int) -> ProcessDefinition:
     found = session.scalar(select(ProcessDefinition).where(ProcessDefinition.key == key,
                                                            ProcessDefinition.version == version))

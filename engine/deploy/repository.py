@@ -134,6 +134,22 @@ def specs_of(session: Session, definition: ProcessDefinition) -> tuple:
     return spec_cache.get(definition.spec_hash, load)
 
 
+_RECHECKED: dict[str, tuple[Problem, ...]] = {}  # content hash → today's problems (a deployed file never changes)
+
+
+def refused_today(session: Session, resource_ids: set[int]) -> dict[int, list[Problem]]:
+    """Deployed files that today's rules refuse (the rules tightened after they were deployed):
+    resource id → problems. The next deployment that keeps such a file is refused with them
+    (``_deployed_models``); the 流程部署 page lists them before that happens."""
+    rows = session.execute(select(Resource.id, Resource.content_hash).where(Resource.id.in_(resource_ids))).all()
+    for resource_id, digest in rows:
+        if digest not in _RECHECKED:
+            resource = session.get(Resource, resource_id)
+            _, problems = _load(Source(resource.name, resource.content.encode()), resource)
+            _RECHECKED[digest] = tuple(problems)
+    return {resource_id: list(_RECHECKED[digest]) for resource_id, digest in rows if _RECHECKED[digest]}
+
+
 def _deployed_models(session: Session, new: list[_Model]) -> list[_Model]:
     """Latest deployed files that the new files do not replace (needed to resolve references)."""
     new_processes = {pid for m in new if m.kind == "bpmn" for pid in m.facts.processes}
