@@ -224,9 +224,10 @@ def test_a_connection_the_server_ended_is_replaced_without_an_error(db, waits):
 
     with db.transaction() as session:
         first = backend(session)
-    if USE_PG:  # as a restart would: another connection ends the pooled one's backend
+    if USE_PG:  # as a restart would: another connection ends the pooled one's backend, and waits
+        # (up to 10 s) until it has gone, as a restart is over before the next request comes
         with create_engine(PG_URL).connect() as admin:
-            assert admin.scalar(select(func.pg_terminate_backend(first)))
+            assert admin.scalar(select(func.pg_terminate_backend(first, 10_000)))
     with waits.watch(), db.transaction() as session:
         store.write(session, insert(Department), [{"code": "t1", "name": "一"}])
         second = backend(session)
