@@ -150,3 +150,21 @@ def test_two_data_dirs_never_mix(tmp_path):
                      cwd=run_in)
     assert no_posts.returncode == 1 and "legal.review" in no_posts.stderr
     assert list(run_in.iterdir()) == []  # the default ./var was never used
+
+
+def test_deployed_versions_that_todays_rules_refuse_are_reported_after_an_upgrade(db, org, cli_env):
+    """After a release tightens the modelling rules, `db upgrade` names the deployed versions they
+    refuse and `db check-models` fails on them, as the 流程部署 page lists them."""
+    from tests.test_modeling_web import deploy_legacy_loops
+    with db.transaction() as session:  # the process the legacy model calls
+        repository.deploy(session, repository.read_paths([FIXTURES / "compaction"]), source="cli")
+    assert "均符合现行建模规则" in ok(cli_env, "db", "check-models")
+    assert zhifa(cli_env, "db", "upgrade").stderr == ""
+
+    deploy_legacy_loops(db)
+    upgraded = zhifa(cli_env, "db", "upgrade")
+    assert upgraded.returncode == 0 and "数据库已是最新结构" in upgraded.stdout
+    assert "流程 legacy_loops 第 1 版（测试多次退回（旧版模型），运行中案件 0 件）不符合现行建模规则" in upgraded.stderr
+    assert "不能位于循环中" in upgraded.stderr and "共 1 个已部署版本" in upgraded.stderr
+    checked = zhifa(cli_env, "db", "check-models")
+    assert checked.returncode == 1 and checked.stderr == upgraded.stderr and "Traceback" not in checked.stderr

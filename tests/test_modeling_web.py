@@ -188,21 +188,24 @@ def test_the_decision_tester(app, db, two_versions):
     assert browser.get("/admin/decisions/nope").status_code == 404
 
 
+def deploy_legacy_loops(db, suffix: str = "") -> None:
+    """Deploys a model with joins in a loop, as a release before that rule let it through (the
+    process it calls must be deployed: FIXTURES / "compaction")."""
+    from engine.spec import rules
+    legacy = (FIXTURES / "compaction_legacy" / "legacy_loops.bpmn").read_bytes()
+    with pytest.MonkeyPatch.context() as patch, db.transaction() as session:
+        patch.setattr(rules._Checker, "check_joins_in_loops", lambda self: None)
+        repository.deploy(session, [repository.Source("legacy_loops.bpmn", legacy.replace(
+            "（旧版模型）".encode(), f"（旧版模型{suffix}）".encode()))], source="cli")
+
+
 def test_deployed_versions_that_todays_rules_refuse_are_listed_with_the_reason(app, db, user):
     """A model deployed before a rule tightened (here: joins in a loop) is named on the page, with
     the rule, while it is current or cases run on it, not only when a deployment is refused."""
-    from engine.spec import rules
-    legacy = (FIXTURES / "compaction_legacy" / "legacy_loops.bpmn").read_bytes()
     with db.transaction() as session:  # the process it calls
         repository.deploy(session, repository.read_paths([FIXTURES / "compaction"]), source="cli")
     browser = logged_in(app)
     assert 'id="refused-versions"' not in browser.get("/admin/deploy").get_data(as_text=True)
-
-    def deploy_legacy(suffix: str):
-        with pytest.MonkeyPatch.context() as patch, db.transaction() as session:
-            patch.setattr(rules._Checker, "check_joins_in_loops", lambda self: None)
-            repository.deploy(session, [repository.Source("legacy_loops.bpmn", legacy.replace(
-                "（旧版模型）".encode(), f"（旧版模型{suffix}）".encode()))], source="cli")
 
     def listed() -> list[tuple[str, str]]:
         page = browser.get("/admin/deploy").get_data(as_text=True)
@@ -210,10 +213,10 @@ def test_deployed_versions_that_todays_rules_refuse_are_listed_with_the_reason(a
         assert "规则在其部署后收紧" in section and "不能位于循环中" in section and "并行网关" in section
         return sorted(set(re.findall(r"<td>第 (\d+) 版</td>\s*<td>(\d*)</td>", section)))
 
-    deploy_legacy("一")
-    deploy_legacy("二")
+    deploy_legacy_loops(db, "一")
+    deploy_legacy_loops(db, "二")
     assert listed() == [("2", "0")]  # the current version; the first has no cases
     with db.transaction() as session:
         runtime.start(session, "legacy_loops", user("supervision_investigate1"), {})
-    deploy_legacy("三")
+    deploy_legacy_loops(db, "三")
     assert listed() == [("2", "1"), ("3", "0")]  # and the version a case still runs on

@@ -73,9 +73,35 @@ def db() -> None:
 
 @db.command("upgrade")
 def db_upgrade() -> None:
-    """升级数据库结构到最新版本。"""
-    open_database()
+    """升级数据库结构到最新版本，并报告不符合本版建模规则的已部署版本。"""
+    database = open_database()
     click.echo("数据库已是最新结构")
+    _report_refused(database)  # a new release may tighten the modelling rules
+
+
+@db.command("check-models")
+def db_check_models() -> None:
+    """列出不符合现行建模规则的已部署版本（与“流程部署”页所列相同）；有则退出码为 1。"""
+    if _report_refused(_db()):
+        sys.exit(1)
+    click.echo("已部署的模型均符合现行建模规则")
+
+
+def _report_refused(database) -> int:
+    """Prints, to stderr, the deployed versions today's rules refuse (catalog.refused_versions)."""
+    with database.reading() as session:
+        refused = catalog.refused_versions(session, catalog.process_versions(session),
+                                           catalog.decision_versions(session))
+        for r in refused:
+            running = f"，运行中案件 {r.row.running} 件" if r.kind == "流程" else ""
+            click.echo(f"{r.kind} {r.row.definition.key} 第 {r.row.definition.version} 版"
+                       f"（{r.row.definition.name}{running}）不符合现行建模规则：", err=True)
+            for problem in r.problems:
+                click.echo(f"  {problem}", err=True)
+    if refused:
+        click.echo(f"共 {len(refused)} 个已部署版本不符合现行建模规则：修改模型并重新部署前，"
+                   "凡需沿用这些文件的部署都会被拒绝", err=True)
+    return len(refused)
 
 
 @main.command("seed-demo")
