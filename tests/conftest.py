@@ -11,7 +11,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.pool import NullPool
 
 from engine.access import identity
 from engine.deploy import repository
@@ -43,6 +44,33 @@ def sqlite_template(tmp_path_factory) -> Path:
     return path
 
 
+def _in_schema(name: str) -> str:
+    sep = "&" if "?" in PG_URL else "?"
+    return f"{PG_URL}{sep}options=-csearch_path%3D{name}"
+
+
+@pytest.fixture(scope="session")
+def pg_migrations() -> list[tuple[str, object]]:
+    """What the migrations send to PostgreSQL, recorded once in a scratch schema and replayed into
+    each test's schema: running Alembic for every test cost about 0.6 s, a third of the pass."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE SCHEMA "{name}"'))
+    sent: list[tuple[str, object]] = []
+    migrated = Database(_in_schema(name))
+    event.listen(migrated.engine, "before_cursor_execute",
+                 lambda _c, _cursor, statement, parameters, *_: sent.append((statement, parameters)))
+    try:
+        schema.upgrade(migrated)
+    finally:
+        migrated.dispose()
+        with admin.connect() as c:
+            c.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
+        admin.dispose()
+    return sent
+
+
 @pytest.fixture
 def db_url(tmp_path, request) -> str:
     if not USE_PG:
@@ -54,11 +82,11 @@ def db_url(tmp_path, request) -> str:
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as c:
         c.execute(text(f'CREATE SCHEMA "{name}"'))
-    sep = "&" if "?" in PG_URL else "?"
-    url = f"{PG_URL}{sep}options=-csearch_path%3D{name}"
-    migrated = Database(url)
-    schema.upgrade(migrated)
-    migrated.dispose()
+    url = _in_schema(name)
+    migrations, migrating = request.getfixturevalue("pg_migrations"), create_engine(url, poolclass=NullPool)
+    with migrating.begin() as c:
+        for statement, parameters in migrations:
+            c.exec_driver_sql(statement, parameters)
     try:
         yield url
     finally:
